@@ -1,0 +1,5 @@
+//! The PSSession API: joins the `wsman` transport and the `psrp` protocol
+//! engine into async (tokio) sessions that can be created, used, disconnected,
+//! reconnected, connected from elsewhere and removed, plus the `wsman` binary.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
