@@ -9,7 +9,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod error;
 pub mod fault;
+pub mod soap;
+pub mod transport;
 
 pub use error::{Error, Result};
