@@ -1,4 +1,225 @@
 //! Authentication mechanisms and their security contexts: Basic, NTLM
-//! ([MS-NLMP]), Kerberos, Negotiate (SPNEGO), client certificates.
+//! ([MS-NLMP]), Kerberos, Negotiate (SPNEGO, [RFC 4178]), client certificates.
+//!
+//! One [`SecurityContext`] belongs to one TCP connection ([MS-WSMV] 2.2.9.1):
+//! the transport drives [`SecurityContext::step`] with the tokens of the
+//! `WWW-Authenticate` headers until it returns `Ok(None)`, then seals every
+//! body with [`SecurityContext::wrap_winrm`] and opens the host's answers with
+//! [`SecurityContext::unwrap_winrm`].
 //!
 //! [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
+//! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+//! [RFC 4178]: https://www.rfc-editor.org/rfc/rfc4178
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+mod basic;
+
+pub use basic::BasicContext;
+
+/// The secret that proves who the user is. Zeroized on drop, redacted in
+/// `Debug`.
+#[derive(Clone)]
+pub enum Secret {
+    /// A clear-text password (every mechanism).
+    Password(Zeroizing<String>),
+    /// The NT one-way function of the password, MD4(UTF-16LE(password))
+    /// ([MS-NLMP] 3.3.1 `NTOWFv1`): pass-the-hash for NTLM only.
+    ///
+    /// [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
+    NtHash(Zeroizing<[u8; 16]>),
+    /// No secret: use what the system already holds (a Kerberos credential
+    /// cache made by `kinit`, found through `KRB5CCNAME`).
+    None,
+}
+
+impl Secret {
+    /// A password secret.
+    pub fn password(p: impl Into<String>) -> Secret {
+        Secret::Password(Zeroizing::new(p.into()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::Password(_) => f.write_str("Password(<redacted>)"),
+            Secret::NtHash(_) => f.write_str("NtHash(<redacted>)"),
+            Secret::None => f.write_str("None"),
+        }
+    }
+}
+
+/// Who to authenticate as. Secrets zeroized on drop, redacted in Debug.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The account name without domain or realm.
+    pub username: String,
+    /// The NetBIOS domain (`DOMAIN\user`) or Kerberos realm / DNS domain
+    /// (`user@REALM`), if given.
+    pub domain: Option<String>,
+    /// The password, NT hash, or nothing (use a credential cache).
+    pub secret: Secret,
+}
+
+impl Credentials {
+    /// Splits `user`, `DOMAIN\user` or `user@REALM` into user name and domain.
+    pub fn parse(user: &str, secret: Secret) -> Credentials {
+        let (username, domain) = if let Some((d, u)) = user.split_once('\\') {
+            (u.to_string(), Some(d.to_string()))
+        } else if let Some((u, d)) = user.rsplit_once('@') {
+            (u.to_string(), Some(d.to_string()))
+        } else {
+            (user.to_string(), None)
+        };
+        let domain = domain.filter(|d| !d.is_empty());
+        Credentials {
+            username,
+            domain,
+            secret,
+        }
+    }
+
+    /// `user@domain`, `user` — for messages (never contains the secret).
+    pub fn display_name(&self) -> String {
+        match &self.domain {
+            Some(d) => format!("{}\\{}", d, self.username),
+            None => self.username.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("domain", &self.domain)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+impl fmt::Display for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_name())
+    }
+}
+
+/// The authentication mechanism ([MS-WSMV] 2.2.9 and 3.1.4.1.x).
+///
+/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    /// HTTP Basic: `base64(user:password)`; cannot seal.
+    Basic,
+    /// NTLMv2 ([MS-NLMP]), sent under the `Negotiate` HTTP scheme as Windows does.
+    ///
+    /// [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
+    Ntlm,
+    /// Kerberos through GSSAPI under the `Kerberos` HTTP scheme.
+    Kerberos,
+    /// SPNEGO: Kerberos when it works, otherwise NTLM.
+    Negotiate,
+    /// TLS client certificate (handled by the transport).
+    Certificate,
+    /// CredSSP ([MS-CSSP]).
+    ///
+    /// [MS-CSSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cssp/
+    CredSsp,
+}
+
+/// Everything needed to make a [`SecurityContext`].
+#[derive(Debug, Clone)]
+pub struct AuthOptions {
+    /// Which mechanism.
+    pub mechanism: Mechanism,
+    /// Who to authenticate as.
+    pub credentials: Credentials,
+    /// SPN service class; default `"HTTP"` (also `WSMAN`, `host`).
+    pub spn_service: String,
+    /// SPN host; default: the URL's host.
+    pub spn_host: Option<String>,
+    /// Application data of the channel bindings (`tls-server-end-point:` +
+    /// certificate hash, [RFC 5929]), set by the transport after TLS.
+    ///
+    /// [RFC 5929]: https://www.rfc-editor.org/rfc/rfc5929
+    pub channel_bindings: Option<Vec<u8>>,
+}
+
+impl AuthOptions {
+    /// Options with the default SPN (`HTTP@<url host>`) and no channel bindings.
+    pub fn new(mechanism: Mechanism, credentials: Credentials) -> AuthOptions {
+        AuthOptions {
+            mechanism,
+            credentials,
+            spn_service: "HTTP".to_string(),
+            spn_host: None,
+            channel_bindings: None,
+        }
+    }
+}
+
+/// One security context per TCP connection ([MS-WSMV] 2.2.9.1).
+///
+/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+pub trait SecurityContext: Send {
+    /// HTTP scheme for the Authorization header: "Negotiate", "Kerberos", "Basic".
+    fn http_scheme(&self) -> &'static str;
+    /// Next token to send (None in = first leg). Ok(None) = done, nothing more to send.
+    fn step(&mut self, server_token: Option<&[u8]>) -> crate::Result<Option<Vec<u8>>>;
+    /// Whether the handshake has finished.
+    fn is_complete(&self) -> bool;
+    /// The `protocol=` of multipart/encrypted: "application/HTTP-SPNEGO-session-encrypted" or
+    /// "application/HTTP-Kerberos-session-encrypted"; None when this context cannot seal (Basic).
+    fn encryption_protocol(&self) -> Option<&'static str>;
+    /// Seal one message for WinRM: returns (signature/header bytes, encrypted bytes); the transport
+    /// frames them (u32 LE header length + header + data).
+    fn wrap_winrm(&mut self, plaintext: &[u8]) -> crate::Result<(Vec<u8>, Vec<u8>)>;
+    /// Open one message sealed by the host: `header` is the signature or
+    /// wrap-token header, `data` the encrypted bytes.
+    fn unwrap_winrm(&mut self, header: &[u8], data: &[u8]) -> crate::Result<Vec<u8>>;
+}
+
+/// Makes the security context for one connection to `target_host` (the URL
+/// host, used for the SPN unless [`AuthOptions::spn_host`] is set).
+pub fn new_context(
+    opts: &AuthOptions,
+    target_host: &str,
+) -> crate::Result<Box<dyn SecurityContext>> {
+    let _ = target_host;
+    match opts.mechanism {
+        Mechanism::Basic => Ok(Box::new(BasicContext::new(&opts.credentials)?)),
+        m => Err(crate::Error::Config {
+            message: format!("authentication mechanism {m:?} is not implemented yet"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_forms() {
+        let c = Credentials::parse("CORP\\alice", Secret::None);
+        assert_eq!(c.username, "alice");
+        assert_eq!(c.domain.as_deref(), Some("CORP"));
+        let c = Credentials::parse("bob@EXAMPLE.COM", Secret::None);
+        assert_eq!(c.username, "bob");
+        assert_eq!(c.domain.as_deref(), Some("EXAMPLE.COM"));
+        let c = Credentials::parse("carol", Secret::None);
+        assert_eq!(c.username, "carol");
+        assert_eq!(c.domain, None);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = Credentials::parse("CORP\\alice", Secret::password("hunter2"));
+        let dbg = format!("{c:?} {c}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("redacted"));
+        let h = Secret::NtHash(Zeroizing::new([0xab; 16]));
+        assert!(!format!("{h:?}").contains("ab"));
+    }
+}
