@@ -3,3 +3,6 @@
 //! reconnected, connected from elsewhere and removed, plus the `wsman` binary.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod cli;
+pub mod store;

@@ -1,0 +1,297 @@
+//! Command-line syntax of `wsman` (`shared/docs/cli.md` is the contract):
+//! the first of the two parsing steps; [`super::config`] resolves it into a
+//! connection configuration.
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// `wsman`: WS-Management and PowerShell remoting from the command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wsman",
+    version,
+    about = "WS-Management and PowerShell remoting (PSSessions) against Windows hosts",
+    long_about = "WS-Management and PowerShell remoting (PSSessions) against Windows hosts.\n\n\
+        Plain WS-Management: identify, get, enumerate, exec (WinRS).\n\
+        PowerShell: invoke (a temporary session), enter (interactive), and `session` for \
+        PSSessions that persist on the host between runs: new, list, invoke, receive, \
+        connect, disconnect, remove.",
+    after_help = "Examples:\n  \
+        wsman -H server01 -u 'CORP\\alice' identify\n  \
+        wsman -H https://server01:5986/wsman -a ntlm invoke 'Get-Service WinRM'\n  \
+        wsman -H server01 session new --name s1\n  \
+        wsman -H server01 session invoke s1 '$x = 42'\n  \
+        wsman -H server01 session invoke s1 '$x'\n  \
+        wsman -H server01 session remove s1\n\n\
+        Exit codes: 0 success, 1 the remote command failed or wrote errors, 2 usage error,\n\
+        3 authentication failed, 4 connection or TLS failure, 5 WS-Management fault."
+)]
+pub struct Cli {
+    /// How to reach and authenticate to the host.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Authentication mechanisms (`-a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthArg {
+    /// Kerberos, falling back to NTLM (what Windows clients use).
+    Negotiate,
+    /// NTLMv2.
+    Ntlm,
+    /// Kerberos only (uses a `kinit` ticket when no password is given).
+    Kerberos,
+    /// Basic: local accounts only; needs HTTPS or `--no-encryption`.
+    Basic,
+    /// TLS client certificate (`--cert` and `--key`), HTTPS only.
+    Certificate,
+    /// CredSSP (delegates the credentials to the host for a second hop).
+    Credssp,
+}
+
+/// Connection options, accepted before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Host: `server01`, `server01:5986` or a URL such as `http://127.0.0.1:5985/wsman`.
+    /// Several, comma-separated, for `invoke` fan-out.
+    #[arg(
+        short = 'H',
+        long = "host",
+        env = "WSMAN_HOST",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub hosts: Vec<String>,
+    /// Use HTTPS (port 5986 unless given).
+    #[arg(long, global = true)]
+    pub https: bool,
+    /// User: `user`, `DOMAIN\user` or `user@REALM`.
+    #[arg(short, long, env = "WSMAN_USER", global = true)]
+    pub user: Option<String>,
+    /// Password (else env WSMAN_PASSWORD, else a prompt on a terminal). Never echoed or logged.
+    #[arg(short, long, global = true, hide_env_values = true)]
+    pub password: Option<String>,
+    /// Authentication mechanism.
+    #[arg(short, long, value_enum, default_value_t = AuthArg::Negotiate, global = true)]
+    pub auth: AuthArg,
+    /// Allow unencrypted SOAP bodies over plain HTTP (needed for Basic over HTTP).
+    #[arg(long, global = true)]
+    pub no_encryption: bool,
+    /// HTTPS without certificate verification (prints a warning).
+    #[arg(long, global = true)]
+    pub insecure: bool,
+    /// Extra trusted CA certificate (PEM) for HTTPS.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) for `-a certificate`.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of the client certificate.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub key: Option<PathBuf>,
+    /// Session configuration (endpoint); JEA endpoints use their own name.
+    #[arg(
+        long,
+        global = true,
+        default_value = "Microsoft.PowerShell",
+        value_name = "NAME"
+    )]
+    pub configuration: String,
+    /// WS-Management OperationTimeout of each request, in seconds.
+    #[arg(long, global = true, default_value_t = 20, value_name = "SECS")]
+    pub operation_timeout: u32,
+    /// Seconds to wait for the TCP (and TLS) connection.
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECS")]
+    pub connect_timeout: u32,
+    /// Kerberos service in the SPN (HTTP, WSMAN or host).
+    #[arg(long, global = true, default_value = "HTTP", value_name = "SERVICE")]
+    pub spn_service: String,
+    /// Host name in the SPN, when it differs from the one connected to.
+    #[arg(long, global = true, value_name = "HOST")]
+    pub spn_host: Option<String>,
+    /// HTTP CONNECT proxy URL (else HTTPS_PROXY / HTTP_PROXY / NO_PROXY).
+    #[arg(long, global = true, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Machine-readable output: one JSON object per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Diagnostics on stderr; -vv adds the SOAP bodies (secrets redacted).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Identify the host (Test-WSMan): protocol version, vendor, product version.
+    Identify,
+    /// Get a resource (Get-WSManInstance), e.g. `winrm/config` or `wmicimv2/Win32_OperatingSystem`.
+    Get {
+        /// Resource URI or alias.
+        resource: String,
+        /// Selector, repeatable: `-s Name=WinRM`.
+        #[arg(short = 's', long = "selector", value_name = "KEY=VALUE")]
+        selectors: Vec<String>,
+    },
+    /// Enumerate a resource (Get-WSManInstance -Enumerate), streaming items as they are pulled.
+    Enumerate {
+        /// Resource URI or alias.
+        resource: String,
+        /// WQL filter, e.g. "SELECT * FROM Win32_Service WHERE State='Running'".
+        #[arg(long, value_name = "WQL")]
+        filter: Option<String>,
+    },
+    /// Run a command in a WinRS cmd shell (winrs -r:HOST CMD); exits with its exit code.
+    Exec {
+        /// The command and its arguments.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Run a PowerShell script in a temporary session (Invoke-Command -ComputerName).
+    Invoke {
+        /// The script.
+        script: String,
+        /// With several hosts: how many at once.
+        #[arg(long, default_value_t = 32)]
+        throttle: usize,
+        /// Pipeline input: each line of FILE (or `-` for stdin) is one input object.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+    },
+    /// Interactive session (Enter-PSSession); `exit` leaves.
+    Enter {
+        /// Enter an existing session (Id, name or InstanceId) instead of a new one.
+        session: Option<String>,
+    },
+    /// PSSessions that persist on the host between runs.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Copy a file to or from the host (`host:` prefix marks the remote side).
+    Copy {
+        /// Source path.
+        src: String,
+        /// Destination path.
+        dest: String,
+    },
+}
+
+/// `wsman session ...`.
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Create a PSSession on the host and leave it there, disconnected (New-PSSession).
+    New {
+        /// A name for the session.
+        #[arg(long)]
+        name: Option<String>,
+        /// How long the host keeps it while disconnected, in seconds.
+        #[arg(long, value_name = "SECS")]
+        idle_timeout: Option<u32>,
+    },
+    /// The sessions recorded locally (Get-PSSession); `--remote`: those the host keeps for this user.
+    List {
+        /// Ask the host (Get-PSSession -ComputerName).
+        #[arg(long)]
+        remote: bool,
+    },
+    /// Run a script in a session (Invoke-Command -Session).
+    Invoke {
+        /// Session: local Id, name or InstanceId.
+        session: String,
+        /// The script.
+        script: String,
+        /// Start it and return at once, leaving it running (Invoke-Command -InDisconnectedSession).
+        #[arg(long)]
+        disconnected: bool,
+        /// Pipeline input: each line of FILE (or `-` for stdin) is one input object.
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+    },
+    /// Output of commands that ran while disconnected (Receive-PSSession).
+    Receive {
+        /// Session: local Id, name or InstanceId.
+        session: String,
+    },
+    /// Connect to a disconnected session, also one created elsewhere (Connect-PSSession).
+    Connect {
+        /// Session: local Id, name or InstanceId (from `list --remote`).
+        session: String,
+    },
+    /// Disconnect a session (Disconnect-PSSession).
+    Disconnect {
+        /// Session: local Id, name or InstanceId.
+        session: String,
+        /// How long the host keeps it while disconnected, in seconds.
+        #[arg(long, value_name = "SECS")]
+        idle_timeout: Option<u32>,
+        /// What the host does with output when the buffer fills: block or drop.
+        #[arg(long, value_enum)]
+        buffer_mode: Option<BufferModeArg>,
+    },
+    /// Delete the session on the host and its local record (Remove-PSSession).
+    Remove {
+        /// Session: local Id, name or InstanceId.
+        session: String,
+    },
+}
+
+/// Output buffering of a disconnected session ([MS-WSMV] 3.1.4.15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BufferModeArg {
+    /// The pipeline pauses when the buffer is full.
+    Block,
+    /// The oldest output is discarded.
+    Drop,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_after_subcommand() {
+        let cli = Cli::try_parse_from([
+            "wsman",
+            "session",
+            "invoke",
+            "s1",
+            "$x",
+            "-H",
+            "h1",
+            "-a",
+            "basic",
+            "--no-encryption",
+        ])
+        .unwrap();
+        assert_eq!(cli.connection.hosts, ["h1"]);
+        assert_eq!(cli.connection.auth, AuthArg::Basic);
+        assert!(cli.connection.no_encryption);
+        assert!(matches!(
+            cli.command,
+            Command::Session(SessionCommand::Invoke { ref session, .. }) if session == "s1"
+        ));
+    }
+
+    #[test]
+    fn several_hosts_split_on_commas() {
+        let cli = Cli::try_parse_from(["wsman", "-H", "a,b,c", "invoke", "--throttle", "2", "1"])
+            .unwrap();
+        assert_eq!(cli.connection.hosts, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn exec_keeps_hyphenated_arguments() {
+        let cli = Cli::try_parse_from(["wsman", "exec", "ipconfig", "/all", "-x"]).unwrap();
+        match cli.command {
+            Command::Exec { command } => assert_eq!(command, ["ipconfig", "/all", "-x"]),
+            other => panic!("{other:?}"),
+        }
+    }
+}
