@@ -15,8 +15,11 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 mod basic;
+pub mod channel_bindings;
+pub mod ntlm;
 
 pub use basic::BasicContext;
+pub use ntlm::NtlmContext;
 
 /// The secret that proves who the user is. Zeroized on drop, redacted in
 /// `Debug`.
@@ -187,9 +190,15 @@ pub fn new_context(
     opts: &AuthOptions,
     target_host: &str,
 ) -> crate::Result<Box<dyn SecurityContext>> {
-    let _ = target_host;
+    let host = opts.spn_host.as_deref().unwrap_or(target_host);
+    let ntlm_spn = format!("{}/{}", opts.spn_service, host);
     match opts.mechanism {
         Mechanism::Basic => Ok(Box::new(BasicContext::new(&opts.credentials)?)),
+        Mechanism::Ntlm => Ok(Box::new(NtlmContext::new(
+            &opts.credentials,
+            &ntlm_spn,
+            opts.channel_bindings.as_deref(),
+        )?)),
         m => Err(crate::Error::Config {
             message: format!("authentication mechanism {m:?} is not implemented yet"),
         }),
