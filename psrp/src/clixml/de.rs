@@ -211,6 +211,18 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The text of a primitive with `_xHHHH_` decoded and surrounding
+    /// whitespace removed (for `<DT>`, `<TS>`, `<Version>`, `<D>`).
+    fn trimmed(&mut self, empty: bool) -> Result<String> {
+        let t = owned_unescaped(self.text(empty)?);
+        let trimmed = t.trim();
+        Ok(if trimmed.len() == t.len() {
+            t
+        } else {
+            trimmed.to_owned()
+        })
+    }
+
     /// Skips to the end of an element whose content is ignored.
     fn skip(&mut self, empty: bool) -> Result<()> {
         if empty {
@@ -297,22 +309,21 @@ impl<'a> Parser<'a> {
             b"Db" => Value::F64(self.float("Db", empty)?),
             b"Sg" => Value::F32(self.float("Sg", empty)? as f32),
             b"D" => {
-                let t = self.text(empty)?;
-                let t = t.trim();
-                if !is_decimal(t) {
+                let t = self.trimmed(empty)?;
+                if !is_decimal(&t) {
                     return Err(self.invalid("D", format!("{t:?} is not a decimal")));
                 }
-                Value::Decimal(t.to_owned())
+                Value::Decimal(t)
             }
-            b"DT" => Value::DateTime(self.text(empty)?.trim().to_owned()),
-            b"TS" => Value::Duration(self.text(empty)?.trim().to_owned()),
+            b"DT" => Value::DateTime(self.trimmed(empty)?),
+            b"TS" => Value::Duration(self.trimmed(empty)?),
             b"G" => {
                 let t = self.text(empty)?;
                 let g = uuid::Uuid::parse_str(t.trim())
                     .map_err(|e| self.invalid("G", e.to_string()))?;
                 Value::Guid(g)
             }
-            b"Version" => Value::Version(self.text(empty)?.trim().to_owned()),
+            b"Version" => Value::Version(self.trimmed(empty)?),
             b"URI" => Value::Uri(owned_unescaped(self.text(empty)?)),
             b"XD" => Value::XmlDocument(owned_unescaped(self.text(empty)?)),
             b"SBK" => Value::ScriptBlock(owned_unescaped(self.text(empty)?)),
