@@ -329,6 +329,7 @@ impl<'a> Parser<'a> {
             b"SBK" => Value::ScriptBlock(owned_unescaped(self.text(empty)?)),
             b"BA" => Value::Bytes(self.base64("BA", empty)?),
             b"SS" => Value::SecureString(self.base64("SS", empty)?),
+            b"PR" => return self.progress_record(empty),
             other => {
                 return Err(self.structure(format!(
                     "unknown element <{}>",
@@ -467,6 +468,55 @@ impl<'a> Parser<'a> {
             self.objects.insert(key, (start as usize, end as usize));
         }
         Ok(Value::Object(Box::new(obj)))
+    }
+
+    /// `<PR>`: the compact ProgressRecord form `-OutputFormat xml` and
+    /// `Export-Clixml` write for the progress stream (the same fields as
+    /// [MS-PSRP] 2.2.2.25 PROGRESS_RECORD), read as an object of type
+    /// `System.Management.Automation.ProgressRecord` with the properties
+    /// Activity, ActivityId, CurrentOperation, ParentActivityId,
+    /// PercentComplete, RecordType, SecondsRemaining and StatusDescription.
+    fn progress_record(&mut self, empty: bool) -> Result<Value> {
+        let mut props = Vec::with_capacity(8);
+        if !empty {
+            loop {
+                let at = self.pos();
+                let (e, empty) = match self.next_tag()? {
+                    Event::Start(e) => (e, false),
+                    Event::Empty(e) => (e, true),
+                    Event::End(_) => break,
+                    Event::Eof => return Err(self.err(ErrorKind::UnexpectedEof)),
+                    _ => continue,
+                };
+                let (name, v) = match e.local_name().as_ref() {
+                    b"AV" => (
+                        "Activity",
+                        Value::String(owned_unescaped(self.text(empty)?)),
+                    ),
+                    b"AI" => ("ActivityId", Value::I32(self.number("AI", empty)?)),
+                    b"PI" => ("ParentActivityId", Value::I32(self.number("PI", empty)?)),
+                    b"PC" => ("PercentComplete", Value::I32(self.number("PC", empty)?)),
+                    b"T" => (
+                        "RecordType",
+                        Value::String(owned_unescaped(self.text(empty)?)),
+                    ),
+                    b"SR" => ("SecondsRemaining", Value::I32(self.number("SR", empty)?)),
+                    b"SD" => (
+                        "StatusDescription",
+                        Value::String(owned_unescaped(self.text(empty)?)),
+                    ),
+                    _ => ("CurrentOperation", self.value(&e, empty, at)?),
+                };
+                props.push((name.to_owned(), v));
+            }
+        }
+        let type_names: Arc<[String]> =
+            vec!["System.Management.Automation.ProgressRecord".to_owned()].into();
+        Ok(Value::Object(Box::new(PsObject {
+            type_names: Some(type_names),
+            extended: props,
+            ..Default::default()
+        })))
     }
 
     /// `<TN>`: a list of `<T>` type names (2.2.5.2.3).
