@@ -55,6 +55,10 @@ pub struct Request {
     pub header: Header,
     /// Whether `wsa:ReplyTo` was the anonymous address.
     pub reply_to_anonymous: bool,
+    /// `wsman:OperationTimeout` as written when it is not a duration the
+    /// header can hold (e.g. a negative `PT-1S`); `header.operation_timeout`
+    /// is then `None`.
+    pub operation_timeout_unparsed: Option<String>,
     /// Body child elements.
     pub body: Vec<Node>,
 }
@@ -82,6 +86,7 @@ pub fn parse_request(input: &[u8]) -> Result<Request> {
             options: Vec::new(),
         },
         reply_to_anonymous: false,
+        operation_timeout_unparsed: None,
         body: Vec::new(),
     };
     while let Some(ev) = r.next()? {
@@ -133,12 +138,10 @@ fn header_field(req: &mut Request, n: Node) -> Result<()> {
                 .parse()
                 .map_err(|_| protocol(format!("bad MaxEnvelopeSize {text:?}")))?
         }
-        "OperationTimeout" => {
-            h.operation_timeout = Some(
-                parse_duration(&text)
-                    .ok_or_else(|| protocol(format!("bad OperationTimeout {text:?}")))?,
-            )
-        }
+        "OperationTimeout" => match parse_duration(&text) {
+            Some(d) => h.operation_timeout = Some(d),
+            None => req.operation_timeout_unparsed = Some(text),
+        },
         "Locale" => h.locale = Some(lang()),
         "DataLocale" => h.data_locale = Some(lang()),
         "SessionId" => h.session_id = Some(text),
