@@ -9,3 +9,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 pub mod clixml;
+pub mod error;
+pub mod fragment;
+pub mod message;
+
+pub use error::{Error, Result};
+pub mod messages;
+mod obj;
+pub mod types;
