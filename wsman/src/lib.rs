@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod fault;
 pub mod soap;

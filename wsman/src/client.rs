@@ -1,0 +1,445 @@
+//! The WS-Management client: the [`soap`](crate::soap) codec and one
+//! [`Transport`] joined into the operations of DSP0226 and [MS-WSMV] 3.1.4
+//! (Identify, Get, Enumerate/Pull, and the shell operations).
+//!
+//! One `Client` is one authenticated connection; requests are sent one at a
+//! time in order. Receive long-polls that end in `w:TimedOut` are retried
+//! transparently by [`Client::receive`].
+//!
+//! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+use std::time::Duration;
+
+use crate::fault::FaultKind;
+use crate::soap::request::{self, BufferMode, CommandLine, SendStream, ShellCreate};
+use crate::soap::response::{
+    self, Connected, Created, Enumeration, Identify, Received, Resource, ShellInfo,
+};
+use crate::soap::{ns, Header, Selector, WsOption};
+use crate::transport::{Stats, Transport, TransportConfig};
+use crate::{Error, Result};
+
+/// Settings every request carries.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// `wsman:OperationTimeout` of each request (default 20 s).
+    pub operation_timeout: Duration,
+    /// `wsman:MaxEnvelopeSize` in bytes (default 512000, Windows 8 and
+    /// later; PowerShell 2 hosts take 153600).
+    pub max_envelope_size: u32,
+    /// `wsman:Locale` and `wsmv:DataLocale` (default `en-US`).
+    pub locale: String,
+    /// `wsmv:SessionId`: one per client ([MS-WSMV] 3.1.4.1.37).
+    pub session_id: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            operation_timeout: Duration::from_secs(20),
+            max_envelope_size: 512_000,
+            locale: "en-US".into(),
+            session_id: crate::soap::new_message_id(),
+        }
+    }
+}
+
+/// Expands the short resource names `winrm` users know into URIs:
+/// `winrm/config...` → `http://schemas.microsoft.com/wbem/wsman/1/config...`,
+/// `wmicimv2/CLASS` → the WMI `root/cimv2` class, `wmi/NS/CLASS` → a WMI
+/// class in another namespace, `shell` / `cmd` → the WinRS URIs. Full URIs
+/// are returned as they are.
+pub fn resolve_resource_uri(resource: &str) -> String {
+    if resource.contains("://") {
+        return resource.to_string();
+    }
+    let lower = resource.to_ascii_lowercase();
+    if lower == "winrm/config" || lower.starts_with("winrm/config/") {
+        return format!("{}{}", ns::uri::CONFIG, &resource["winrm/config".len()..]);
+    }
+    if let Some(class) = lower
+        .starts_with("wmicimv2/")
+        .then(|| &resource["wmicimv2/".len()..])
+    {
+        return format!("{}{}", ns::uri::WMI_CIMV2_PREFIX, class);
+    }
+    if lower.starts_with("wmi/") {
+        return format!(
+            "http://schemas.microsoft.com/wbem/wsman/1/wmi/{}",
+            &resource["wmi/".len()..]
+        );
+    }
+    match lower.as_str() {
+        "shell" => ns::uri::SHELL.to_string(),
+        "cmd" | "shell/cmd" => ns::uri::SHELL_CMD.to_string(),
+        _ => format!("http://schemas.microsoft.com/wbem/wsman/1/{resource}"),
+    }
+}
+
+/// A WS-Management client on one connection.
+#[derive(Debug)]
+pub struct Client {
+    transport: Transport,
+    to: String,
+    options: ClientOptions,
+}
+
+impl Client {
+    /// A client for `config` (nothing is sent yet).
+    pub fn new(config: TransportConfig, options: ClientOptions) -> Result<Client> {
+        let to = config.endpoint.to_string();
+        Ok(Client {
+            transport: Transport::connect(config)?,
+            to,
+            options,
+        })
+    }
+
+    /// The options requests carry.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Mutable options (e.g. a different OperationTimeout from now on).
+    pub fn options_mut(&mut self) -> &mut ClientOptions {
+        &mut self.options
+    }
+
+    /// Connection counters of the transport.
+    pub fn stats(&self) -> Stats {
+        self.transport.stats()
+    }
+
+    /// The endpoint URL (`wsa:To`).
+    pub fn endpoint(&self) -> &str {
+        &self.to
+    }
+
+    /// Drops the connection; the next request opens and authenticates a new one.
+    pub fn drop_connection(&mut self) {
+        self.transport.disconnect();
+    }
+
+    /// A request header for `resource_uri` with this client's settings.
+    pub fn header(&self, resource_uri: &str) -> Header {
+        let mut h = Header::new(self.to.clone(), resource_uri);
+        h.max_envelope_size = self.options.max_envelope_size;
+        h.operation_timeout = Some(self.options.operation_timeout);
+        h.locale = Some(self.options.locale.clone());
+        h.data_locale = Some(self.options.locale.clone());
+        h.session_id = Some(self.options.session_id.clone());
+        h
+    }
+
+    fn shell_header(&self, resource_uri: &str, shell_id: &str) -> Header {
+        self.header(resource_uri).with_selector("ShellId", shell_id)
+    }
+
+    /// Sends one envelope; returns the body of a 200 answer, or the fault of
+    /// a 500 one as [`Error::Fault`].
+    pub async fn call(&mut self, envelope: &str) -> Result<Vec<u8>> {
+        // The HTTP deadline must outlast the host's OperationTimeout.
+        let deadline = self.options.operation_timeout + Duration::from_secs(15);
+        let resp = self.transport.send(envelope.as_bytes(), deadline).await?;
+        match resp.status {
+            200 => Ok(resp.body),
+            status => match response::parse_fault(&resp.body) {
+                Ok(Some(fault)) => Err(fault.into()),
+                _ => Err(Error::Protocol {
+                    message: format!("{} answered HTTP {status} without a SOAP fault", self.to),
+                }),
+            },
+        }
+    }
+
+    /// Identify (DSP0226 11): protocol version, vendor and product version.
+    pub async fn identify(&mut self) -> Result<Identify> {
+        let mut buf = String::new();
+        request::identify(&mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_identify(&body)
+    }
+
+    /// Get (DSP0226 7.3) of a resource, addressed by selectors.
+    pub async fn get(&mut self, resource_uri: &str, selectors: &[Selector]) -> Result<Resource> {
+        let mut h = self.header(resource_uri);
+        h.selectors.extend_from_slice(selectors);
+        let mut buf = String::new();
+        request::get(&h, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_get(&body)
+    }
+
+    /// Enumerate (DSP0226 8.2): the first batch; continue with
+    /// [`Client::pull`] while [`Enumeration::is_done`] is false.
+    pub async fn enumerate(
+        &mut self,
+        resource_uri: &str,
+        e: &request::Enumerate,
+        selectors: &[Selector],
+    ) -> Result<Enumeration> {
+        let mut h = self.header(resource_uri);
+        h.selectors.extend_from_slice(selectors);
+        let mut buf = String::new();
+        request::enumerate(&h, e, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_enumerate(&body)
+    }
+
+    /// Pull (DSP0226 8.4): the next batch of an enumeration.
+    pub async fn pull(
+        &mut self,
+        resource_uri: &str,
+        context: &str,
+        max_elements: Option<u32>,
+    ) -> Result<Enumeration> {
+        let h = self.header(resource_uri);
+        let mut buf = String::new();
+        request::pull(&h, context, max_elements, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_pull(&body)
+    }
+
+    /// Every item of an enumeration, pulled to the end (for small lists
+    /// such as shells; stream large ones with [`Client::pull`]).
+    pub async fn enumerate_all(
+        &mut self,
+        resource_uri: &str,
+        e: &request::Enumerate,
+    ) -> Result<Vec<String>> {
+        let mut batch = self.enumerate(resource_uri, e, &[]).await?;
+        let mut items = std::mem::take(&mut batch.items);
+        while !batch.is_done() {
+            let ctx = batch.context.clone().unwrap_or_default();
+            batch = self.pull(resource_uri, &ctx, e.max_elements).await?;
+            items.append(&mut batch.items);
+        }
+        Ok(items)
+    }
+
+    /// The shells this user has on the host ([MS-WSMV] 3.1.4.8): PowerShell
+    /// RunspacePools and WinRS shells, with state and name.
+    pub async fn enumerate_shells(&mut self) -> Result<Vec<ShellInfo>> {
+        let e = request::Enumerate {
+            optimize: true,
+            max_elements: Some(32000),
+            ..Default::default()
+        };
+        let mut batch = self.enumerate(ns::uri::SHELL, &e, &[]).await?;
+        let mut shells = batch.shells()?;
+        while !batch.is_done() {
+            let ctx = batch.context.clone().unwrap_or_default();
+            batch = self.pull(ns::uri::SHELL, &ctx, e.max_elements).await?;
+            shells.extend(batch.shells()?);
+        }
+        Ok(shells)
+    }
+
+    /// The CommandIds of a shell's commands ([MS-WSMV] 3.1.4.8 with a
+    /// selector filter on ShellId).
+    pub async fn enumerate_commands(&mut self, shell_id: &str) -> Result<Vec<String>> {
+        let e = request::Enumerate {
+            optimize: true,
+            max_elements: Some(32000),
+            filter: Some(request::Filter::Selectors(vec![Selector::new(
+                "ShellId", shell_id,
+            )])),
+            ..Default::default()
+        };
+        let items = self.enumerate_all(ns::uri::SHELL_COMMAND, &e).await?;
+        Ok(items.iter().filter_map(|x| command_id_of(x)).collect())
+    }
+
+    /// Creates a shell ([MS-WSMV] 3.1.4.5); `options` go in the OptionSet
+    /// (e.g. `protocolversion` for PowerShell, `WINRS_CODEPAGE` for WinRS).
+    pub async fn create_shell(
+        &mut self,
+        resource_uri: &str,
+        shell: &ShellCreate,
+        options: Vec<WsOption>,
+    ) -> Result<Created> {
+        let mut h = self.header(resource_uri);
+        h.options = options;
+        let mut buf = String::new();
+        request::create_shell(&h, shell, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_create(&body)
+    }
+
+    /// Starts a command in a shell ([MS-WSMV] 3.1.4.11); returns its CommandId.
+    pub async fn command(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        command: &CommandLine,
+        options: Vec<WsOption>,
+    ) -> Result<String> {
+        let mut h = self.shell_header(resource_uri, shell_id);
+        h.options = options;
+        let mut buf = String::new();
+        request::command(&h, command, &mut buf);
+        let body = self.call(&buf).await?;
+        Ok(response::parse_command(&body)?.command_id)
+    }
+
+    /// Sends input ([MS-WSMV] 3.1.4.13).
+    pub async fn send(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        streams: &[SendStream<'_>],
+    ) -> Result<()> {
+        let h = self.shell_header(resource_uri, shell_id);
+        let mut buf = String::new();
+        request::send(&h, streams, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_ack(&body).map(|_| ())
+    }
+
+    /// One Receive ([MS-WSMV] 3.1.4.14): `Ok(None)` when the host answered
+    /// `w:TimedOut` (nothing to say within OperationTimeout).
+    pub async fn receive_once(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        command_id: Option<&str>,
+        streams: &str,
+    ) -> Result<Option<Received>> {
+        let mut h = self.shell_header(resource_uri, shell_id);
+        if resource_uri.starts_with(ns::uri::POWERSHELL_PREFIX) {
+            h.options.push(WsOption::new(ns::option::KEEPALIVE, "True"));
+        }
+        let mut buf = String::new();
+        request::receive(&h, command_id, streams, &mut buf);
+        match self.call(&buf).await {
+            Ok(body) => response::parse_receive(&body).map(Some),
+            Err(Error::Fault(f)) if f.kind() == FaultKind::TimedOut => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Receive, retrying transparently while the host answers `w:TimedOut`.
+    pub async fn receive(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        command_id: Option<&str>,
+        streams: &str,
+    ) -> Result<Received> {
+        loop {
+            if let Some(r) = self
+                .receive_once(resource_uri, shell_id, command_id, streams)
+                .await?
+            {
+                return Ok(r);
+            }
+        }
+    }
+
+    /// Signals a command ([MS-WSMV] 3.1.4.12), e.g. terminate or PowerShell's stop.
+    pub async fn signal(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        command_id: Option<&str>,
+        code: &str,
+    ) -> Result<()> {
+        let h = self.shell_header(resource_uri, shell_id);
+        let mut buf = String::new();
+        request::signal(&h, command_id, code, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_ack(&body).map(|_| ())
+    }
+
+    /// Deletes a shell ([MS-WSMV] 3.1.4.6).
+    pub async fn delete_shell(&mut self, resource_uri: &str, shell_id: &str) -> Result<()> {
+        let h = self.shell_header(resource_uri, shell_id);
+        let mut buf = String::new();
+        request::delete(&h, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_ack(&body).map(|_| ())
+    }
+
+    /// Disconnects from a shell, leaving it running ([MS-WSMV] 3.1.4.15).
+    pub async fn disconnect(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        idle_timeout: Option<Duration>,
+        buffer_mode: Option<BufferMode>,
+    ) -> Result<()> {
+        let h = self.shell_header(resource_uri, shell_id);
+        let mut buf = String::new();
+        request::disconnect(&h, idle_timeout, buffer_mode, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_ack(&body).map(|_| ())
+    }
+
+    /// Reconnects the client that disconnected ([MS-WSMV] 3.1.4.16).
+    pub async fn reconnect(&mut self, resource_uri: &str, shell_id: &str) -> Result<()> {
+        let h = self.shell_header(resource_uri, shell_id);
+        let mut buf = String::new();
+        request::reconnect(&h, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_ack(&body).map(|_| ())
+    }
+
+    /// Connects to a shell from a new client ([MS-WSMV] 3.1.4.17), or, with
+    /// `command_id`, to one of its commands. `connect_xml` is PowerShell's
+    /// `connectXml` payload; `options` go in the OptionSet.
+    pub async fn connect(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        command_id: Option<&str>,
+        connect_xml: Option<&[u8]>,
+        options: Vec<WsOption>,
+    ) -> Result<Connected> {
+        let mut h = self.shell_header(resource_uri, shell_id);
+        h.options = options;
+        let mut buf = String::new();
+        request::connect(&h, command_id, connect_xml, &mut buf);
+        let body = self.call(&buf).await?;
+        response::parse_connect(&body)
+    }
+}
+
+/// The CommandId of an `rsp:Command` enumeration item.
+fn command_id_of(item: &str) -> Option<String> {
+    let start = item.find("CommandId>")? + "CommandId>".len();
+    let end = item[start..].find('<')? + start;
+    let id = item[start..end].trim();
+    (!id.is_empty()).then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_resource_names_expand() {
+        assert_eq!(
+            resolve_resource_uri("winrm/config"),
+            "http://schemas.microsoft.com/wbem/wsman/1/config"
+        );
+        assert_eq!(
+            resolve_resource_uri("winrm/config/listener"),
+            "http://schemas.microsoft.com/wbem/wsman/1/config/listener"
+        );
+        assert_eq!(
+            resolve_resource_uri("wmicimv2/Win32_OperatingSystem"),
+            "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_OperatingSystem"
+        );
+        assert_eq!(
+            resolve_resource_uri("http://example/x"),
+            "http://example/x",
+            "full URIs are kept"
+        );
+    }
+
+    #[test]
+    fn command_ids_come_from_enumeration_items() {
+        let item = r#"<rsp:Command xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><rsp:CommandId>ABC-1</rsp:CommandId></rsp:Command>"#;
+        assert_eq!(command_id_of(item).as_deref(), Some("ABC-1"));
+        assert_eq!(command_id_of("<rsp:Command/>"), None);
+    }
+}
