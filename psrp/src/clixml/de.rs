@@ -363,7 +363,7 @@ impl<'a> Parser<'a> {
         match t.trim() {
             "INF" | "Infinity" | "∞" => Ok(f64::INFINITY),
             "-INF" | "-Infinity" | "-∞" => Ok(f64::NEG_INFINITY),
-            "NaN" => Ok(f64::NAN),
+            s if s.eq_ignore_ascii_case("NaN") => Ok(f64::NAN),
             s if s
                 .bytes()
                 .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) =>
@@ -527,8 +527,10 @@ impl<'a> Parser<'a> {
         }
         loop {
             match self.next_tag()? {
+                // Type names are not `_xHHHH_`-encoded (PowerShell and
+                // psrpcore write them as they are).
                 Event::Start(e) if e.local_name().as_ref() == b"T" => {
-                    names.push(owned_unescaped(self.text(false)?));
+                    names.push(self.text(false)?.into_owned());
                 }
                 Event::Empty(e) if e.local_name().as_ref() == b"T" => names.push(String::new()),
                 Event::End(_) => return Ok(names),

@@ -174,7 +174,9 @@ impl<'o, 'v> Writer<'o, 'v> {
                     self.type_names.insert(&names[..], next);
                     let _ = write!(self.out, "<TN RefId=\"{next}\">");
                     for t in names.iter() {
-                        self.escaped("T", None, t);
+                        self.out.push_str("<T>");
+                        xml_escape_into(self.out, t);
+                        self.out.push_str("</T>");
                     }
                     self.out.push_str("</TN>");
                 }
@@ -227,6 +229,24 @@ impl<'o, 'v> Writer<'o, 'v> {
         }
         self.close(tag);
     }
+}
+
+/// Appends `s` with only the XML special characters escaped: type names
+/// are not `_xHHHH_`-encoded (2.2.5.2.3).
+fn xml_escape_into(out: &mut String, s: &str) {
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let r = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        out.push_str(r);
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
 }
 
 /// `INF`, `-INF`, `NaN`, or the shortest text that parses back to the same
