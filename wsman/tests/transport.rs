@@ -1,0 +1,659 @@
+//! Transport tests against small independent peers (`tests/peers/*.py`):
+//! pyspnego's NTLM acceptor unseals what we seal and seals what we unseal,
+//! Python's `ssl`/`hashlib` compute the channel binding we must match, a
+//! Python CONNECT proxy tunnels us. Every peer listens on 127.0.0.1 with a
+//! port chosen at run time and is killed by pid when its test ends. Tests
+//! skip with a message when the project's venv (`.venv`) is missing.
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret, SecurityContext};
+use wsman::transport::{Endpoint, ProxySetting, Transport, TransportConfig};
+use wsman::Error;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn python() -> Option<PathBuf> {
+    let p = std::env::var_os("WSMAN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"));
+    let ok = Command::new(&p)
+        .args(["-c", "import spnego, cryptography"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIP: no Python venv with pyspnego at {} (run scripts/setup.sh)",
+            p.display()
+        );
+        None
+    }
+}
+
+/// A scratch directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "wsman-transport-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running peer script; killed by pid on drop, pass or fail.
+struct Peer {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    dir: TempDir,
+}
+
+impl Peer {
+    fn start(python: &Path, script: &str, args: &[&str]) -> Peer {
+        let dir = TempDir::new();
+        let log = dir.0.join("events.log");
+        std::fs::write(&log, "").unwrap();
+        let users = dir.0.join("ntlm_users");
+        std::fs::write(&users, "CORP:alice:Passw0rd!\n").unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/peers")
+            .join(script);
+        let mut cmd = Command::new(python);
+        cmd.arg(script).arg("--log").arg(&log);
+        for a in args {
+            if *a == "{dir}" {
+                cmd.arg(&dir.0);
+            } else {
+                cmd.arg(a);
+            }
+        }
+        let mut child = cmd
+            .env("NTLM_USER_FILE", &users)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start peer");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = match line.trim().strip_prefix("PORT ").map(str::parse) {
+            Some(Ok(p)) => p,
+            _ => {
+                let _ = child.kill();
+                panic!("peer did not report its port: {line:?}");
+            }
+        };
+        Peer {
+            child,
+            port,
+            log,
+            dir,
+        }
+    }
+
+    fn events(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        self.events()
+            .iter()
+            .filter(|e| e.starts_with(prefix))
+            .count()
+    }
+
+    fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://127.0.0.1:{}/wsman", self.port)
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.0.join("cert.pem")
+    }
+
+    /// `tls-server-end-point:` + the hash the peer computed with hashlib.
+    fn expected_channel_binding(&self) -> Vec<u8> {
+        let hex = self
+            .events()
+            .into_iter()
+            .find_map(|e| e.strip_prefix("CB ").map(str::to_string))
+            .expect("peer logged its certificate hash");
+        let mut v = b"tls-server-end-point:".to_vec();
+        v.extend(
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()),
+        );
+        v
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The client side of the peer's fake mechanism: two legs, then XOR 0x5A
+/// sealing behind a `FAKESIG<seq>` header, one sequence per direction.
+struct FakeContext {
+    step: u8,
+    seq_out: u32,
+    seq_in: u32,
+}
+
+impl SecurityContext for FakeContext {
+    fn http_scheme(&self) -> &'static str {
+        "Negotiate"
+    }
+    fn step(&mut self, server_token: Option<&[u8]>) -> wsman::Result<Option<Vec<u8>>> {
+        self.step += 1;
+        match (self.step, server_token) {
+            (1, None) => Ok(Some(b"fake-1".to_vec())),
+            (2, Some(b"fake-challenge")) => Ok(Some(b"fake-2:fake-challenge".to_vec())),
+            (3, Some(b"fake-done")) => Ok(None),
+            (s, t) => Err(Error::Protocol {
+                message: format!("fake context: unexpected leg {s} with {t:?}"),
+            }),
+        }
+    }
+    fn is_complete(&self) -> bool {
+        self.step >= 2
+    }
+    fn encryption_protocol(&self) -> Option<&'static str> {
+        Some("application/HTTP-SPNEGO-session-encrypted")
+    }
+    fn wrap_winrm(&mut self, p: &[u8]) -> wsman::Result<(Vec<u8>, Vec<u8>)> {
+        let mut sig = b"FAKESIG".to_vec();
+        sig.extend_from_slice(&self.seq_out.to_le_bytes());
+        self.seq_out += 1;
+        Ok((sig, p.iter().map(|b| b ^ 0x5a).collect()))
+    }
+    fn unwrap_winrm(&mut self, h: &[u8], d: &[u8]) -> wsman::Result<Vec<u8>> {
+        let mut sig = b"FAKESIG".to_vec();
+        sig.extend_from_slice(&self.seq_in.to_le_bytes());
+        if h != sig {
+            return Err(Error::Protocol {
+                message: "fake context: bad signature".into(),
+            });
+        }
+        self.seq_in += 1;
+        Ok(d.iter().map(|b| b ^ 0x5a).collect())
+    }
+}
+
+fn config(url: &str, mech: Mechanism, user: &str, password: &str) -> TransportConfig {
+    let creds = Credentials::parse(user, Secret::password(password));
+    let mut c = TransportConfig::new(
+        Endpoint::parse(url, false).unwrap(),
+        AuthOptions::new(mech, creds),
+    );
+    c.proxy = ProxySetting::None;
+    c.connect_timeout = Duration::from_secs(5);
+    c
+}
+
+fn fake_config(url: &str) -> TransportConfig {
+    let mut c = config(url, Mechanism::Negotiate, "alice", "unused");
+    c.context_factory = Some(Arc::new(|_, _| {
+        Ok(Box::new(FakeContext {
+            step: 0,
+            seq_out: 0,
+            seq_in: 0,
+        }))
+    }));
+    c
+}
+
+fn soap(i: usize) -> Vec<u8> {
+    format!("<s:Envelope><s:Body>request {i} \u{e9}\u{4e2d}</s:Body></s:Envelope>").into_bytes()
+}
+
+async fn five_sealed_round_trips(peer: &Peer, cfg: TransportConfig) {
+    let mut t = Transport::connect(cfg).unwrap();
+    for i in 0..5 {
+        let r = t.send(&soap(i), DEADLINE).await.unwrap();
+        assert_eq!((r.status, r.body), (200, soap(i)), "request {i}");
+        assert!(t.is_sealing());
+    }
+    let s = t.stats();
+    assert_eq!(
+        (s.connections, s.auth_handshakes, s.requests, s.resends),
+        (1, 1, 5, 0)
+    );
+    assert_eq!(peer.count("CONN"), 1, "{:?}", peer.events());
+    assert_eq!(peer.count("AUTH_OK"), 1, "{:?}", peer.events());
+    assert_eq!(peer.count("REQ sealed"), 5, "{:?}", peer.events());
+    assert_eq!(peer.count("REQ plain"), 0);
+}
+
+#[tokio::test]
+async fn fake_context_sealed_round_trips_share_one_connection() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "winrm_peer.py", &["--auth", "fake"]);
+    five_sealed_round_trips(&peer, fake_config(&peer.url("http"))).await;
+}
+
+#[tokio::test]
+async fn ntlm_sealed_round_trips_with_pyspnego_share_one_connection() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "winrm_peer.py", &["--auth", "ntlm"]);
+    let cfg = config(
+        &peer.url("http"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    five_sealed_round_trips(&peer, cfg).await;
+}
+
+#[tokio::test]
+async fn ntlm_wrong_password_names_user_and_host() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "winrm_peer.py", &["--auth", "ntlm"]);
+    let cfg = config(&peer.url("http"), Mechanism::Ntlm, "CORP\\alice", "wrong");
+    let mut t = Transport::connect(cfg).unwrap();
+    let e = t.send(&soap(0), DEADLINE).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, Error::Authentication { .. }), "{e:?}");
+    assert!(msg.contains("alice") && msg.contains("127.0.0.1"), "{msg}");
+    assert!(!msg.contains("wrong"), "the password leaked: {msg}");
+    assert_eq!(peer.count("REQ"), 0, "no body may be sent unauthenticated");
+}
+
+#[tokio::test]
+async fn basic_over_http_is_refused_unless_allowed() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "basic", "--basic", "alice:secret"],
+    );
+    let cfg = config(&peer.url("http"), Mechanism::Basic, "alice", "secret");
+    let e = Transport::connect(cfg.clone()).unwrap_err();
+    assert!(matches!(e, Error::Encryption { .. }), "{e:?}");
+    assert!(e.to_string().contains("--no-encryption"), "{e}");
+    assert_eq!(peer.count("CONN"), 0, "nothing may reach the host");
+
+    let mut allowed = cfg;
+    allowed.allow_unencrypted = true;
+    let mut t = Transport::connect(allowed).unwrap();
+    for i in 0..2 {
+        let r = t.send(&soap(i), DEADLINE).await.unwrap();
+        assert_eq!(r.body, soap(i));
+    }
+    assert!(!t.is_sealing());
+    assert_eq!((peer.count("CONN"), peer.count("REQ plain")), (1, 2));
+}
+
+#[tokio::test]
+async fn basic_wrong_password_is_an_authentication_error() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "basic", "--basic", "alice:secret"],
+    );
+    let mut cfg = config(&peer.url("http"), Mechanism::Basic, "alice", "nope");
+    cfg.allow_unencrypted = true;
+    let mut t = Transport::connect(cfg).unwrap();
+    let e = t.send(&soap(0), DEADLINE).await.unwrap_err();
+    assert!(matches!(e, Error::Authentication { .. }), "{e:?}");
+    assert!(e.to_string().contains("alice"), "{e}");
+}
+
+#[tokio::test]
+async fn https_self_signed_needs_the_ca_or_insecure() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &[
+            "--auth",
+            "basic",
+            "--gen-cert",
+            "{dir}",
+            "--key",
+            "ec",
+            "--sig-hash",
+            "sha384",
+        ],
+    );
+    let cfg = config(&peer.url("https"), Mechanism::Basic, "alice", "secret");
+
+    let mut t = Transport::connect(cfg.clone()).unwrap();
+    let e = t.send(&soap(0), DEADLINE).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("not trusted") && msg.contains("--ca-file"),
+        "{msg}"
+    );
+    assert_eq!(peer.count("REQ"), 0);
+
+    let mut with_ca = cfg.clone();
+    with_ca.tls.ca_file = Some(peer.cert());
+    let mut t = Transport::connect(with_ca).unwrap();
+    assert_eq!(t.send(&soap(1), DEADLINE).await.unwrap().body, soap(1));
+    assert_eq!(t.stats().tls_handshakes, 1);
+    assert!(
+        !t.is_sealing(),
+        "TLS protects HTTPS bodies; no message sealing"
+    );
+
+    let mut insecure = cfg;
+    insecure.tls.insecure = true;
+    let mut t = Transport::connect(insecure).unwrap();
+    assert_eq!(t.send(&soap(2), DEADLINE).await.unwrap().body, soap(2));
+    assert_eq!(peer.count("REQ plain"), 2);
+}
+
+#[tokio::test]
+async fn channel_binding_matches_python_hashlib() {
+    let Some(py) = python() else { return };
+    for (key, hash) in [
+        ("rsa", "sha256"),
+        ("ec", "sha384"),
+        ("rsa", "sha512"),
+        ("rsa", "sha1"),
+    ] {
+        let peer = Peer::start(
+            &py,
+            "winrm_peer.py",
+            &[
+                "--auth",
+                "basic",
+                "--gen-cert",
+                "{dir}",
+                "--key",
+                key,
+                "--sig-hash",
+                hash,
+            ],
+        );
+        let mut cfg = config(&peer.url("https"), Mechanism::Basic, "alice", "secret");
+        cfg.tls.insecure = true;
+        let mut t = Transport::connect(cfg).unwrap();
+        t.send(&soap(0), DEADLINE).await.unwrap();
+        let expected = peer.expected_channel_binding();
+        let want_len = match hash {
+            "sha384" => 48,
+            "sha512" => 64,
+            _ => 32,
+        };
+        assert_eq!(expected.len(), "tls-server-end-point:".len() + want_len);
+        assert_eq!(t.channel_bindings(), Some(&expected[..]), "{key}/{hash}");
+    }
+}
+
+#[tokio::test]
+async fn ntlm_over_https_binds_the_channel_as_pyspnego_expects() {
+    let Some(py) = python() else { return };
+    let args = [
+        "--auth",
+        "ntlm",
+        "--gen-cert",
+        "{dir}",
+        "--sig-hash",
+        "sha384",
+        "--cbt",
+    ];
+    let peer = Peer::start(&py, "winrm_peer.py", &args);
+    let mut cfg = config(
+        &peer.url("https"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    cfg.tls.ca_file = Some(peer.cert());
+    let mut t = Transport::connect(cfg.clone()).unwrap();
+    for i in 0..2 {
+        assert_eq!(t.send(&soap(i), DEADLINE).await.unwrap().body, soap(i));
+    }
+    assert_eq!(peer.count("AUTH_OK"), 1);
+
+    // The acceptor expects another certificate's bindings: refused.
+    let mut args = args.to_vec();
+    args.push("--wrong-cbt");
+    let peer = Peer::start(&py, "winrm_peer.py", &args);
+    let mut cfg = config(
+        &peer.url("https"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    cfg.tls.ca_file = Some(peer.cert());
+    let e = Transport::connect(cfg)
+        .unwrap()
+        .send(&soap(0), DEADLINE)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Authentication { .. }), "{e:?}");
+    assert_eq!(peer.count("AUTH_FAIL"), 1, "{:?}", peer.events());
+}
+
+#[tokio::test]
+async fn dropped_connection_reconnects_reauthenticates_and_resends_once() {
+    let Some(py) = python() else { return };
+    // The peer closes the connection instead of answering the 2nd body.
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "ntlm", "--drop-request", "2"],
+    );
+    let cfg = config(
+        &peer.url("http"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    let mut t = Transport::connect(cfg).unwrap();
+    for i in 0..3 {
+        assert_eq!(
+            t.send(&soap(i), DEADLINE).await.unwrap().body,
+            soap(i),
+            "request {i}"
+        );
+    }
+    let s = t.stats();
+    assert_eq!(
+        (s.connections, s.auth_handshakes, s.resends, s.requests),
+        (2, 2, 1, 3)
+    );
+    assert_eq!(peer.count("CONN"), 2, "{:?}", peer.events());
+    assert_eq!(
+        peer.count("AUTH_OK"),
+        2,
+        "a new connection needs a new security context"
+    );
+    assert_eq!(peer.count("DROP"), 1);
+    assert_eq!(peer.count("REQ sealed"), 3);
+}
+
+#[tokio::test]
+async fn idle_connection_closed_by_host_is_replaced() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "fake", "--close-after", "1"],
+    );
+    let mut t = Transport::connect(fake_config(&peer.url("http"))).unwrap();
+    for i in 0..3 {
+        assert_eq!(t.send(&soap(i), DEADLINE).await.unwrap().body, soap(i));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(t.stats().connections, 3);
+    assert_eq!(peer.count("AUTH_OK"), 3);
+}
+
+#[tokio::test]
+async fn soap_fault_with_500_is_returned_as_a_response() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "winrm_peer.py", &["--auth", "ntlm"]);
+    let cfg = config(
+        &peer.url("http"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    let mut t = Transport::connect(cfg).unwrap();
+    let fault = b"<s:Envelope><s:Body><s:Fault>FAULT</s:Fault></s:Body></s:Envelope>".to_vec();
+    let r = t.send(&fault, DEADLINE).await.unwrap();
+    assert_eq!((r.status, r.body), (500, fault));
+    // the connection stays usable
+    assert_eq!(t.send(&soap(1), DEADLINE).await.unwrap().status, 200);
+    assert_eq!(t.stats().connections, 1);
+}
+
+#[tokio::test]
+async fn host_requiring_encryption_is_explained() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "fake", "--require-encryption"],
+    );
+    let mut cfg = fake_config(&peer.url("http"));
+    cfg.allow_unencrypted = true;
+    let mut t = Transport::connect(cfg).unwrap();
+    let e = t.send(&soap(0), DEADLINE).await.unwrap_err();
+    assert!(matches!(e, Error::Encryption { .. }), "{e:?}");
+    assert!(e.to_string().contains("AllowUnencrypted"), "{e}");
+}
+
+#[tokio::test]
+async fn proxy_connect_tunnel_with_credentials() {
+    let Some(py) = python() else { return };
+    let host = Peer::start(&py, "winrm_peer.py", &["--auth", "ntlm"]);
+    let proxy = Peer::start(&py, "connect_proxy.py", &["--auth", "bob:pr%xy"]);
+    let target = format!("127.0.0.1:{}", host.port);
+
+    let mut cfg = config(
+        &host.url("http"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    cfg.proxy = ProxySetting::Url(format!("http://bob:pr%25xy@127.0.0.1:{}", proxy.port));
+    let mut t = Transport::connect(cfg.clone()).unwrap();
+    for i in 0..3 {
+        assert_eq!(t.send(&soap(i), DEADLINE).await.unwrap().body, soap(i));
+    }
+    assert_eq!(proxy.events(), vec![format!("CONNECT {target}")]);
+    assert_eq!(host.count("CONN"), 1);
+
+    cfg.proxy = ProxySetting::Url(format!("http://127.0.0.1:{}", proxy.port));
+    let e = Transport::connect(cfg)
+        .unwrap()
+        .send(&soap(0), DEADLINE)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Authentication { .. }), "{e:?}");
+    assert!(e.to_string().contains("proxy"), "{e}");
+    assert_eq!(proxy.count("DENIED"), 1);
+}
+
+#[tokio::test]
+async fn connect_to_a_closed_port_fails_fast() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut cfg = fake_config(&format!("http://127.0.0.1:{port}/wsman"));
+    cfg.connect_timeout = Duration::from_secs(10);
+    let started = Instant::now();
+    let e = Transport::connect(cfg)
+        .unwrap()
+        .send(&soap(0), DEADLINE)
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+}
+
+/// A TCP listener that accepts and never answers.
+async fn silent_listener() -> (u16, tokio::task::JoinHandle<()>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn connect_timeout_covers_a_proxy_that_never_answers() {
+    let (port, task) = silent_listener().await;
+    let mut cfg = fake_config("http://127.0.0.1:1/wsman");
+    cfg.proxy = ProxySetting::Url(format!("http://127.0.0.1:{port}"));
+    cfg.connect_timeout = Duration::from_millis(300);
+    let started = Instant::now();
+    let e = Transport::connect(cfg)
+        .unwrap()
+        .send(&soap(0), DEADLINE)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    task.abort();
+}
+
+#[tokio::test]
+async fn read_deadline_is_enforced() {
+    let (port, task) = silent_listener().await;
+    let mut cfg = config(
+        &format!("http://127.0.0.1:{port}/wsman"),
+        Mechanism::Basic,
+        "a",
+        "b",
+    );
+    cfg.allow_unencrypted = true;
+    let mut t = Transport::connect(cfg).unwrap();
+    let started = Instant::now();
+    let e = t
+        .send(&soap(0), Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    assert!(e.to_string().contains("OperationTimeout"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    task.abort();
+}
