@@ -16,6 +16,8 @@ use zeroize::Zeroizing;
 
 mod basic;
 pub mod channel_bindings;
+#[cfg(feature = "gssapi")]
+pub mod kerberos;
 pub mod ntlm;
 
 pub use basic::BasicContext;
@@ -186,21 +188,66 @@ pub trait SecurityContext: Send {
 
 /// Makes the security context for one connection to `target_host` (the URL
 /// host, used for the SPN unless [`AuthOptions::spn_host`] is set).
+///
+/// - `Basic`: one token, no sealing.
+/// - `Ntlm`: NTLMv2 tokens under the `Negotiate` scheme.
+/// - `Kerberos` (feature `gssapi`): GSSAPI's Kerberos under `Kerberos`;
+///   credentials are acquired and the first token made here, so a wrong
+///   password, a missing ticket or an unknown SPN fail now with
+///   [`crate::Error::Authentication`]. This talks to the KDC (blocking).
+/// - `Negotiate`: SPNEGO with Kerberos inside when a ticket can be had
+///   (feature `gssapi`), otherwise NTLM tokens sent raw under `Negotiate`
+///   (what Windows and pypsrp do), when the credentials allow NTLM.
+/// - `Certificate` is TLS-level (the transport handles it); `CredSsp` is
+///   not supported here: both are [`crate::Error::Config`].
 pub fn new_context(
     opts: &AuthOptions,
     target_host: &str,
 ) -> crate::Result<Box<dyn SecurityContext>> {
     let host = opts.spn_host.as_deref().unwrap_or(target_host);
     let ntlm_spn = format!("{}/{}", opts.spn_service, host);
+    let cb = opts.channel_bindings.as_deref();
+    let creds = &opts.credentials;
     match opts.mechanism {
-        Mechanism::Basic => Ok(Box::new(BasicContext::new(&opts.credentials)?)),
-        Mechanism::Ntlm => Ok(Box::new(NtlmContext::new(
-            &opts.credentials,
-            &ntlm_spn,
-            opts.channel_bindings.as_deref(),
+        Mechanism::Basic => Ok(Box::new(BasicContext::new(creds)?)),
+        Mechanism::Ntlm => Ok(Box::new(NtlmContext::new(creds, &ntlm_spn, cb)?)),
+        #[cfg(feature = "gssapi")]
+        Mechanism::Kerberos => Ok(Box::new(kerberos::GssContext::new(
+            creds,
+            kerberos::GssMech::Kerberos,
+            &opts.spn_service,
+            host,
+            cb,
         )?)),
-        m => Err(crate::Error::Config {
-            message: format!("authentication mechanism {m:?} is not implemented yet"),
+        #[cfg(not(feature = "gssapi"))]
+        Mechanism::Kerberos => Err(crate::Error::Config {
+            message: "Kerberos needs the wsman crate's `gssapi` feature".into(),
+        }),
+        Mechanism::Negotiate => {
+            #[cfg(feature = "gssapi")]
+            if !matches!(creds.secret, Secret::NtHash(_)) {
+                let krb = kerberos::GssContext::new(
+                    creds,
+                    kerberos::GssMech::Spnego,
+                    &opts.spn_service,
+                    host,
+                    cb,
+                );
+                match krb {
+                    Ok(ctx) => return Ok(Box::new(ctx)),
+                    Err(e) if matches!(creds.secret, Secret::None) => return Err(e),
+                    Err(_) => {} // no Kerberos for this host: NTLM below
+                }
+            }
+            Ok(Box::new(NtlmContext::new(creds, &ntlm_spn, cb)?))
+        }
+        Mechanism::Certificate => Err(crate::Error::Config {
+            message: "client certificate authentication happens in TLS; \
+                      there is no message-level security context for it"
+                .into(),
+        }),
+        Mechanism::CredSsp => Err(crate::Error::Config {
+            message: "CredSSP is not supported".into(),
         }),
     }
 }
