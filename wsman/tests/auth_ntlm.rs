@@ -162,6 +162,27 @@ fn gss_ntlmssp_password_and_bindings() {
     assert!(auth_common::run_handshake(&mut peer, ctx.as_mut()).is_err());
 }
 
+/// `user@dns.domain` is sent as a UPN (UserName `user@dns.domain`, empty
+/// DomainName), which the acceptor looks up as such.
+#[test]
+fn pyspnego_upn() {
+    let Some(dir) = TempDir::for_python("pyspnego_upn") else {
+        return;
+    };
+    let users = dir.write("ntlm_users", &format!(":{USER}@wsman.example:{PASSWORD}\n"));
+    let mut peer = Peer::start(
+        &["--backend", "pyspnego", "--protocol", "ntlm"],
+        &[("NTLM_USER_FILE", &users)],
+    );
+    let o = AuthOptions::new(
+        Mechanism::Ntlm,
+        Credentials::parse(&format!("{USER}@wsman.example"), Secret::password(PASSWORD)),
+    );
+    let mut ctx = new_context(&o, "localhost").unwrap();
+    auth_common::run_handshake(&mut peer, ctx.as_mut()).unwrap();
+    auth_common::exchange_sealed(&mut peer, ctx.as_mut());
+}
+
 /// Real Windows-era tokens from pyspnego's test data parse.
 #[test]
 fn recorded_tokens_parse() {

@@ -259,9 +259,16 @@ impl NtlmContext {
                 })
             }
         };
+        // A DNS-style domain (from `user@example.com`) means a UPN: Windows
+        // sends it whole as the UserName with an empty DomainName.
+        let (user, domain) = match &creds.domain {
+            Some(d) if d.contains('.') => (format!("{}@{}", creds.username, d), String::new()),
+            Some(d) => (creds.username.clone(), d.clone()),
+            None => (creds.username.clone(), String::new()),
+        };
         Ok(NtlmContext {
-            user: creds.username.clone(),
-            domain: creds.domain.clone().unwrap_or_default(),
+            user,
+            domain,
             nt_hash,
             spn: spn.to_string(),
             channel_bindings: channel_bindings.map(<[u8]>::to_vec),
@@ -324,8 +331,11 @@ impl SecurityContext for NtlmContext {
                 self.state = State::Complete(s);
                 Ok(None)
             }
-            (State::Complete(_), Some(_)) => {
-                Err(self.refused("the host sent a token after the AUTHENTICATE_MESSAGE"))
+            // NTLM has no fourth leg; a token some hosts attach to the final
+            // answer carries nothing for us.
+            (State::Complete(s), Some(_)) => {
+                self.state = State::Complete(s);
+                Ok(None)
             }
             (State::Failed, _) => Err(self.refused("the context failed earlier")),
         }
