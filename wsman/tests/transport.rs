@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret, SecurityContext};
-use wsman::transport::{Endpoint, ProxySetting, Transport, TransportConfig};
+use wsman::transport::{ClientCertificate, Endpoint, ProxySetting, Transport, TransportConfig};
 use wsman::Error;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -656,4 +656,71 @@ async fn read_deadline_is_enforced() {
     assert!(e.to_string().contains("OperationTimeout"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(3));
     task.abort();
+}
+
+#[tokio::test]
+async fn client_certificate_authentication() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "cert", "--gen-cert", "{dir}"],
+    );
+    let creds = Credentials::parse("client", Secret::None);
+    let mut cfg = TransportConfig::new(
+        Endpoint::parse(&peer.url("https"), false).unwrap(),
+        AuthOptions::new(Mechanism::Certificate, creds),
+    );
+    cfg.proxy = ProxySetting::None;
+    cfg.tls.ca_file = Some(peer.cert());
+    cfg.tls.client_certificate = Some(ClientCertificate {
+        cert_file: peer.dir.0.join("client-cert.pem"),
+        key_file: peer.dir.0.join("client-key.pem"),
+    });
+    let mut t = Transport::connect(cfg.clone()).unwrap();
+    for i in 0..2 {
+        assert_eq!(t.send(&soap(i), DEADLINE).await.unwrap().body, soap(i));
+    }
+    assert_eq!((peer.count("CONN"), peer.count("AUTH_OK cert")), (1, 1));
+
+    // A key that does not belong to the certificate is a configuration error.
+    let mut wrong = cfg;
+    wrong.tls.client_certificate = Some(ClientCertificate {
+        cert_file: peer.dir.0.join("client-cert.pem"),
+        key_file: peer.dir.0.join("key.pem"),
+    });
+    let e = Transport::connect(wrong).unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn unexpected_status_is_a_clear_error() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "basic", "--gen-cert", "{dir}"],
+    );
+    let mut cfg = config(&peer.url("https"), Mechanism::Basic, "alice", "secret");
+    cfg.tls.insecure = true;
+    let mut t = Transport::connect(cfg).unwrap();
+    let e = t.send(b"<big>STATUS413</big>", DEADLINE).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("413") && e.to_string().contains("MaxEnvelopeSize"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn ipv6_loopback_endpoint() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "winrm_peer.py", &["--auth", "fake", "--bind", "::1"]);
+    let mut t = Transport::connect(fake_config(&format!("[::1]:{}", peer.port))).unwrap();
+    assert_eq!(
+        t.endpoint().to_string(),
+        format!("http://[::1]:{}/wsman", peer.port)
+    );
+    assert_eq!(t.send(&soap(0), DEADLINE).await.unwrap().body, soap(0));
+    assert_eq!(peer.count("REQ sealed"), 1);
 }

@@ -29,7 +29,10 @@ pub struct TlsOptions {
     /// the caller should warn.
     pub insecure: bool,
     /// Client certificate for certificate authentication
-    /// ([`crate::auth::Mechanism::Certificate`]).
+    /// ([`crate::auth::Mechanism::Certificate`]). It is offered in the
+    /// initial handshake; rustls does not support TLS renegotiation, so on
+    /// Windows the HTTPS binding must ask for it up front
+    /// (`netsh http update sslcert ... clientcertnegotiation=enable`).
     pub client_certificate: Option<ClientCertificate>,
     /// Name to verify the server certificate against (and send as SNI)
     /// when it differs from the URL host, e.g. when connecting by address.
@@ -51,15 +54,19 @@ fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
-/// The platform's trust anchors, loaded once per process.
-fn platform_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+/// The platform's trust anchors, loaded and parsed once per process (a
+/// program with thousands of sessions pays for it once).
+fn platform_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
     ROOTS.get_or_init(|| {
         let found = rustls_native_certs::load_native_certs();
         for e in &found.errors {
             tracing::debug!(error = %e, "skipping a platform trust anchor");
         }
-        found.certs
+        let mut roots = RootCertStore::empty();
+        let (added, ignored) = roots.add_parsable_certificates(found.certs);
+        tracing::debug!(added, ignored, "platform trust anchors loaded");
+        roots
     })
 }
 
@@ -84,8 +91,7 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
     } else {
-        let mut roots = RootCertStore::empty();
-        let (_added, _ignored) = roots.add_parsable_certificates(platform_roots().iter().cloned());
+        let mut roots = platform_roots().clone();
         if let Some(path) = &opts.ca_file {
             let certs = CertificateDer::pem_file_iter(path)
                 .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())

@@ -11,9 +11,14 @@ the client's NTLM and sealing are judged by an independent implementation.
 It prints `PORT <n>` on stdout once listening and appends events to --log:
 `CONN`, `AUTH_OK <mech>`, `REQ sealed|plain <bytes>`, `DROP`, `CB <hex>`.
 
-Usage: winrm_peer.py --log FILE [--auth basic|ntlm|fake] [--basic USER:PASS]
+Usage: winrm_peer.py --log FILE [--auth basic|ntlm|fake|cert] [--basic USER:PASS]
        [--gen-cert DIR --key rsa|ec --sig-hash sha256|sha384|sha512|sha1]
-       [--cbt] [--drop-request N] [--close-after N] [--require-encryption]
+       [--cbt] [--drop-request N] [--close-after N] [--require-encryption] [--bind ::1]
+
+`--auth cert` (needs --gen-cert) also writes client.pem/client-key.pem, a
+client certificate the TLS server requires, and expects the WS-Man
+`https/mutual` Authorization profile. A body containing STATUS413 is
+answered with HTTP 413.
 """
 import argparse
 import base64
@@ -29,6 +34,7 @@ import threading
 
 BOUNDARY = b"--Encrypted Boundary"
 SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+CERT_PROFILE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 
 args = None
 log_lock = threading.Lock()
@@ -151,6 +157,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def challenge(self):
         if args.auth == "basic":
             return [("WWW-Authenticate", 'Basic realm="WSMAN"')]
+        if args.auth == "cert":
+            return []
         return [("WWW-Authenticate", "Negotiate")]
 
     def do_POST(self):
@@ -163,6 +171,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             expected = "Basic " + base64.b64encode(args.basic.encode()).decode()
             if auth != expected:
                 return self.reply(401, headers=self.challenge())
+            self.authenticated = True
+        elif args.auth == "cert":
+            if auth != CERT_PROFILE or not self.connection.getpeercert(binary_form=True):
+                return self.reply(401, headers=self.challenge())
+            if not self.authenticated:
+                log("AUTH_OK cert")
             self.authenticated = True
         elif auth.startswith("Negotiate "):
             token = base64.b64decode(auth[len("Negotiate ") :])
@@ -208,6 +222,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             )
         else:
             log("REQ plain %d" % len(body))
+            if b"STATUS413" in body:
+                return self.reply(413, b"<html>Request Entity Too Large</html>")
             if args.require_encryption and args.auth != "basic" and not args.tls:
                 return self.reply(500)
             status = 500 if b"FAULT" in body else 200
@@ -224,7 +240,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return GssChannelBindings(application_data=b"tls-server-end-point:" + bytes.fromhex(args.cb_hash))
 
 
-def generate_cert(directory, key_kind, sig_hash):
+def generate_cert(directory, key_kind, sig_hash, stem="", client=False):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -232,7 +248,7 @@ def generate_cert(directory, key_kind, sig_hash):
     import ipaddress
 
     key = ec.generate_private_key(ec.SECP384R1()) if key_kind == "ec" else rsa.generate_private_key(65537, 2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client" if client else "localhost")])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -247,10 +263,14 @@ def generate_cert(directory, key_kind, sig_hash):
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.CLIENT_AUTH if client else x509.ExtendedKeyUsageOID.SERVER_AUTH]),
+            critical=False,
+        )
         .sign(key, getattr(hashes, sig_hash.upper())())
     )
-    cert_path = os.path.join(directory, "cert.pem")
-    key_path = os.path.join(directory, "key.pem")
+    cert_path = os.path.join(directory, stem + "cert.pem")
+    key_path = os.path.join(directory, stem + "key.pem")
     with open(cert_path, "wb") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(key_path, "wb") as f:
@@ -274,7 +294,8 @@ def main():
     global args
     p = argparse.ArgumentParser()
     p.add_argument("--log", required=True)
-    p.add_argument("--auth", choices=["basic", "ntlm", "fake"], default="fake")
+    p.add_argument("--auth", choices=["basic", "ntlm", "fake", "cert"], default="fake")
+    p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--basic", default="alice:secret")
     p.add_argument("--gen-cert")
     p.add_argument("--key", choices=["rsa", "ec"], default="rsa")
@@ -287,7 +308,9 @@ def main():
     args = p.parse_args()
     args.tls = bool(args.gen_cert)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if ":" in args.bind:
+        http.server.ThreadingHTTPServer.address_family = socket.AF_INET6
+    server = http.server.ThreadingHTTPServer((args.bind, 0), Handler)
     server.daemon_threads = True
     if args.gen_cert:
         cert, key = generate_cert(args.gen_cert, args.key, args.sig_hash)
@@ -297,6 +320,10 @@ def main():
         log("CB " + end_point_hash(cert, args.sig_hash))
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
+        if args.auth == "cert":
+            client_cert, _ = generate_cert(args.gen_cert, "ec", "sha256", stem="client-", client=True)
+            tls.verify_mode = ssl.CERT_REQUIRED
+            tls.load_verify_locations(client_cert)
         server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     print("PORT %d" % server.server_address[1], flush=True)
     server.serve_forever()
