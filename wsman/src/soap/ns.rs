@@ -22,7 +22,7 @@ pub const TRANSFER: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
 /// WS-Enumeration namespace (prefix `wsen`/`n`).
 pub const ENUMERATION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
 /// WS-Management Identify namespace (prefix `wsmid`), DSP0226 11.
-pub const IDENTITY: &str = "http://schemas.dmtf.org/wbem/wsman/identify/1/wsmanidentity.xsd";
+pub const IDENTITY: &str = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
 /// `WSManFault` detail namespace (prefix `f`), [MS-WSMV] 2.2.4.43.
 pub const WSMAN_FAULT: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault";
 /// PowerShell namespace of `creationXml`, `connectXml` and `connectResponseXml`

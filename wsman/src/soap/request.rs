@@ -126,7 +126,7 @@ fn empty_body(h: &Header, action: &str, out: &mut String) {
 pub fn identify(out: &mut String) {
     out.push_str(concat!(
         "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"",
-        " xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identify/1/wsmanidentity.xsd\">",
+        " xmlns:wsmid=\"http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd\">",
         "<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>"
     ));
 }
