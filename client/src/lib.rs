@@ -5,5 +5,10 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod connection;
+pub mod error;
 pub mod format;
 pub mod store;
+pub mod winrs;
+pub use connection::ConnectionInfo;
+pub use error::{Error, Result};

@@ -1,6 +1,29 @@
-//! The `wsman` command-line client.
+//! The `wsman` command-line client; see `wsman --help` and
+//! `shared/docs/cli.md`. The work lives in [`client::cli`]; this only turns
+//! its result into an exit code.
 #![forbid(unsafe_code)]
 
+use clap::Parser;
+
 fn main() {
-    println!("wsman {}", env!("CARGO_PKG_VERSION"));
+    let cli = client::cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wsman: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match runtime.block_on(client::cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wsman: {e}");
+            e.exit_code()
+        }
+    };
+    drop(runtime);
+    std::process::exit(code);
 }

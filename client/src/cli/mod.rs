@@ -1,5 +1,70 @@
-//! The `wsman` command-line client: argument syntax ([`args`]), then the
+//! The `wsman` command-line client: argument syntax ([`args`]), resolution
+//! into connection settings ([`config`]), then one module per group of
 //! commands. `main` only turns [`run`]'s result into an exit code.
 pub mod args;
+pub mod config;
+pub mod output;
+mod wsman_cmds;
 
 pub use args::Cli;
+use args::Command;
+
+use crate::{Error, Result};
+
+/// Sets up diagnostics on stderr: `-v` debug, `-vv` trace (SOAP bodies,
+/// secrets redacted by the transport). `RUST_LOG` overrides.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "wsman=debug,client=debug,psrp=debug",
+        _ => "wsman=trace,client=trace,psrp=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs a parsed command line; returns the process exit code
+/// (`shared/docs/cli.md`).
+pub async fn run(cli: Cli) -> Result<i32> {
+    init_tracing(cli.connection.verbose);
+    if cli.connection.insecure {
+        eprintln!(
+            "wsman: warning: --insecure: the host's TLS certificate is not verified; \
+             anyone on the network path can impersonate it"
+        );
+    }
+    let c = &cli.connection;
+    match &cli.command {
+        Command::Identify => wsman_cmds::identify(c).await,
+        Command::Get {
+            resource,
+            selectors,
+        } => wsman_cmds::get(c, resource, selectors).await,
+        Command::Enumerate { resource, filter } => {
+            wsman_cmds::enumerate(c, resource, filter.as_deref()).await
+        }
+        Command::Exec { command } => wsman_cmds::exec(c, command).await,
+        other => Err(Error::Usage(format!(
+            "{} is not available in this build yet",
+            command_name(other)
+        ))),
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Identify => "identify",
+        Command::Get { .. } => "get",
+        Command::Enumerate { .. } => "enumerate",
+        Command::Exec { .. } => "exec",
+        Command::Invoke { .. } => "invoke",
+        Command::Enter { .. } => "enter",
+        Command::Session(_) => "session",
+        Command::Copy { .. } => "copy",
+    }
+}

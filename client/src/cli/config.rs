@@ -1,0 +1,109 @@
+//! The second parsing step: command-line syntax resolved into connection
+//! settings (password from `-p`, `WSMAN_PASSWORD` or a prompt; endpoint
+//! URLs; TLS and proxy options).
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
+use wsman::transport::{ClientCertificate, Endpoint, ProxySetting, TransportConfig};
+
+use super::args::{AuthArg, ConnectionArgs};
+use crate::{ConnectionInfo, Error, Result};
+
+impl From<AuthArg> for Mechanism {
+    fn from(a: AuthArg) -> Mechanism {
+        match a {
+            AuthArg::Negotiate => Mechanism::Negotiate,
+            AuthArg::Ntlm => Mechanism::Ntlm,
+            AuthArg::Kerberos => Mechanism::Kerberos,
+            AuthArg::Basic => Mechanism::Basic,
+            AuthArg::Certificate => Mechanism::Certificate,
+            AuthArg::Credssp => Mechanism::CredSsp,
+        }
+    }
+}
+
+/// The secret for `args`: `-p`, else `WSMAN_PASSWORD`, else a prompt on a
+/// terminal; Kerberos and Negotiate may go without one (a `kinit` cache),
+/// certificate authentication needs none.
+fn secret(args: &ConnectionArgs, user: &str, host: &str) -> Result<Secret> {
+    if let Some(p) = &args.password {
+        return Ok(Secret::password(p.clone()));
+    }
+    if let Ok(p) = std::env::var("WSMAN_PASSWORD") {
+        return Ok(Secret::password(p));
+    }
+    match args.auth {
+        AuthArg::Certificate => return Ok(Secret::None),
+        AuthArg::Kerberos => return Ok(Secret::None),
+        _ => {}
+    }
+    if user.is_empty() && args.auth == AuthArg::Negotiate {
+        return Ok(Secret::None);
+    }
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password(format!("Password for {user}@{host}: "))
+            .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
+        return Ok(Secret::password(p));
+    }
+    Err(Error::Usage(format!(
+        "no password for {user}: pass -p, set WSMAN_PASSWORD, or run on a terminal to be asked"
+    )))
+}
+
+/// Resolves the connection options for one host (`host` is one entry of
+/// `-H`).
+pub fn connection_info(args: &ConnectionArgs, host: &str) -> Result<ConnectionInfo> {
+    let endpoint = Endpoint::parse(host, args.https)?;
+    let user = args.user.clone().unwrap_or_default();
+    if user.is_empty()
+        && !matches!(
+            args.auth,
+            AuthArg::Certificate | AuthArg::Kerberos | AuthArg::Negotiate
+        )
+    {
+        return Err(Error::Usage(
+            "no user: pass -u USER or set WSMAN_USER".to_string(),
+        ));
+    }
+    let secret = secret(args, &user, &endpoint.host)?;
+    let credentials = Credentials::parse(&user, secret);
+    let mut auth = AuthOptions::new(args.auth.into(), credentials);
+    auth.spn_service = args.spn_service.clone();
+    auth.spn_host = args.spn_host.clone();
+    let mut transport = TransportConfig::new(endpoint, auth);
+    transport.allow_unencrypted = args.no_encryption;
+    transport.connect_timeout = Duration::from_secs(u64::from(args.connect_timeout.max(1)));
+    transport.tls.ca_file = args.ca_file.clone();
+    transport.tls.insecure = args.insecure;
+    if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        transport.tls.client_certificate = Some(ClientCertificate {
+            cert_file: cert.clone(),
+            key_file: key.clone(),
+        });
+    } else if args.auth == AuthArg::Certificate {
+        return Err(Error::Usage(
+            "-a certificate needs --cert PEM and --key PEM".into(),
+        ));
+    }
+    if let Some(p) = &args.proxy {
+        transport.proxy = ProxySetting::Url(p.clone());
+    }
+    let mut info = ConnectionInfo::new(transport);
+    info.options.operation_timeout = Duration::from_secs(u64::from(args.operation_timeout.max(1)));
+    info.configuration = args.configuration.clone();
+    Ok(info)
+}
+
+/// The single host of a command that takes one.
+pub fn single_host(args: &ConnectionArgs) -> Result<&str> {
+    match args.hosts.as_slice() {
+        [h] => Ok(h),
+        [] => Err(Error::Usage(
+            "no host: pass -H HOST (or set WSMAN_HOST)".into(),
+        )),
+        _ => Err(Error::Usage(
+            "this command takes one host; only `invoke` runs on several".into(),
+        )),
+    }
+}

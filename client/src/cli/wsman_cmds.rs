@@ -1,0 +1,142 @@
+//! The plain WS-Management commands: `identify`, `get`, `enumerate`, `exec`.
+use std::io::{IsTerminal, Read};
+
+use wsman::client::resolve_resource_uri;
+use wsman::soap::request::{Enumerate, Filter};
+use wsman::soap::Selector;
+
+use super::args::ConnectionArgs;
+use super::config::{connection_info, single_host};
+use super::output::{err_bytes, out_bytes, out_line};
+use crate::winrs::{OutputStream, WinRsShell};
+use crate::{Error, Result};
+
+/// `wsman identify`.
+pub async fn identify(args: &ConnectionArgs) -> Result<i32> {
+    let info = connection_info(args, single_host(args)?)?;
+    let mut client = info.wsman_client()?;
+    let id = client.identify().await?;
+    if args.json {
+        let v = serde_json::json!({
+            "ProtocolVersion": id.protocol_version,
+            "ProductVendor": id.product_vendor,
+            "ProductVersion": id.product_version,
+            "SecurityProfiles": id.security_profiles,
+        });
+        out_line(&v.to_string());
+    } else {
+        let show = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                out_line(&format!("{k:<16}: {v}"));
+            }
+        };
+        show("ProtocolVersion", &id.protocol_version);
+        show("ProductVendor", &id.product_vendor);
+        show("ProductVersion", &id.product_version);
+        for p in &id.security_profiles {
+            out_line(&format!("{:<16}: {p}", "SecurityProfile"));
+        }
+    }
+    Ok(0)
+}
+
+fn parse_selectors(raw: &[String]) -> Result<Vec<Selector>> {
+    raw.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok(Selector::new(k, v)),
+            _ => Err(Error::Usage(format!(
+                "selector {s:?} is not KEY=VALUE (e.g. -s Name=WinRM)"
+            ))),
+        })
+        .collect()
+}
+
+fn print_xml_or_json(xml: &str, json: bool) -> Result<()> {
+    if json {
+        let v = wsman::soap::json::xml_to_json(xml)?;
+        out_line(&v.to_string());
+    } else {
+        out_line(xml);
+    }
+    Ok(())
+}
+
+/// `wsman get RESOURCE [-s KEY=VALUE]...`.
+pub async fn get(args: &ConnectionArgs, resource: &str, selectors: &[String]) -> Result<i32> {
+    let selectors = parse_selectors(selectors)?;
+    let info = connection_info(args, single_host(args)?)?;
+    let mut client = info.wsman_client()?;
+    let r = client
+        .get(&resolve_resource_uri(resource), &selectors)
+        .await?;
+    print_xml_or_json(&r.xml, args.json)?;
+    Ok(0)
+}
+
+/// `wsman enumerate RESOURCE [--filter WQL]`: prints each item as it is pulled.
+pub async fn enumerate(args: &ConnectionArgs, resource: &str, filter: Option<&str>) -> Result<i32> {
+    let info = connection_info(args, single_host(args)?)?;
+    let mut client = info.wsman_client()?;
+    let uri = resolve_resource_uri(resource);
+    let e = Enumerate {
+        optimize: true,
+        max_elements: Some(20),
+        filter: filter.map(|f| Filter::Wql(f.to_string())),
+        ..Default::default()
+    };
+    let mut batch = client.enumerate(&uri, &e, &[]).await?;
+    loop {
+        for item in &batch.items {
+            print_xml_or_json(item, args.json)?;
+        }
+        if batch.is_done() {
+            break;
+        }
+        let ctx = batch.context.clone().unwrap_or_default();
+        batch = client.pull(&uri, &ctx, e.max_elements).await?;
+    }
+    Ok(0)
+}
+
+/// `wsman exec CMD [ARG]...`: stdin piped through when it is not a
+/// terminal; exits with the remote exit code; Ctrl+C terminates the command.
+pub async fn exec(args: &ConnectionArgs, command: &[String]) -> Result<i32> {
+    let info = connection_info(args, single_host(args)?)?;
+    let stdin = if std::io::stdin().is_terminal() {
+        None
+    } else {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::Usage(format!("cannot read stdin: {e}")))?;
+        Some(buf)
+    };
+    let mut shell = WinRsShell::open(&info, false).await?;
+    let (cmd, cmd_args) = command.split_first().expect("clap requires a command");
+    let id = shell.start(cmd, cmd_args).await?;
+    if let Some(data) = stdin {
+        shell.send_stdin(&id, &data, true).await?;
+    }
+    let output = |stream: OutputStream, data: &[u8]| match stream {
+        OutputStream::Stdout => out_bytes(data),
+        OutputStream::Stderr => err_bytes(data),
+    };
+    let result = tokio::select! {
+        r = shell.wait(&id, output) => r.map(Some),
+        _ = tokio::signal::ctrl_c() => Ok(None),
+    };
+    let code = match result {
+        Ok(Some(code)) => code,
+        Ok(None) => {
+            eprintln!("wsman: interrupted: terminating the remote command");
+            let _ = shell.terminate(&id).await;
+            130
+        }
+        Err(e) => {
+            let _ = shell.close().await;
+            return Err(e);
+        }
+    };
+    shell.close().await?;
+    Ok(i32::try_from(code).unwrap_or(1))
+}

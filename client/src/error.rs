@@ -1,0 +1,76 @@
+//! The one error type of the `client` crate.
+use std::fmt;
+
+/// What can go wrong with a PSSession.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// WS-Management: transport, authentication, a fault from the host.
+    Wsman(wsman::Error),
+    /// The PowerShell Remoting Protocol: a malformed message from the host,
+    /// or a call in the wrong state.
+    Psrp(psrp::Error),
+    /// The RunspacePool or a pipeline broke or was closed by the host.
+    Broken(String),
+    /// No such session, here or on the host.
+    SessionNotFound(String),
+    /// The caller asked for something impossible (bad options, local state
+    /// that cannot be read).
+    Usage(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Wsman(e) => fmt::Display::fmt(e, f),
+            Error::Psrp(e) => write!(f, "PowerShell remoting protocol: {e}"),
+            Error::Broken(m) | Error::SessionNotFound(m) | Error::Usage(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Wsman(e) => Some(e),
+            Error::Psrp(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<wsman::Error> for Error {
+    fn from(e: wsman::Error) -> Self {
+        Error::Wsman(e)
+    }
+}
+
+impl From<psrp::Error> for Error {
+    fn from(e: psrp::Error) -> Self {
+        Error::Psrp(e)
+    }
+}
+
+impl Error {
+    /// The `wsman` exit code for this error (`shared/docs/cli.md`): 2 usage,
+    /// 3 authentication, 4 connection or TLS, 5 WS-Management fault.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Wsman(e) => match e {
+                wsman::Error::Authentication { .. } => 3,
+                wsman::Error::Encryption { .. } => 3,
+                wsman::Error::Transport { .. } | wsman::Error::Timeout { .. } => 4,
+                wsman::Error::Protocol { .. } => 4,
+                wsman::Error::Fault(_) => 5,
+                wsman::Error::Config { .. } => 2,
+                _ => 1,
+            },
+            Error::Psrp(_) | Error::Broken(_) => 1,
+            Error::SessionNotFound(_) => 5,
+            Error::Usage(_) => 2,
+        }
+    }
+}
