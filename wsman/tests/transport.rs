@@ -724,3 +724,26 @@ async fn ipv6_loopback_endpoint() {
     assert_eq!(t.send(&soap(0), DEADLINE).await.unwrap().body, soap(0));
     assert_eq!(peer.count("REQ sealed"), 1);
 }
+
+#[tokio::test]
+async fn a_cancelled_send_does_not_poison_the_next_one() {
+    let Some(py) = python() else { return };
+    let peer = Peer::start(&py, "winrm_peer.py", &["--auth", "ntlm"]);
+    let cfg = config(
+        &peer.url("http"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    let mut t = Transport::connect(cfg).unwrap();
+    assert_eq!(t.send(&soap(0), DEADLINE).await.unwrap().body, soap(0));
+    // The caller gives up on a slow answer (e.g. a select! with Ctrl-C).
+    let slow = b"<s:Envelope>SLOW</s:Envelope>";
+    let cancelled = tokio::time::timeout(Duration::from_millis(200), t.send(slow, DEADLINE)).await;
+    assert!(cancelled.is_err(), "the peer answers SLOW after 1 s");
+    // The unread sealed answer would put NTLM's sequence numbers out of
+    // step: the next send must use a fresh, re-authenticated connection.
+    assert_eq!(t.send(&soap(1), DEADLINE).await.unwrap().body, soap(1));
+    let s = t.stats();
+    assert_eq!((s.connections, s.auth_handshakes), (2, 2));
+}

@@ -66,6 +66,11 @@ struct Conn {
     /// Sent on every request (Basic, certificate profile).
     authorization: Option<HeaderValue>,
     channel_bindings: Option<Vec<u8>>,
+    /// A request was started and its answer not consumed: the caller
+    /// dropped `send` midway (a `select!` or timeout around it). The
+    /// sealing sequence numbers are then out of step, so the connection
+    /// must not be reused.
+    in_flight: bool,
 }
 
 impl Drop for Conn {
@@ -131,12 +136,19 @@ impl Inner {
                 tracing::debug!("the host closed the idle connection");
                 self.conn = None;
             }
+            if self.conn.as_ref().is_some_and(|c| c.in_flight) {
+                tracing::debug!("a previous send was cancelled midway; opening a new connection");
+                self.conn = None;
+            }
             if self.conn.is_none() {
                 let conn = self.open(deadline).await?;
                 self.conn = Some(conn);
             }
             let conn = self.conn.as_mut().expect("connected above");
-            match send_body(conn, &self.config, body, deadline).await {
+            conn.in_flight = true;
+            let sent = send_body(conn, &self.config, body, deadline).await;
+            conn.in_flight = false;
+            match sent {
                 Ok(raw) => {
                     self.stats.requests += 1;
                     let result = interpret(conn, &self.config, raw);
@@ -212,6 +224,7 @@ impl Inner {
             sealing,
             authorization: None,
             channel_bindings,
+            in_flight: false,
         };
         if mech == Mechanism::Certificate {
             conn.authorization = Some(HeaderValue::from_static(CERTIFICATE_PROFILE));

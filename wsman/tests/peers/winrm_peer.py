@@ -18,7 +18,7 @@ Usage: winrm_peer.py --log FILE [--auth basic|ntlm|fake|cert] [--basic USER:PASS
 `--auth cert` (needs --gen-cert) also writes client.pem/client-key.pem, a
 client certificate the TLS server requires, and expects the WS-Man
 `https/mutual` Authorization profile. A body containing STATUS413 is
-answered with HTTP 413.
+answered with HTTP 413; a sealed body containing SLOW is answered after 1 s.
 """
 import argparse
 import base64
@@ -31,6 +31,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 
 BOUNDARY = b"--Encrypted Boundary"
 SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
@@ -213,6 +214,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if ctype.startswith("multipart/encrypted"):
             plain = unseal(self.ctx, body)
             log("REQ sealed %d" % len(plain))
+            if b"SLOW" in plain:
+                time.sleep(1.0)
             status = 500 if b"FAULT" in plain else 200
             answer = seal(self.ctx, plain)
             self.reply(
