@@ -75,7 +75,6 @@ impl Error {
         }
     }
 
-    #[allow(dead_code)] // used by the state machines
     pub(crate) fn state(
         action: &'static str,
         current: impl fmt::Debug,

@@ -146,6 +146,29 @@ impl MessageType {
     }
 }
 
+impl MessageType {
+    /// Whether the server sends this type ([MS-PSRP] 2.2.1 direction).
+    pub fn is_from_server(self) -> bool {
+        use MessageType as T;
+        !matches!(
+            self,
+            T::INIT_RUNSPACEPOOL
+                | T::PUBLIC_KEY
+                | T::CONNECT_RUNSPACEPOOL
+                | T::SET_MAX_RUNSPACES
+                | T::SET_MIN_RUNSPACES
+                | T::CREATE_PIPELINE
+                | T::GET_AVAILABLE_RUNSPACES
+                | T::GET_COMMAND_METADATA
+                | T::RESET_RUNSPACE_STATE
+                | T::RUNSPACEPOOL_HOST_RESPONSE
+                | T::PIPELINE_INPUT
+                | T::END_OF_PIPELINE_INPUT
+                | T::PIPELINE_HOST_RESPONSE
+        )
+    }
+}
+
 /// One PSRP message ([MS-PSRP] 2.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
