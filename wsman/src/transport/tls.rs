@@ -444,4 +444,23 @@ mod tests {
         assert!(data.starts_with(b"tls-server-end-point:"));
         assert_eq!(data.len(), TLS_SERVER_END_POINT.len() + 48);
     }
+
+    #[test]
+    fn mutated_certificates_never_panic() {
+        let cert = alg(&with_last(PKCS1, 12), &[]);
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let mut c = cert.clone();
+            let at = (next() as usize) % c.len();
+            c[at] = next() as u8;
+            c.truncate(1 + (next() as usize) % c.len());
+            let _ = tls_server_end_point(&c);
+        }
+    }
 }
