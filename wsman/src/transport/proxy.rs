@@ -15,7 +15,8 @@ use crate::{Error, Result};
 pub enum ProxySetting {
     /// From the environment: `https_proxy`/`HTTPS_PROXY` for HTTPS
     /// endpoints, `http_proxy`/`HTTP_PROXY` for HTTP ones, unless the host
-    /// matches `no_proxy`/`NO_PROXY` (lower case wins when both are set).
+    /// matches `no_proxy`/`NO_PROXY` (lower case wins when both are set)
+    /// or is a loopback address or `localhost`, which is never proxied.
     #[default]
     FromEnv,
     /// Connect directly, whatever the environment says.
@@ -71,6 +72,9 @@ pub(crate) fn resolve(
         ProxySetting::None => Ok(None),
         ProxySetting::Url(u) => parse_proxy_url(u).map(Some),
         ProxySetting::FromEnv => {
+            if is_loopback(&endpoint.host) {
+                return Ok(None);
+            }
             let name = match endpoint.scheme {
                 Scheme::Https => "https_proxy",
                 Scheme::Http => "http_proxy",
@@ -88,6 +92,13 @@ pub(crate) fn resolve(
             })
         }
     }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `NO_PROXY`: comma- or space-separated host names, domain suffixes
@@ -391,6 +402,30 @@ mod tests {
         assert!(resolve(&ProxySetting::FromEnv, &ep("https://h"), &e)
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn loopback_is_never_proxied_from_the_environment() {
+        let e = env(&[("https_proxy", "http://p:1"), ("http_proxy", "http://p:1")]);
+        for host in [
+            "https://127.0.0.1",
+            "http://127.9.9.9",
+            "https://[::1]",
+            "http://LocalHost",
+        ] {
+            assert_eq!(
+                resolve(&ProxySetting::FromEnv, &ep(host), &e).unwrap(),
+                None,
+                "{host}"
+            );
+        }
+        // an explicit proxy is used even for loopback
+        let p = resolve(
+            &ProxySetting::Url("http://p:1".into()),
+            &ep("http://127.0.0.1"),
+            &e,
+        );
+        assert!(p.unwrap().is_some());
     }
 
     #[test]
