@@ -307,3 +307,119 @@ fn recorded_values_read_as_expected() {
         Some("the spelling of the name, or if a path was included, verify that the path is correct and try again.\r\n")
     );
 }
+
+/// A small deterministic PRNG (xorshift64*), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Snippets a mutation may splice in: CLIXML tags in the wrong place,
+/// references to missing ids, broken escapes, entities, a DOCTYPE.
+const SNIPPETS: &[&[u8]] = &[
+    b"<Obj RefId=\"0\">",
+    b"</Obj>",
+    b"<LST>",
+    b"</LST>",
+    b"<Ref RefId=\"0\" />",
+    b"<Ref RefId=\"99\" />",
+    b"<TNRef RefId=\"7\" />",
+    b"<DCT><En><S N=\"Key\">k</S></En></DCT>",
+    b"<I32>-</I32>",
+    b"<Db>1e999</Db>",
+    b"<BA>@@</BA>",
+    b"<G>nope</G>",
+    b"_xD800_",
+    b"_x",
+    b"&amp;",
+    b"&bogus;",
+    b"&#0;",
+    b"<!DOCTYPE x [<!ENTITY e \"eeee\">]>",
+    b"<![CDATA[x]]>",
+    b"\xFF\xFE",
+    b"<",
+    b">",
+    b"\"",
+];
+
+fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut data = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(data.len() + 1);
+        match rng.below(6) {
+            0 if !data.is_empty() => {
+                let i = rng.below(data.len());
+                data[i] ^= 1 << rng.below(8);
+            }
+            1 => {
+                let s = SNIPPETS[rng.below(SNIPPETS.len())];
+                data.splice(at..at, s.iter().copied());
+            }
+            2 => {
+                let end = (at + rng.below(64)).min(data.len());
+                data.drain(at..end);
+            }
+            3 => {
+                let end = (at + rng.below(256)).min(data.len());
+                let copy = data[at..end].to_vec();
+                let to = rng.below(data.len() + 1);
+                data.splice(to..to, copy);
+            }
+            4 => data.truncate(at),
+            _ => {
+                // Deep nesting, to hit the depth limit.
+                let depth = 50 + rng.below(100);
+                let mut nest = b"<Obj><LST>".repeat(depth);
+                nest.extend(b"</LST></Obj>".repeat(rng.below(depth + 1)));
+                data.splice(at..at, nest);
+            }
+        }
+    }
+    data
+}
+
+#[test]
+fn mutated_recordings_never_panic() {
+    // What cargo-fuzz does (psrp/fuzz, target `clixml`), in small: thousands
+    // of damaged real documents; each must give an error or a value, and a
+    // value must serialize to CLIXML that reads back the same.
+    let (docs, _) = collect_docs();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let (mut ok, mut errors) = (0, 0);
+    for i in 0..10_000 {
+        let seed = &docs[rng.below(docs.len())].xml;
+        let input = mutate(seed, &mut rng);
+        for v in clixml::Reader::new(&input) {
+            match v {
+                Ok(v) => {
+                    ok += 1;
+                    let once = clixml::to_string(&v);
+                    let again = clixml::from_str(&once).unwrap_or_else(|e| {
+                        panic!("input {i}: our output does not parse: {e}\n{once}")
+                    });
+                    assert_eq!(clixml::to_string(&again), once, "input {i}");
+                }
+                Err(e) => {
+                    errors += 1;
+                    assert!(e.position() <= input.len() as u64, "input {i}: {e}");
+                    break;
+                }
+            }
+        }
+    }
+    println!("10,000 mutated documents: {ok} values read, {errors} errors");
+    assert!(
+        ok > 300 && errors > 3000,
+        "mutations too weak or too strong"
+    );
+}
