@@ -747,3 +747,96 @@ fn hostile_documents_are_protocol_errors() {
         }
     }
 }
+
+fn pypsrp_response(file: &str, index: usize) -> String {
+    let path = recordings()
+        .join("pypsrp/tests/tests_pypsrp/responses")
+        .join(file);
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["messages"][index]["response"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn typed_views_carry_the_recorded_values() {
+    // WinRS: `echo hi` output and exit code 0 (test_winrs_standard).
+    let r = rs::parse_receive(pypsrp_response("test_winrs_standard.yml", 2).as_bytes()).unwrap();
+    let stdout: Vec<u8> = r
+        .streams
+        .iter()
+        .filter(|s| s.name == "stdout")
+        .flat_map(|s| s.data.clone())
+        .collect();
+    assert_eq!(stdout, b"hi\r\n");
+    assert!(r.streams.iter().filter(|s| s.end).count() == 2);
+    let st = r.command_state.unwrap();
+    assert!(st.is_done());
+    assert_eq!(st.exit_code, Some(0));
+    assert_eq!(
+        st.command_id.as_deref(),
+        Some("CF84C20A-0A35-43FA-AF78-0B4711DA5F30")
+    );
+
+    // PowerShell Create: ShellId selector and the returned shell's fields.
+    let c = rs::parse_create(pypsrp_response("test_psrp_disconnect_runspaces.yml", 0).as_bytes())
+        .unwrap();
+    assert_eq!(c.shell_id(), Some("B6631D8E-65A0-49F2-9053-A1B156C95777"));
+    assert_eq!(c.resource_uri.as_deref(), Some(ns::uri::POWERSHELL_DEFAULT));
+    let sh = c.shell.unwrap();
+    assert_eq!(sh.owner.as_deref(), Some("WIN-NNMU24VVKJ0\\vagrant"));
+    assert_eq!(sh.idle_timeout, Some(std::time::Duration::from_secs(7200)));
+    assert_eq!(sh.state.as_deref(), Some("Connected"));
+    assert_eq!(sh.process_id, Some(2792));
+
+    // Enumerate of shells from another client: names, states, ids.
+    let corpus_file = "test_psrp_disconnect_runspaces.yml";
+    let path = recordings()
+        .join("pypsrp/tests/tests_pypsrp/responses")
+        .join(corpus_file);
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let enum_resp = doc["messages"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["response"].as_str())
+        .find(|r| r.contains("EnumerateResponse"))
+        .unwrap();
+    let e = rs::parse_enumerate(enum_resp.as_bytes()).unwrap();
+    let shells = e.shells().unwrap();
+    assert!(shells.len() >= 2, "{shells:?}");
+    assert_eq!(shells[0].shell_id, "B6631D8E-65A0-49F2-9053-A1B156C95777");
+    assert_eq!(shells[0].state.as_deref(), Some("Disconnected"));
+    assert_eq!(shells[0].memory_used.as_deref(), Some("46MB"));
+    assert_eq!(shells[0].child_processes, Some(0));
+    assert!(e.is_done());
+    // Each item stands alone: it re-parses with parse_shell.
+    assert_eq!(rs::parse_shell(&e.items[0]).unwrap(), shells[0]);
+
+    // Connect: connectResponseXml decodes to PSRP fragments (ObjectId 4, starting at 0).
+    let connect = doc["messages"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["response"].as_str())
+        .find(|r| r.contains("ConnectResponse"))
+        .unwrap();
+    let c = rs::parse_connect(connect.as_bytes()).unwrap();
+    let x = c.connect_response_xml.unwrap();
+    assert_eq!(&x[..8], &4u64.to_be_bytes());
+    assert_eq!(c.input_streams.as_deref(), Some("stdin pr"));
+
+    // Get of winrm/config: raw XML with its namespace, and JSON.
+    let g = rs::parse_get(pypsrp_response("test_wsman_update_envelope_size_500.yml", 0).as_bytes())
+        .unwrap();
+    assert!(g.xml.starts_with("<cfg:Config"), "{}", &g.xml[..40]);
+    let j = g.to_json().unwrap();
+    assert_eq!(j["Config"]["MaxEnvelopeSizekb"], serde_json::json!("500"));
+    assert_eq!(
+        j["Config"]["Client"]["DefaultPorts"]["HTTPS"],
+        serde_json::json!("5986")
+    );
+}

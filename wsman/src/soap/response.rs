@@ -320,7 +320,16 @@ pub struct Identify {
 /// Parses an Identify response.
 pub fn parse_identify(input: &[u8]) -> Result<Identify> {
     let mut b = open(input)?;
-    b.expect(ns::IDENTITY, "IdentifyResponse")?;
+    // By local name: the namespace is spelt two ways in the wild.
+    loop {
+        match b.next_child()? {
+            Some(s) if s.local == "IdentifyResponse" => break,
+            Some(_) => {
+                b.r.skip()?;
+            }
+            None => return Err(protocol("response Body has no IdentifyResponse element")),
+        }
+    }
     let mut id = Identify::default();
     b.children(|r, s| {
         match s.local.as_str() {
@@ -404,12 +413,8 @@ impl Enumeration {
     pub fn shells(&self) -> Result<Vec<ShellInfo>> {
         let mut out = Vec::new();
         for item in &self.items {
-            let text = as_text(item.as_bytes())?;
-            let mut r = Reader::new(text);
-            if let Some(Ev::Start(s)) = r.next()? {
-                if s.is(ns::SHELL, "Shell") {
-                    out.push(read_shell(&mut r, &s)?);
-                }
+            if let Some(sh) = shell_of(item)? {
+                out.push(sh);
             }
         }
         Ok(out)
@@ -516,6 +521,26 @@ pub struct ShellInfo {
     pub memory_used: Option<String>,
     /// `rsp:ChildProcesses`.
     pub child_processes: Option<u32>,
+}
+
+fn shell_of(xml: &str) -> Result<Option<ShellInfo>> {
+    let text = as_text(xml.as_bytes())?;
+    let mut r = Reader::new(text);
+    match r.next()? {
+        Some(Ev::Start(s)) if s.is(ns::SHELL, "Shell") => {
+            let sh = read_shell(&mut r, &s)?;
+            while r.next()?.is_some() {}
+            Ok(Some(sh))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Parses a standalone `rsp:Shell` element: an item of a shell
+/// enumeration, or [`Resource::xml`] of a Get of a shell ([MS-WSMV]
+/// 3.1.4.2.1).
+pub fn parse_shell(xml: &str) -> Result<ShellInfo> {
+    shell_of(xml)?.ok_or_else(|| protocol("not an rsp:Shell element"))
 }
 
 fn read_shell(r: &mut Reader<'_>, _start: &Start) -> Result<ShellInfo> {
@@ -858,6 +883,17 @@ mod tests {
         assert_eq!(fault.machine.as_deref(), Some("m"));
         assert_eq!(fault.message.as_deref(), Some("inner text"));
         assert_eq!(fault.kind(), FaultKind::ShellNotFound);
+    }
+
+    #[test]
+    fn identify_response() {
+        let doc = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xml:lang="en-US"><s:Header/><s:Body><wsmid:IdentifyResponse xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"><wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</wsmid:ProtocolVersion><wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor><wsmid:ProductVersion>OS: 10.0.17763 SP: 0.0 Stack: 3.0</wsmid:ProductVersion><wsmid:SecurityProfiles><wsmid:SecurityProfileName>http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos</wsmid:SecurityProfileName></wsmid:SecurityProfiles></wsmid:IdentifyResponse></s:Body></s:Envelope>"#;
+        let id = parse_identify(doc.as_bytes()).unwrap();
+        assert_eq!(id.product_vendor.as_deref(), Some("Microsoft Corporation"));
+        assert_eq!(id.protocol_version.as_deref(), Some(ns::WSMAN));
+        assert!(id.product_version.unwrap().contains("Stack: 3.0"));
+        assert_eq!(id.security_profiles.len(), 1);
+        assert!(parse_identify(&env("<rsp:Other/>")).is_err());
     }
 
     #[test]
