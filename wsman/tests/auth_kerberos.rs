@@ -26,6 +26,9 @@ const PASSWORD: &str = "krb-Pa55word";
 struct Realm {
     dir: TempDir,
     kdc_pid: Option<String>,
+    krb5_conf: String,
+    /// The krb5.conf in use (client and acceptor alike).
+    conf: std::cell::Cell<&'static str>,
 }
 
 impl Realm {
@@ -45,7 +48,7 @@ impl Realm {
 
     fn env(&self) -> Vec<(String, String)> {
         vec![
-            ("KRB5_CONFIG".into(), self.dir.path("krb5.conf")),
+            ("KRB5_CONFIG".into(), self.dir.path(self.conf.get())),
             ("KRB5_KDC_PROFILE".into(), self.dir.path("kdc.conf")),
             ("KRB5_KTNAME".into(), self.dir.path("http.keytab")),
         ]
@@ -59,26 +62,31 @@ impl Realm {
             .unwrap()
             .port();
         let d = dir.0.display().to_string();
-        dir.write(
-            "krb5.conf",
-            &format!(
-                "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n \
-                 rdns = false\n dns_canonicalize_hostname = false\n udp_preference_limit = 1\n\
-                 [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n }}\n\
-                 [domain_realm]\n localhost = {REALM}\n .localhost = {REALM}\n"
-            ),
+        let krb5_conf = format!(
+            "[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n \
+             rdns = false\n dns_canonicalize_hostname = false\n udp_preference_limit = 1\n \
+             allow_weak_crypto = true\n allow_rc4 = true\n\
+             [realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{port}\n }}\n\
+             [domain_realm]\n localhost = {REALM}\n .localhost = {REALM}\n"
         );
+        dir.write("krb5.conf", &krb5_conf);
         dir.write(
             "kdc.conf",
             &format!(
                 "[kdcdefaults]\n kdc_listen = 127.0.0.1:{port}\n kdc_tcp_listen = 127.0.0.1:{port}\n\
                  [realms]\n {REALM} = {{\n  database_name = {d}/principal\n  key_stash_file = {d}/stash\n  \
-                 acl_file = {d}/kadm5.acl\n  kdc_listen = 127.0.0.1:{port}\n  kdc_tcp_listen = 127.0.0.1:{port}\n }}\n\
+                 acl_file = {d}/kadm5.acl\n  \
+                 supported_enctypes = aes256-cts:normal aes128-cts:normal arcfour-hmac:normal\n  kdc_listen = 127.0.0.1:{port}\n  kdc_tcp_listen = 127.0.0.1:{port}\n }}\n\
                  [logging]\n kdc = FILE:{d}/kdc.log\n"
             ),
         );
         dir.write("kadm5.acl", "");
-        let mut realm = Realm { dir, kdc_pid: None };
+        let mut realm = Realm {
+            dir,
+            kdc_pid: None,
+            krb5_conf,
+            conf: std::cell::Cell::new("krb5.conf"),
+        };
         realm.run(
             "kdb5_util",
             &["create", "-s", "-r", REALM, "-P", "master-pw"],
@@ -88,10 +96,20 @@ impl Realm {
         for svc in ["HTTP", "WSMAN", "host"] {
             q(&realm, &format!("addprinc -randkey {svc}/localhost"));
         }
+        // A service with only an RC4-HMAC key (older Windows accounts): the
+        // session key, and so WinRM's wrap tokens, are RC4 then.
+        q(
+            &realm,
+            "addprinc -randkey -e arcfour-hmac:normal RC4/localhost",
+        );
         let kt = realm.dir.path("http.keytab");
         q(
             &realm,
             &format!("ktadd -k {kt} HTTP/localhost WSMAN/localhost host/localhost"),
+        );
+        q(
+            &realm,
+            &format!("ktadd -k {kt} -e arcfour-hmac:normal RC4/localhost"),
         );
         let ckt = realm.dir.path("client.keytab");
         q(&realm, &format!("ktadd -k {ckt} -norandkey {USER}"));
@@ -113,6 +131,23 @@ impl Realm {
 }
 
 impl Realm {
+    /// Limits both sides to RC4-HMAC (`true`) or restores the defaults, by
+    /// pointing `KRB5_CONFIG` at another file (MIT caches a profile file
+    /// until its mtime changes, which a rewrite within a second does not do).
+    fn rc4_only(&self, on: bool) {
+        let name = if on { "krb5-rc4.conf" } else { "krb5.conf" };
+        if on {
+            let conf = self.krb5_conf.replace(
+                "[libdefaults]\n",
+                "[libdefaults]\n permitted_enctypes = arcfour-hmac\n \
+                 default_tgs_enctypes = arcfour-hmac\n default_tkt_enctypes = arcfour-hmac\n",
+            );
+            self.dir.write(name, &conf);
+        }
+        self.conf.set(name);
+        std::env::set_var("KRB5_CONFIG", self.dir.path(name));
+    }
+
     /// Stops the KDC (by its pid), keeping the configuration.
     fn stop_kdc(&mut self) {
         if let Some(pid) = self.kdc_pid.take() {
@@ -171,7 +206,14 @@ fn acceptor(realm: &Realm, protocol: &str, service: &str, cb: Option<&[u8]>) -> 
     Peer::start(&args, &env)
 }
 
-fn authenticate_and_seal(realm: &Realm, o: &AuthOptions, protocol: &str, scheme: &str, enc: &str) {
+/// Returns the header of one more wrap, to tell the token format.
+fn authenticate_and_seal(
+    realm: &Realm,
+    o: &AuthOptions,
+    protocol: &str,
+    scheme: &str,
+    enc: &str,
+) -> Vec<u8> {
     let mut peer = acceptor(
         realm,
         protocol,
@@ -184,6 +226,8 @@ fn authenticate_and_seal(realm: &Realm, o: &AuthOptions, protocol: &str, scheme:
     auth_common::run_handshake(&mut peer, ctx.as_mut()).unwrap();
     assert_eq!(peer.user(), format!("{USER}@{REALM}"));
     auth_common::exchange_sealed(&mut peer, ctx.as_mut());
+    let (header, _) = ctx.wrap_winrm(b"which token format").unwrap();
+    header
 }
 
 /// One test function: the process environment (KRB5_CONFIG, KRB5CCNAME)
@@ -212,13 +256,16 @@ fn kerberos_and_negotiate_against_mit_realm() {
         format!("FILE:{}", realm.dir.path("no-such-cache")),
     );
     let pw = || Secret::password(PASSWORD);
-    authenticate_and_seal(
+    let header = authenticate_and_seal(
         &realm,
         &opts(Mechanism::Kerberos, pw(), "HTTP", None),
         "kerberos",
         "Kerberos",
         KRB,
     );
+    // RFC 4121 4.2.6.2 Wrap token (AES): TOK_ID 05 04, Flags "Sealed".
+    assert_eq!(&header[..2], &[0x05, 0x04]);
+    assert_ne!(header[2] & 0x02, 0);
     authenticate_and_seal(
         &realm,
         &opts(Mechanism::Kerberos, pw(), "WSMAN", None),
@@ -240,6 +287,22 @@ fn kerberos_and_negotiate_against_mit_realm() {
         "Negotiate",
         SPNEGO,
     );
+
+    realm.rc4_only(true);
+    let header = authenticate_and_seal(
+        &realm,
+        &opts(Mechanism::Kerberos, pw(), "RC4", None),
+        "kerberos",
+        "Kerberos",
+        KRB,
+    );
+    // RFC 4757 7.3: an RFC 1964 framed token, TOK_ID 02 01, SGN_ALG 11 00 (HMAC).
+    assert_eq!(header[0], 0x60);
+    assert!(
+        header.windows(4).any(|w| w == [0x02, 0x01, 0x11, 0x00]),
+        "{header:02x?}"
+    );
+    realm.rc4_only(false);
 
     // Channel bindings: matching ones pass, another connection's are refused.
     let app = b"tls-server-end-point:0123456789abcdef0123456789abcdef";

@@ -180,9 +180,16 @@ pub trait SecurityContext: Send {
     fn encryption_protocol(&self) -> Option<&'static str>;
     /// Seal one message for WinRM: returns (signature/header bytes, encrypted bytes); the transport
     /// frames them (u32 LE header length + header + data).
+    ///
+    /// The encrypted bytes are as long as the plaintext, except with
+    /// Kerberos RC4-HMAC, where the wrap padding (1 byte) follows them; pypsrp
+    /// then announces `OriginalContent: ...;Length=` as the plaintext plus
+    /// that padding, i.e. the length of the encrypted bytes.
     fn wrap_winrm(&mut self, plaintext: &[u8]) -> crate::Result<(Vec<u8>, Vec<u8>)>;
     /// Open one message sealed by the host: `header` is the signature or
-    /// wrap-token header, `data` the encrypted bytes.
+    /// wrap-token header, `data` the encrypted bytes. The result is as long
+    /// as `data` (with Kerberos RC4-HMAC it ends with the padding, as
+    /// pyspnego's `unwrap_winrm` leaves it).
     fn unwrap_winrm(&mut self, header: &[u8], data: &[u8]) -> crate::Result<Vec<u8>>;
 }
 

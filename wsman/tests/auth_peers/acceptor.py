@@ -118,7 +118,12 @@ def main():
             else:
                 reply = f"error unknown command {parts[0]}"
         except Exception as e:  # report to the test, keep serving
-            msg = f"{type(e).__name__}: {e}".replace("\n", " ")
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            cause = e.__cause__ or e.__context__
+            msg = f"{type(e).__name__}: {e}" + (f" (from {type(cause).__name__}: {cause})" if cause else "")
+            msg = msg.replace("\n", " ")
             reply = f"error {msg}"
         print(reply, flush=True)
 
