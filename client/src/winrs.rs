@@ -180,21 +180,27 @@ pub fn quote_arg(arg: &str) -> String {
             '\\' => backslashes += 1,
             '"' => {
                 // Backslashes before a quote are doubled, and the quote escaped.
-                out.extend(std::iter::repeat_n('\\', backslashes * 2 + 1));
+                push_backslashes(&mut out, backslashes * 2 + 1);
                 out.push('"');
                 backslashes = 0;
             }
             _ => {
-                out.extend(std::iter::repeat_n('\\', backslashes));
+                push_backslashes(&mut out, backslashes);
                 backslashes = 0;
                 out.push(c);
             }
         }
     }
     // Backslashes before the closing quote are doubled.
-    out.extend(std::iter::repeat_n('\\', backslashes * 2));
+    push_backslashes(&mut out, backslashes * 2);
     out.push('"');
     out
+}
+
+fn push_backslashes(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push('\\');
+    }
 }
 
 #[cfg(test)]

@@ -748,7 +748,8 @@ impl RunspacePool {
                 msg.message_type.name()
             )));
         }
-        if msg.rpid != self.id {
+        // Windows sends its SESSION_CAPABILITY with an empty RPID.
+        if msg.rpid != self.id && !msg.rpid.is_nil() {
             return Err(Error::Protocol(format!(
                 "{} for RunspacePool {} arrived at pool {}",
                 msg.message_type.name(),

@@ -1,0 +1,558 @@
+//! PSSessions: a RunspacePool that lives on the host ([MS-PSRP] 3.1.4),
+//! driven over one WS-Management connection ([MS-PSRP] 3.1.5.3).
+//!
+//! [`PsSession::open`] creates one (New-PSSession), [`PsSession::connect`]
+//! attaches to one that is disconnected, also from another process or
+//! machine (Connect-PSSession), [`PsSession::list`] lists those the host
+//! keeps for this user (Get-PSSession -ComputerName). A session runs
+//! pipelines ([`PsSession::invoke`]) whose events stream as they arrive,
+//! disconnects and reconnects, and is removed with [`PsSession::close`].
+//!
+//! Round trips: opening is Create + Receive; a pipeline is Command +
+//! Receive (+ Send for input or a CREATE_PIPELINE that does not fit).
+//!
+//! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+mod host_calls;
+mod pipeline;
+
+use std::time::Duration;
+
+use base64::Engine;
+use psrp::messages::CreatePipeline;
+use psrp::types::{Command, HostInfo, PSInvocationState, PowerShell, RunspacePoolState};
+use psrp::{Event, Outgoing, RunspacePool, RunspacePoolConfig, Stream};
+use uuid::Uuid;
+use wsman::client::Client as WsmanClient;
+use wsman::soap::request::{BufferMode, CommandLine, SendStream, ShellCreate};
+use wsman::soap::response::ShellInfo;
+use wsman::soap::{ns, WsOption};
+
+use crate::host::{Host, NullHost};
+use crate::{ConnectionInfo, Error, Result};
+
+pub use pipeline::{Pipeline, PipelineEvent, PipelineResult};
+
+/// The PSRP protocol version we announce ([MS-PSRP] 2.2.2.1).
+const PROTOCOL_VERSION: &str = "2.3";
+
+/// How a new PSSession is set up (New-PSSession's parameters and
+/// `New-PSSessionOption`).
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// The session's name, shown by Get-PSSession (`rsp:Name`).
+    pub name: Option<String>,
+    /// How long the host keeps the session while disconnected
+    /// (`rsp:IdleTimeOut`); the host's default when `None`.
+    pub idle_timeout: Option<Duration>,
+    /// MinRunspaces (default 1).
+    pub min_runspaces: Option<i32>,
+    /// MaxRunspaces (default 1).
+    pub max_runspaces: Option<i32>,
+    /// `$PSSenderInfo.ApplicationArguments`.
+    pub application_arguments: Option<psrp::types::PrimitiveDictionary>,
+    /// Do not load the user profile (`WINRS_NOPROFILE`).
+    pub no_profile: bool,
+}
+
+/// A PSSession the host keeps, as `Get-PSSession -ComputerName` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSession {
+    /// The InstanceId: RunspacePool id = ShellId.
+    pub instance_id: Uuid,
+    /// Its name.
+    pub name: Option<String>,
+    /// `Connected` / `Disconnected` as the host reports it.
+    pub state: String,
+    /// The session configuration's resource URI.
+    pub resource_uri: String,
+    /// Owner (`DOMAIN\user`).
+    pub owner: Option<String>,
+    /// How long the host keeps it while disconnected.
+    pub idle_timeout: Option<Duration>,
+    /// Everything the host said about the shell.
+    pub shell: ShellInfo,
+}
+
+/// An open PSSession on one connection.
+pub struct PsSession {
+    info: ConnectionInfo,
+    wsman: WsmanClient,
+    pool: RunspacePool,
+    shell_id: String,
+    resource_uri: String,
+    name: Option<String>,
+    host: Box<dyn Host>,
+    /// Largest PSRP packet per WS-Man message (before base64).
+    max_packet: usize,
+}
+
+impl std::fmt::Debug for PsSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PsSession")
+            .field("computer", &self.info.computer_name())
+            .field("instance_id", &self.shell_id)
+            .field("name", &self.name)
+            .field("state", &self.pool.state())
+            .finish()
+    }
+}
+
+pub(crate) fn shell_id_text(id: Uuid) -> String {
+    id.hyphenated()
+        .encode_upper(&mut Uuid::encode_buffer())
+        .to_string()
+}
+
+fn pool_config(host: &dyn Host, opts: &SessionOptions) -> RunspacePoolConfig {
+    let mut config = RunspacePoolConfig::default();
+    if let Some(n) = opts.min_runspaces {
+        config.min_runspaces = n;
+    }
+    if let Some(n) = opts.max_runspaces {
+        config.max_runspaces = n;
+    }
+    config.application_arguments = opts.application_arguments.clone();
+    config.host_info = if host.is_interactive() {
+        HostInfo::interactive(None)
+    } else {
+        HostInfo::none()
+    };
+    config
+}
+
+/// The largest PSRP packet that fits in one envelope of `max_envelope`
+/// bytes once base64-encoded, leaving room for the SOAP around it.
+fn max_packet(max_envelope: u32) -> usize {
+    let room = (max_envelope as usize).saturating_sub(4096).max(4096);
+    room / 4 * 3
+}
+
+impl PsSession {
+    /// Creates a PSSession on the host (New-PSSession): WS-Man Create with
+    /// SESSION_CAPABILITY + INIT_RUNSPACEPOOL, then Receive until the pool
+    /// is Opened.
+    pub async fn open(
+        info: &ConnectionInfo,
+        opts: SessionOptions,
+        host: Box<dyn Host>,
+    ) -> Result<PsSession> {
+        let mut wsman = info.wsman_client()?;
+        let mut pool = RunspacePool::new(pool_config(host.as_ref(), &opts));
+        let max_packet = max_packet(wsman.options().max_envelope_size);
+        pool.open()?;
+        let creation = pool.creation_payload(max_packet)?;
+        let shell_id = shell_id_text(pool.id());
+        let mut create = ShellCreate::powershell(&shell_id, creation);
+        create.name = opts.name.clone();
+        create.idle_timeout = opts.idle_timeout;
+        let resource_uri = info.resource_uri();
+        let mut options = vec![WsOption::protocol_version(PROTOCOL_VERSION)];
+        if opts.no_profile {
+            options.push(WsOption::flag(ns::option::WINRS_NOPROFILE, true));
+        }
+        let created = wsman.create_shell(&resource_uri, &create, options).await?;
+        let shell_id = created.shell_id().map(str::to_string).unwrap_or(shell_id);
+        let mut session = PsSession {
+            info: info.clone(),
+            wsman,
+            pool,
+            shell_id,
+            resource_uri,
+            name: opts.name,
+            host,
+            max_packet,
+        };
+        session.wait_for_pool(RunspacePoolState::Opened).await?;
+        Ok(session)
+    }
+
+    /// Connects to a disconnected PSSession, also one made by another
+    /// client (Connect-PSSession): WS-Man Connect with SESSION_CAPABILITY +
+    /// CONNECT_RUNSPACEPOOL; the answer's RUNSPACEPOOL_INIT_DATA opens it.
+    pub async fn connect(
+        info: &ConnectionInfo,
+        instance_id: Uuid,
+        host: Box<dyn Host>,
+    ) -> Result<PsSession> {
+        let mut wsman = info.wsman_client()?;
+        let config = pool_config(host.as_ref(), &SessionOptions::default());
+        let mut pool = RunspacePool::with_id(instance_id, config);
+        let max_packet = max_packet(wsman.options().max_envelope_size);
+        pool.connect()?;
+        let payload = pool.connect_payload(max_packet)?;
+        let shell_id = shell_id_text(instance_id);
+        let resource_uri = info.resource_uri();
+        let connected = wsman
+            .connect(
+                &resource_uri,
+                &shell_id,
+                None,
+                Some(&payload),
+                vec![WsOption::protocol_version(PROTOCOL_VERSION)],
+            )
+            .await
+            .map_err(|e| not_found_as(e, instance_id, info))?;
+        let data = connected.connect_response_xml.ok_or_else(|| {
+            Error::Broken(format!(
+                "{} answered Connect without connectResponseXml",
+                info.computer_name()
+            ))
+        })?;
+        pool.receive_data(&data)?;
+        let mut session = PsSession {
+            info: info.clone(),
+            wsman,
+            pool,
+            shell_id,
+            resource_uri,
+            name: None,
+            host,
+            max_packet,
+        };
+        session.drain_pool_events()?;
+        if session.pool.state() != RunspacePoolState::Opened {
+            // Some hosts send the init data by Receive rather than in the
+            // Connect response.
+            session.wait_for_pool(RunspacePoolState::Opened).await?;
+        }
+        Ok(session)
+    }
+
+    /// The PSSessions the host keeps for this user on `info`'s session
+    /// configuration (Get-PSSession -ComputerName): WS-Man Enumerate of shells.
+    pub async fn list(info: &ConnectionInfo) -> Result<Vec<RemoteSession>> {
+        let mut wsman = info.wsman_client()?;
+        let shells = wsman.enumerate_shells().await?;
+        Ok(shells
+            .into_iter()
+            .filter(|s| {
+                s.resource_uri
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with(ns::uri::POWERSHELL_PREFIX))
+            })
+            .filter_map(|s| {
+                let instance_id = s.shell_id.parse::<Uuid>().ok()?;
+                Some(RemoteSession {
+                    instance_id,
+                    name: s.name.clone(),
+                    state: s.state.clone().unwrap_or_else(|| "Unknown".into()),
+                    resource_uri: s.resource_uri.clone().unwrap_or_default(),
+                    owner: s.owner.clone(),
+                    idle_timeout: s.idle_timeout,
+                    shell: s,
+                })
+            })
+            .collect())
+    }
+
+    /// The CommandIds of the pipelines the host keeps in this session
+    /// (WS-Man Enumerate of the shell's commands).
+    pub async fn remote_pipelines(&mut self) -> Result<Vec<Uuid>> {
+        let ids = self.wsman.enumerate_commands(&self.shell_id).await?;
+        Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
+    }
+
+    /// The InstanceId: the RunspacePool id, which is also the ShellId.
+    pub fn instance_id(&self) -> Uuid {
+        self.pool.id()
+    }
+
+    /// The session's name, when known.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The RunspacePool's state.
+    pub fn state(&self) -> RunspacePoolState {
+        self.pool.state()
+    }
+
+    /// The connection settings.
+    pub fn connection(&self) -> &ConnectionInfo {
+        &self.info
+    }
+
+    /// Transport counters (connections, handshakes, requests).
+    pub fn stats(&self) -> wsman::transport::Stats {
+        self.wsman.stats()
+    }
+
+    /// Replaces the host that answers host calls.
+    pub fn set_host(&mut self, host: Box<dyn Host>) {
+        self.host = host;
+    }
+
+    /// Starts a script and returns its pipeline, whose events stream as
+    /// the host sends them (Invoke-Command -Session).
+    pub async fn invoke(&mut self, script: &str) -> Result<Pipeline<'_>> {
+        let ps = PowerShell::new(vec![Command::script(script)]);
+        self.invoke_powershell(ps, false).await
+    }
+
+    /// Starts a pipeline of commands with parameters. With `input`, the
+    /// pipeline takes input objects ([`Pipeline::send_input`]) until
+    /// [`Pipeline::close_input`].
+    pub async fn invoke_powershell(
+        &mut self,
+        power_shell: PowerShell,
+        input: bool,
+    ) -> Result<Pipeline<'_>> {
+        let id = self.start_pipeline(power_shell, input).await?;
+        Ok(Pipeline::new(self, id))
+    }
+
+    /// Runs a script to the end and collects everything it produced.
+    pub async fn run(&mut self, script: &str) -> Result<PipelineResult> {
+        self.invoke(script).await?.collect().await
+    }
+
+    /// Starts a script and leaves it running: for Invoke-Command
+    /// -InDisconnectedSession, disconnect next. Returns the pipeline id
+    /// (= CommandId) to receive its output later.
+    pub async fn start(&mut self, script: &str) -> Result<Uuid> {
+        let ps = PowerShell::new(vec![Command::script(script)]);
+        self.start_pipeline(ps, false).await
+    }
+
+    async fn start_pipeline(&mut self, power_shell: PowerShell, input: bool) -> Result<Uuid> {
+        let mut create = CreatePipeline::new(power_shell);
+        create.no_input = !input;
+        create.host_info = if self.host.is_interactive() {
+            HostInfo::interactive(None)
+        } else {
+            HostInfo::none()
+        };
+        let id = self.pool.create_pipeline(create)?;
+        let first = self
+            .pool
+            .data_to_send_for(self.max_packet, Some(id))?
+            .ok_or_else(|| Error::Broken("CREATE_PIPELINE produced nothing to send".into()))?;
+        let line = CommandLine {
+            command_id: Some(shell_id_text(id)),
+            command: None,
+            arguments: vec![base64::engine::general_purpose::STANDARD.encode(&first.data)],
+        };
+        self.wsman
+            .command(&self.resource_uri, &self.shell_id, &line, Vec::new())
+            .await?;
+        self.flush().await?;
+        Ok(id)
+    }
+
+    /// Sends everything the pool has queued (rest of CREATE_PIPELINE,
+    /// input, host responses), one WS-Man Send per packet.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        while let Some(Outgoing {
+            data,
+            stream,
+            pipeline_id,
+        }) = self.pool.data_to_send(self.max_packet)?
+        {
+            let command_id = pipeline_id.map(shell_id_text);
+            let name = match stream {
+                Stream::PromptResponse => "pr",
+                _ => "stdin",
+            };
+            let s = SendStream {
+                name,
+                command_id: command_id.as_deref(),
+                end: false,
+                data: &data,
+            };
+            self.wsman
+                .send(&self.resource_uri, &self.shell_id, &[s])
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// One Receive for the pool (`None`) or a pipeline, fed to the pool.
+    /// Returns whether the host reported the command Done.
+    pub(crate) async fn receive(&mut self, pipeline_id: Option<Uuid>) -> Result<bool> {
+        let command_id = pipeline_id.map(shell_id_text);
+        let r = self
+            .wsman
+            .receive_once(
+                &self.resource_uri,
+                &self.shell_id,
+                command_id.as_deref(),
+                "stdout",
+            )
+            .await?;
+        let Some(r) = r else { return Ok(false) };
+        for s in &r.streams {
+            if !s.data.is_empty() {
+                self.pool.receive_data(&s.data)?;
+            }
+        }
+        Ok(r.command_state.is_some_and(|c| c.is_done()))
+    }
+
+    /// Handles the pool-level events queued so far (host calls answered,
+    /// states noted); pipeline events are left to their pipeline.
+    fn drain_pool_events(&mut self) -> Result<()> {
+        while let Some(ev) = self.pool.next_event() {
+            self.handle_pool_event(ev)?;
+        }
+        Ok(())
+    }
+
+    fn handle_pool_event(&mut self, ev: Event) -> Result<()> {
+        match ev {
+            Event::HostCall { call, .. } => self.answer_host_call(&call)?,
+            Event::RunspacePoolState {
+                state: RunspacePoolState::Broken,
+                error,
+            } => {
+                let why = error
+                    .map(|e| e.message().to_string())
+                    .unwrap_or_else(|| "the host broke the RunspacePool".into());
+                return Err(Error::Broken(why));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub(crate) fn answer_host_call(&mut self, call: &psrp::messages::HostCall) -> Result<()> {
+        if let Some(answer) = host_calls::dispatch(self.host.as_mut(), &self.pool, call) {
+            if call.ci != -100 {
+                self.pool.host_response(call.ci, answer)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait_for_pool(&mut self, target: RunspacePoolState) -> Result<()> {
+        loop {
+            self.drain_pool_events()?;
+            let state = self.pool.state();
+            if state == target {
+                return Ok(());
+            }
+            if matches!(state, RunspacePoolState::Broken | RunspacePoolState::Closed) {
+                return Err(Error::Broken(format!(
+                    "the RunspacePool became {state:?} instead of {target:?}"
+                )));
+            }
+            self.flush().await?;
+            self.receive(None).await?;
+        }
+    }
+
+    /// Disconnects (Disconnect-PSSession): the session and its running
+    /// pipelines stay on the host, buffering output, for `idle_timeout`.
+    pub async fn disconnect(
+        &mut self,
+        idle_timeout: Option<Duration>,
+        buffer_mode: Option<BufferMode>,
+    ) -> Result<()> {
+        self.pool.begin_disconnect()?;
+        self.wsman
+            .disconnect(
+                &self.resource_uri,
+                &self.shell_id,
+                idle_timeout,
+                buffer_mode,
+            )
+            .await?;
+        self.pool.disconnected()?;
+        Ok(())
+    }
+
+    /// Reconnects after [`disconnect`](Self::disconnect) from this same
+    /// client (WS-Man Reconnect).
+    pub async fn reconnect(&mut self) -> Result<()> {
+        self.wsman
+            .reconnect(&self.resource_uri, &self.shell_id)
+            .await?;
+        self.pool.reconnected()?;
+        Ok(())
+    }
+
+    /// After [`connect`](Self::connect) from a new client: attaches to a
+    /// pipeline still kept on the host (WS-Man Connect with its CommandId)
+    /// and returns it to receive its buffered and further output.
+    pub async fn receive_pipeline(&mut self, pipeline_id: Uuid) -> Result<Pipeline<'_>> {
+        self.pool.adopt_pipeline(pipeline_id)?;
+        let id = shell_id_text(pipeline_id);
+        self.wsman
+            .connect(
+                &self.resource_uri,
+                &self.shell_id,
+                Some(&id),
+                None,
+                Vec::new(),
+            )
+            .await?;
+        Ok(Pipeline::new(self, pipeline_id))
+    }
+
+    /// Stops a running pipeline (PowerShell's stop signal).
+    pub(crate) async fn signal_stop(&mut self, pipeline_id: Uuid) -> Result<()> {
+        self.pool.stop(pipeline_id)?;
+        let id = shell_id_text(pipeline_id);
+        self.wsman
+            .signal(
+                &self.resource_uri,
+                &self.shell_id,
+                Some(&id),
+                ns::signal::PS_CTRL_C,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Releases a finished pipeline on the host (Signal terminate), as
+    /// PowerShell does after a pipeline ends.
+    pub(crate) async fn release_pipeline(&mut self, pipeline_id: Uuid) -> Result<()> {
+        let id = shell_id_text(pipeline_id);
+        let _ = self.pool.close_pipeline(pipeline_id);
+        self.wsman
+            .signal(
+                &self.resource_uri,
+                &self.shell_id,
+                Some(&id),
+                ns::signal::TERMINATE,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The state the pool knows a pipeline in.
+    pub fn pipeline_state(&self, pipeline_id: Uuid) -> Option<PSInvocationState> {
+        self.pool.pipeline_state(pipeline_id)
+    }
+
+    /// Removes the session from the host (Remove-PSSession): WS-Man Delete.
+    pub async fn close(mut self) -> Result<()> {
+        self.pool.begin_close()?;
+        self.wsman
+            .delete_shell(&self.resource_uri, &self.shell_id)
+            .await?;
+        self.pool.closed()?;
+        Ok(())
+    }
+
+    pub(crate) fn pool_mut(&mut self) -> &mut RunspacePool {
+        &mut self.pool
+    }
+}
+
+/// A Connect to a shell the host does not have becomes SessionNotFound.
+fn not_found_as(e: wsman::Error, id: Uuid, info: &ConnectionInfo) -> Error {
+    match &e {
+        wsman::Error::Fault(f) if f.kind() == wsman::fault::FaultKind::ShellNotFound => {
+            Error::SessionNotFound(format!(
+                "{} has no session {id} for this user (it may have been removed or timed out): {e}",
+                info.computer_name()
+            ))
+        }
+        _ => Error::Wsman(e),
+    }
+}
+
+/// A host that answers nothing, for sessions opened without one.
+pub fn null_host() -> Box<dyn Host> {
+    Box::new(NullHost)
+}

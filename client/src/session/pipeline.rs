@@ -1,0 +1,229 @@
+//! A running pipeline: its events stream in the order the host sent them
+//! ([MS-PSRP] 3.1.4.4 to 3.1.4.6).
+//!
+//! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+use std::collections::VecDeque;
+
+use psrp::clixml::Value;
+use psrp::types::{
+    ErrorRecord, InformationRecord, InformationalRecord, PSInvocationState, ProgressRecord,
+};
+use psrp::Event;
+use uuid::Uuid;
+
+use super::PsSession;
+use crate::Result;
+
+/// One thing a pipeline produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PipelineEvent {
+    /// An output object.
+    Output(Value),
+    /// An error record (Write-Error, a non-terminating error).
+    Error(ErrorRecord),
+    /// Write-Warning.
+    Warning(InformationalRecord),
+    /// Write-Verbose.
+    Verbose(InformationalRecord),
+    /// Write-Debug.
+    Debug(InformationalRecord),
+    /// Write-Information.
+    Information(InformationRecord),
+    /// Write-Progress.
+    Progress(ProgressRecord),
+    /// The pipeline ended: Completed, Failed (with the terminating error)
+    /// or Stopped. Always the last event.
+    Finished {
+        /// The final state.
+        state: PSInvocationState,
+        /// The terminating error of a failed pipeline.
+        error: Option<ErrorRecord>,
+    },
+}
+
+/// Everything a pipeline produced, collected.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PipelineResult {
+    /// Output objects, in order.
+    pub output: Vec<Value>,
+    /// Error records.
+    pub errors: Vec<ErrorRecord>,
+    /// Warnings.
+    pub warnings: Vec<InformationalRecord>,
+    /// Verbose messages.
+    pub verbose: Vec<InformationalRecord>,
+    /// Debug messages.
+    pub debug: Vec<InformationalRecord>,
+    /// Information records.
+    pub information: Vec<InformationRecord>,
+    /// Progress records.
+    pub progress: Vec<ProgressRecord>,
+    /// The final state (Completed, Failed or Stopped).
+    pub state: Option<PSInvocationState>,
+    /// The terminating error of a failed pipeline.
+    pub error: Option<ErrorRecord>,
+}
+
+impl PipelineResult {
+    /// Whether the pipeline failed or wrote errors (`wsman` exits 1 then).
+    pub fn had_errors(&self) -> bool {
+        !self.errors.is_empty() || self.state != Some(PSInvocationState::Completed)
+    }
+}
+
+/// A pipeline running in a [`PsSession`]; borrows the session until it ends.
+pub struct Pipeline<'a> {
+    session: &'a mut PsSession,
+    id: Uuid,
+    queued: VecDeque<PipelineEvent>,
+    finished: bool,
+    released: bool,
+}
+
+impl std::fmt::Debug for Pipeline<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("id", &self.id)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+impl<'a> Pipeline<'a> {
+    pub(super) fn new(session: &'a mut PsSession, id: Uuid) -> Self {
+        Pipeline {
+            session,
+            id,
+            queued: VecDeque::new(),
+            finished: false,
+            released: false,
+        }
+    }
+
+    /// The pipeline id, which is also the WS-Man CommandId.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// Sorts the pool's queued events: this pipeline's into `queued`, host
+    /// calls answered, the rest handled by the session.
+    fn drain(&mut self) -> Result<()> {
+        while let Some(ev) = self.session.pool_mut().next_event() {
+            let mine = |pid: Uuid| pid == self.id;
+            let e = match ev {
+                Event::Output { pipeline_id, value } if mine(pipeline_id) => {
+                    PipelineEvent::Output(value)
+                }
+                Event::Error {
+                    pipeline_id,
+                    record,
+                } if mine(pipeline_id) => PipelineEvent::Error(record),
+                Event::Warning {
+                    pipeline_id,
+                    record,
+                } if mine(pipeline_id) => PipelineEvent::Warning(record),
+                Event::Verbose {
+                    pipeline_id,
+                    record,
+                } if mine(pipeline_id) => PipelineEvent::Verbose(record),
+                Event::Debug {
+                    pipeline_id,
+                    record,
+                } if mine(pipeline_id) => PipelineEvent::Debug(record),
+                Event::Information {
+                    pipeline_id,
+                    record,
+                } if mine(pipeline_id) => PipelineEvent::Information(record),
+                Event::Progress {
+                    pipeline_id,
+                    record,
+                } if mine(pipeline_id) => PipelineEvent::Progress(record),
+                Event::PipelineState {
+                    pipeline_id,
+                    state,
+                    error,
+                } if mine(pipeline_id) => {
+                    if state.is_terminal() {
+                        self.finished = true;
+                        PipelineEvent::Finished { state, error }
+                    } else {
+                        continue;
+                    }
+                }
+                Event::HostCall { call, .. } => {
+                    self.session.answer_host_call(&call)?;
+                    continue;
+                }
+                other => {
+                    self.session.handle_pool_event(other)?;
+                    continue;
+                }
+            };
+            self.queued.push_back(e);
+        }
+        Ok(())
+    }
+
+    /// The next event, receiving from the host as needed; `None` after
+    /// [`PipelineEvent::Finished`].
+    pub async fn next(&mut self) -> Result<Option<PipelineEvent>> {
+        loop {
+            self.drain()?;
+            if let Some(e) = self.queued.pop_front() {
+                return Ok(Some(e));
+            }
+            if self.finished {
+                if !self.released {
+                    self.released = true;
+                    self.session.release_pipeline(self.id).await?;
+                }
+                return Ok(None);
+            }
+            // Host responses and input go out before the next Receive.
+            self.session.flush().await?;
+            self.session.receive(Some(self.id)).await?;
+        }
+    }
+
+    /// Sends one input object ([MS-PSRP] 3.1.4.5).
+    pub async fn send_input(&mut self, value: Value) -> Result<()> {
+        self.session.pool_mut().send_input(self.id, value)?;
+        self.session.flush().await
+    }
+
+    /// Ends the input.
+    pub async fn close_input(&mut self) -> Result<()> {
+        self.session.pool_mut().close_input(self.id)?;
+        self.session.flush().await
+    }
+
+    /// Asks the host to stop the pipeline; keep calling
+    /// [`next`](Self::next) to see it end as Stopped.
+    pub async fn stop(&mut self) -> Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        self.session.signal_stop(self.id).await
+    }
+
+    /// Runs the pipeline to its end, collecting everything.
+    pub async fn collect(mut self) -> Result<PipelineResult> {
+        let mut r = PipelineResult::default();
+        while let Some(e) = self.next().await? {
+            match e {
+                PipelineEvent::Output(v) => r.output.push(v),
+                PipelineEvent::Error(e) => r.errors.push(e),
+                PipelineEvent::Warning(w) => r.warnings.push(w),
+                PipelineEvent::Verbose(w) => r.verbose.push(w),
+                PipelineEvent::Debug(w) => r.debug.push(w),
+                PipelineEvent::Information(i) => r.information.push(i),
+                PipelineEvent::Progress(p) => r.progress.push(p),
+                PipelineEvent::Finished { state, error } => {
+                    r.state = Some(state);
+                    r.error = error;
+                }
+            }
+        }
+        Ok(r)
+    }
+}

@@ -1,0 +1,73 @@
+//! The PSSession API against the independent test host (psrpcore server,
+//! pyspnego auth): the lifecycle a Rust user goes through.
+use client::host::NullHost;
+use client::session::{PipelineEvent, PsSession, SessionOptions};
+use integration_tests::TestHost;
+use psrp::types::PSInvocationState;
+use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
+use wsman::transport::{Endpoint, TransportConfig};
+
+fn connection(host: &TestHost, mech: Mechanism) -> client::ConnectionInfo {
+    let endpoint = Endpoint::parse(host.url(), false).unwrap();
+    let creds = Credentials::parse(
+        host.get("user").unwrap(),
+        Secret::password(host.get("password").unwrap()),
+    );
+    let mut t = TransportConfig::new(endpoint, AuthOptions::new(mech, creds));
+    t.allow_unencrypted = mech == Mechanism::Basic;
+    client::ConnectionInfo::new(t)
+}
+
+fn as_text(v: &psrp::clixml::Value) -> String {
+    client::format::to_text(v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_persist_across_pipelines_and_a_disconnect() {
+    let Some(host) = TestHost::start(&["--auth", "basic,ntlm", "--allow-unencrypted"]) else {
+        return;
+    };
+    for mech in [Mechanism::Basic, Mechanism::Ntlm] {
+        let info = connection(&host, mech);
+        let opts = SessionOptions {
+            name: Some("api-test".into()),
+            ..Default::default()
+        };
+        let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+            .await
+            .unwrap();
+        let r = s.run("$x = 42").await.unwrap();
+        assert!(r.output.is_empty());
+        assert_eq!(r.state, Some(PSInvocationState::Completed));
+        let r = s.run("$x").await.unwrap();
+        assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["42"]);
+
+        // A script that keeps producing while we are away.
+        let pid = s.start("'first'; Start-Sleep 1; 'second'").await.unwrap();
+        s.disconnect(None, None).await.unwrap();
+        let id = s.instance_id();
+
+        let listed = PsSession::list(&info).await.unwrap();
+        let me = listed.iter().find(|r| r.instance_id == id).expect("listed");
+        assert_eq!(me.name.as_deref(), Some("api-test"));
+        assert_eq!(me.state, "Disconnected");
+
+        // Another client connects and receives the buffered output in order.
+        let mut s2 = PsSession::connect(&info, id, Box::new(NullHost))
+            .await
+            .unwrap();
+        let mut p = s2.receive_pipeline(pid).await.unwrap();
+        let mut out = Vec::new();
+        while let Some(e) = p.next().await.unwrap() {
+            if let PipelineEvent::Output(v) = e {
+                out.push(as_text(&v));
+            }
+        }
+        assert_eq!(out, ["first", "second"]);
+        let r = s2.run("$x").await.unwrap();
+        assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["42"]);
+        s2.close().await.unwrap();
+        let listed = PsSession::list(&info).await.unwrap();
+        assert!(listed.iter().all(|r| r.instance_id != id), "removed");
+    }
+}
