@@ -157,6 +157,15 @@ fn gss_ntlmssp_password_and_bindings() {
     );
     handshake_and_seal(&mut peer, &opts(Secret::password(PASSWORD), Some(app)));
 
+    // Bindings of another TLS connection are refused.
+    let mut peer = Peer::start(
+        &["--backend", "gssntlmssp", "--cb", &hex(app)],
+        &[("NTLM_USER_FILE", &users)],
+    );
+    let other = b"tls-server-end-point:ffffffffffffffffffffffffffffffff";
+    let mut ctx = new_context(&opts(Secret::password(PASSWORD), Some(other)), "localhost").unwrap();
+    assert!(auth_common::run_handshake(&mut peer, ctx.as_mut()).is_err());
+
     let mut peer = Peer::start(&["--backend", "gssntlmssp"], &[("NTLM_USER_FILE", &users)]);
     let mut ctx = new_context(&opts(Secret::password("wrong"), None), "localhost").unwrap();
     assert!(auth_common::run_handshake(&mut peer, ctx.as_mut()).is_err());
