@@ -16,8 +16,11 @@ pub struct Fault {
     pub wsman_code: Option<u32>,
     /// `f:WSManFault/@Machine`.
     pub machine: Option<String>,
-    /// `f:WSManFault/f:Message` text (the host's own explanation).
+    /// `f:WSManFault/f:Message` text (the host's own explanation), nested
+    /// elements such as `f:ProviderFault` flattened to their text.
     pub message: Option<String>,
+    /// `w:FaultDetail` URI, e.g. `.../faultDetail/UnexpectedSelectors`.
+    pub fault_detail: Option<String>,
 }
 
 impl fmt::Display for Fault {
@@ -117,6 +120,15 @@ impl Fault {
     pub fn text(&self) -> Option<&str> {
         self.message.as_deref().or(self.reason.as_deref())
     }
+}
+
+/// Returns `Err(Error::Fault)` when `body` is a SOAP fault envelope,
+/// `Ok(())` for any other well-formed SOAP envelope, `Err(Error::Protocol)`
+/// when it is not one ([MS-WSMV] 2.2.4.43).
+///
+/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+pub fn check(body: &[u8]) -> crate::Result<()> {
+    crate::soap::response::parse_ack(body).map(|_| ())
 }
 
 #[cfg(test)]

@@ -279,6 +279,16 @@ fn testhost_reads_our_requests_and_we_read_its_faults() {
         };
         assert_eq!(f.kind(), want, "{name}: {f:?}");
         assert!(f.reason.is_some() && f.machine.is_some(), "{name}: {f:?}");
+        if name == "invalid_selectors" {
+            assert_eq!(
+                f.fault_detail.as_deref(),
+                Some("http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/UnexpectedSelectors")
+            );
+        }
+        assert!(matches!(
+            wsman::fault::check(body.as_bytes()),
+            Err(Error::Fault(_))
+        ));
         if name == "provider" {
             assert_eq!(f.message.as_deref(), Some("Denied <here> & there"));
             assert_eq!(f.wsman_code, Some(5));

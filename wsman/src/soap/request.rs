@@ -545,6 +545,32 @@ pub fn connect(h: &Header, command_id: Option<&str>, connect_xml: Option<&[u8]>,
     close(out);
 }
 
+/// Bytes kept free below MaxEnvelopeSize for what the transport may add
+/// and for rounding (Windows counts the whole envelope).
+pub const ENVELOPE_MARGIN: usize = 1024;
+
+/// How many payload bytes fit, base64-encoded, into one envelope whose
+/// other content is `envelope_len` bytes, under `max_envelope_size`
+/// ([MS-WSMV] 2.2.4.24 MaxEnvelopeSize; base64 grows data by 4/3).
+pub fn base64_capacity(max_envelope_size: u32, envelope_len: usize) -> usize {
+    let room = (max_envelope_size as usize).saturating_sub(envelope_len + ENVELOPE_MARGIN);
+    room / 4 * 3
+}
+
+/// How many input bytes one Send to `stream`/`command_id` can carry with
+/// this header ([MS-PSRP] 3.1.5.3.7: PSRP fragments are sized from this).
+pub fn send_capacity(h: &Header, stream: &str, command_id: Option<&str>) -> usize {
+    let mut probe = String::new();
+    let s = [SendStream {
+        name: stream,
+        command_id,
+        end: true,
+        data: b"",
+    }];
+    send(h, &s, &mut probe);
+    base64_capacity(h.max_envelope_size, probe.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,6 +599,28 @@ mod tests {
             assert!(out.contains(needle), "missing {needle} in {out}");
         }
         assert!(out.contains(&format!("<wsa:MessageID>{}</wsa:MessageID>", h.message_id)));
+    }
+
+    #[test]
+    fn send_capacity_fills_the_envelope_without_passing_it() {
+        let mut h = Header::new("https://h:5986/wsman", ns::uri::POWERSHELL_DEFAULT)
+            .with_selector("ShellId", "B6631D8E-65A0-49F2-9053-A1B156C95777");
+        h.max_envelope_size = 153_600;
+        let id = "C1E5B9A3-0000-4000-8000-000000000000";
+        let cap = send_capacity(&h, "stdin", Some(id));
+        assert!(cap > 110_000 && cap < 115_200, "{cap}");
+        let data = vec![0xA5u8; cap];
+        let mut out = String::new();
+        let s = [SendStream {
+            name: "stdin",
+            command_id: Some(id),
+            end: true,
+            data: &data,
+        }];
+        send(&h, &s, &mut out);
+        assert!(out.len() <= 153_600 - ENVELOPE_MARGIN + 3, "{}", out.len());
+        assert!(out.len() > 150_000, "{}", out.len());
+        assert_eq!(base64_capacity(1000, 5000), 0);
     }
 
     #[test]

@@ -252,6 +252,9 @@ fn read_fault(r: &mut Reader<'_>) -> Result<Fault> {
                         wmi_message = Some(text)
                     }
                     [.., "MSFT_WmiError", "error_Code"] => wmi_code = text.parse().ok(),
+                    ["Detail", "FaultDetail"] if fault.fault_detail.is_none() => {
+                        fault.fault_detail = Some(text)
+                    }
                     _ => {}
                 }
             }
