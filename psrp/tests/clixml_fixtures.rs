@@ -295,7 +295,15 @@ fn recorded_values_read_as_expected() {
         recordings().join("pypsrp/tests/tests_pypsrp/data/test_sanitise_clixml_with_error.xml");
     let text = std::fs::read(path).unwrap();
     let xml = after_marker(&text).unwrap();
-    let values: Vec<Value> = clixml::Reader::new(&xml).collect::<Result<_, _>>().unwrap();
+    let mut reader = clixml::Reader::new(&xml);
+    let mut values = Vec::new();
+    let mut streams = Vec::new();
+    while let Some(v) = reader.next() {
+        values.push(v.unwrap());
+        streams.push(reader.stream().map(str::to_owned));
+    }
+    assert_eq!(streams[0].as_deref(), Some("progress"));
+    assert_eq!(streams[2].as_deref(), Some("Error"));
     let record = values[0].as_object().unwrap().get_object("Record").unwrap();
     assert_eq!(
         record.get_str("Activity"),

@@ -77,6 +77,52 @@ impl RefKey {
 struct Attrs {
     name: Option<String>,
     ref_id: Option<RefKey>,
+    /// `S`: the stream of a top-level value in `-OutputFormat xml` output.
+    stream: Option<String>,
+}
+
+/// Where each `<Obj RefId>` lies in the input. PowerShell numbers objects
+/// 0, 1, 2, ... so small numbers index a vector (16 bytes per object);
+/// other ids go to a map.
+#[derive(Default)]
+struct ObjectTable {
+    dense: Vec<(usize, usize)>,
+    sparse: HashMap<RefKey, (usize, usize)>,
+    count: usize,
+}
+
+impl ObjectTable {
+    const NONE: (usize, usize) = (usize::MAX, usize::MAX);
+
+    fn insert(&mut self, key: RefKey, range: (usize, usize)) {
+        self.count += 1;
+        if let RefKey::Num(n) = key {
+            let n = n as usize;
+            // Grow only in step with the objects seen, so sparse hostile
+            // ids cannot make the vector large.
+            if n < self.dense.len() {
+                self.dense[n] = range;
+                return;
+            }
+            if n <= 2 * self.count + 1024 {
+                self.dense.resize(n + 1, Self::NONE);
+                self.dense[n] = range;
+                return;
+            }
+        }
+        self.sparse.insert(key, range);
+    }
+
+    fn get(&self, key: &RefKey) -> Option<(usize, usize)> {
+        if let RefKey::Num(n) = key {
+            if let Some(&r) = self.dense.get(*n as usize) {
+                if r != Self::NONE {
+                    return Some(r);
+                }
+            }
+        }
+        self.sparse.get(key).copied()
+    }
 }
 
 type Result<T> = std::result::Result<T, Error>;
@@ -93,7 +139,7 @@ struct Parser<'a> {
     values: usize,
     ref_bytes: usize,
     type_names: HashMap<RefKey, Arc<[String]>>,
-    objects: HashMap<RefKey, (usize, usize)>,
+    objects: ObjectTable,
 }
 
 fn xml_reader(input: &[u8]) -> quick_xml::Reader<&[u8]> {
@@ -116,7 +162,7 @@ impl<'a> Parser<'a> {
             values: 0,
             ref_bytes: 0,
             type_names: HashMap::new(),
-            objects: HashMap::new(),
+            objects: ObjectTable::default(),
         }
     }
 
@@ -170,6 +216,9 @@ impl<'a> Parser<'a> {
     /// Reads the `N` and `RefId` attributes of an element.
     fn attrs(&self, e: &BytesStart<'_>) -> Result<Attrs> {
         let mut out = Attrs::default();
+        if e.attributes_raw().is_empty() {
+            return Ok(out);
+        }
         for a in e.attributes() {
             let a = a.map_err(|e| self.err(ErrorKind::Xml(e.to_string())))?;
             match a.key.local_name().as_ref() {
@@ -178,6 +227,10 @@ impl<'a> Parser<'a> {
                     out.name = Some(owned_unescaped(v));
                 }
                 b"RefId" => out.ref_id = Some(RefKey::new(&a.value)),
+                b"S" => {
+                    let v = a.unescape_value().map_err(|e| self.xml_err(e))?;
+                    out.stream = Some(v.into_owned());
+                }
                 _ => {}
             }
         }
@@ -261,28 +314,34 @@ impl<'a> Parser<'a> {
 
     /// One value element (2.2.5.1 primitive, 2.2.5.2 `<Obj>` or `<Ref>`),
     /// whose start tag `e` has just been read at offset `start`.
-    fn value(&mut self, e: &BytesStart<'a>, empty: bool, start: u64) -> Result<Value> {
+    fn value(
+        &mut self,
+        e: &BytesStart<'a>,
+        empty: bool,
+        start: u64,
+        ref_id: Option<RefKey>,
+    ) -> Result<Value> {
         self.enter()?;
-        let v = self.value_inner(e, empty, start);
+        let v = self.value_inner(e, empty, start, ref_id);
         self.depth -= 1;
         v
     }
 
-    fn value_inner(&mut self, e: &BytesStart<'a>, empty: bool, start: u64) -> Result<Value> {
+    fn value_inner(
+        &mut self,
+        e: &BytesStart<'a>,
+        empty: bool,
+        start: u64,
+        ref_id: Option<RefKey>,
+    ) -> Result<Value> {
         let name = e.local_name();
         let name = name.as_ref();
         Ok(match name {
             b"S" => Value::String(owned_unescaped(self.text(empty)?)),
-            b"Obj" => {
-                let attrs = self.attrs(e)?;
-                return self.object(attrs.ref_id, empty, start);
-            }
+            b"Obj" => return self.object(ref_id, empty, start),
             b"Ref" => {
-                let attrs = self.attrs(e)?;
                 self.skip(empty)?;
-                let key = attrs
-                    .ref_id
-                    .ok_or_else(|| self.structure("<Ref> without RefId"))?;
+                let key = ref_id.ok_or_else(|| self.structure("<Ref> without RefId"))?;
                 return self.resolve(&key);
             }
             b"Nil" => {
@@ -390,7 +449,7 @@ impl<'a> Parser<'a> {
     /// `<Ref RefId>`: the object recorded under that id, parsed again
     /// (2.2.5.2.1 references).
     fn resolve(&mut self, key: &RefKey) -> Result<Value> {
-        let Some(&(start, end)) = self.objects.get(key) else {
+        let Some((start, end)) = self.objects.get(key) else {
             return Err(self.err(ErrorKind::UnknownRef(key.display())));
         };
         self.ref_bytes += end - start;
@@ -404,8 +463,12 @@ impl<'a> Parser<'a> {
         let saved_xml = std::mem::replace(&mut self.xml, sub);
         let saved_base = std::mem::replace(&mut self.base, start as u64);
         let r = match self.next_tag() {
-            Ok(Event::Start(e)) => self.value(&e, false, start as u64),
-            Ok(Event::Empty(e)) => self.value(&e, true, start as u64),
+            Ok(Event::Start(e)) => self
+                .attrs(&e)
+                .and_then(|a| self.value(&e, false, start as u64, a.ref_id)),
+            Ok(Event::Empty(e)) => self
+                .attrs(&e)
+                .and_then(|a| self.value(&e, true, start as u64, a.ref_id)),
             Ok(_) => Err(self.structure("reference to something that is not an object")),
             Err(e) => Err(e),
         };
@@ -457,7 +520,8 @@ impl<'a> Parser<'a> {
                     b"QUE" => obj.content = Content::Queue(self.items(empty)?),
                     b"DCT" => obj.content = Content::Dictionary(self.entries(empty)?),
                     _ => {
-                        let v = self.value(&e, empty, at)?;
+                        let ref_id = self.attrs(&e)?.ref_id;
+                        let v = self.value(&e, empty, at, ref_id)?;
                         obj.content = Content::Primitive(v);
                     }
                 }
@@ -505,7 +569,10 @@ impl<'a> Parser<'a> {
                         "StatusDescription",
                         Value::String(owned_unescaped(self.text(empty)?)),
                     ),
-                    _ => ("CurrentOperation", self.value(&e, empty, at)?),
+                    _ => {
+                        let ref_id = self.attrs(&e)?.ref_id;
+                        ("CurrentOperation", self.value(&e, empty, at, ref_id)?)
+                    }
                 };
                 props.push((name.to_owned(), v));
             }
@@ -550,15 +617,8 @@ impl<'a> Parser<'a> {
             Event::Eof => return Err(self.err(ErrorKind::UnexpectedEof)),
             _ => return Err(self.structure("unexpected content")),
         };
-        let attrs = match e.local_name().as_ref() {
-            // An object's RefId is read by `object` itself.
-            b"Obj" | b"Ref" => Attrs {
-                name: self.attrs(&e)?.name,
-                ref_id: None,
-            },
-            _ => self.attrs(&e)?,
-        };
-        let v = self.value(&e, empty, at)?;
+        let mut attrs = self.attrs(&e)?;
+        let v = self.value(&e, empty, at, attrs.ref_id.take())?;
         Ok(Some((attrs, v)))
     }
 
@@ -677,6 +737,7 @@ enum State {
 pub struct Reader<'a> {
     parser: Parser<'a>,
     state: State,
+    stream: Option<String>,
 }
 
 impl<'a> Reader<'a> {
@@ -692,7 +753,21 @@ impl<'a> Reader<'a> {
         Reader {
             parser: Parser::new(input, limits),
             state: State::Start,
+            stream: None,
         }
+    }
+
+    /// The `S` attribute of the value last returned, if it had one: the
+    /// stream (`Error`, `progress`, `warning`, `verbose`, `debug`,
+    /// `information`) that `powershell -OutputFormat xml` marks its
+    /// non-output records with. `None` means the output stream.
+    pub fn stream(&self) -> Option<&str> {
+        self.stream.as_deref()
+    }
+
+    /// The byte offset in the input the reader has reached.
+    pub fn position(&self) -> u64 {
+        self.parser.pos()
     }
 
     fn step(&mut self) -> Result<Option<Value>> {
@@ -717,7 +792,9 @@ impl<'a> Reader<'a> {
                     }
                     p.values = 0;
                     p.ref_bytes = 0;
-                    return p.value(&e, empty, at).map(Some);
+                    let attrs = p.attrs(&e)?;
+                    self.stream = attrs.stream;
+                    return p.value(&e, empty, at, attrs.ref_id).map(Some);
                 }
                 (State::InObjs, Event::End(_)) => self.state = State::AfterRoot,
                 (State::Start | State::AfterRoot, Event::Eof) => return Ok(None),
