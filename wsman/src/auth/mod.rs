@@ -7,6 +7,24 @@
 //! body with [`SecurityContext::wrap_winrm`] and opens the host's answers with
 //! [`SecurityContext::unwrap_winrm`].
 //!
+//! ```no_run
+//! use wsman::auth::{new_context, AuthOptions, Credentials, Mechanism, Secret};
+//!
+//! let creds = Credentials::parse("CORP\\alice", Secret::password("secret"));
+//! let opts = AuthOptions::new(Mechanism::Negotiate, creds);
+//! let mut ctx = new_context(&opts, "server.corp.example")?;
+//! // `Authorization: {scheme} {base64(token)}` on an empty POST ...
+//! let first = ctx.step(None)?.expect("a first token");
+//! # let from_host: Vec<u8> = first;
+//! // ... then the token of each `WWW-Authenticate` answer, until `Ok(None)`.
+//! let _next = ctx.step(Some(&from_host))?;
+//! if ctx.is_complete() {
+//!     let (signature, sealed) = ctx.wrap_winrm(b"<s:Envelope/>")?;
+//!     # let _ = (signature, sealed);
+//! }
+//! # Ok::<(), wsman::Error>(())
+//! ```
+//!
 //! [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 //! [RFC 4178]: https://www.rfc-editor.org/rfc/rfc4178
