@@ -32,8 +32,9 @@ const CERTIFICATE_PROFILE: &str =
     "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual";
 const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
 const USER_AGENT_VALUE: &str = concat!("winrm-rs/", env!("CARGO_PKG_VERSION"));
-/// More legs than any mechanism needs (NTLM 2, Kerberos 1-2, SPNEGO 3).
-const MAX_AUTH_LEGS: usize = 8;
+/// More legs than any mechanism needs (NTLM 2, Kerberos 1-2, SPNEGO 3,
+/// CredSSP about 6).
+const MAX_AUTH_LEGS: usize = 16;
 
 /// How an exchange failed: a dropped connection may be retried on a new
 /// one, anything else may not.

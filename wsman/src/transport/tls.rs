@@ -6,8 +6,9 @@
 //!
 //! [RFC 5929]: https://www.rfc-editor.org/rfc/rfc5929
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -81,8 +82,29 @@ fn config_error(message: String) -> Error {
     Error::Config { message }
 }
 
-/// Builds the rustls client configuration for `opts`.
+/// The rustls client configuration for `opts`, shared by every transport
+/// with the same trust settings (no client certificate): many sessions
+/// cost one configuration, and reconnects resume TLS sessions.
 pub(crate) fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
+    type Key = (Option<PathBuf>, bool);
+    static SHARED: OnceLock<Mutex<HashMap<Key, Arc<ClientConfig>>>> = OnceLock::new();
+    if opts.client_certificate.is_some() {
+        return build_client_config(opts);
+    }
+    let key = (opts.ca_file.clone(), opts.insecure);
+    let shared = SHARED.get_or_init(Default::default);
+    if let Some(c) = shared.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
+    let config = build_client_config(opts)?;
+    shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, config.clone());
+    Ok(config)
+}
+
+fn build_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| tls_error("no usable TLS protocol version".into(), e))?;
@@ -443,6 +465,24 @@ mod tests {
         let data = channel_binding_data(&alg(&with_last(PKCS1, 12), &[])).unwrap();
         assert!(data.starts_with(b"tls-server-end-point:"));
         assert_eq!(data.len(), TLS_SERVER_END_POINT.len() + 48);
+    }
+
+    #[test]
+    fn configurations_are_shared() {
+        let a = client_config(&TlsOptions::default()).unwrap();
+        let b = client_config(&TlsOptions::default()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let insecure = TlsOptions {
+            insecure: true,
+            ..TlsOptions::default()
+        };
+        assert!(!Arc::ptr_eq(&a, &client_config(&insecure).unwrap()));
+        let missing = TlsOptions {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..TlsOptions::default()
+        };
+        let e = client_config(&missing).unwrap_err().to_string();
+        assert!(e.contains("/nonexistent/ca.pem"), "{e}");
     }
 
     #[test]
