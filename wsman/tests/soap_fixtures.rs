@@ -301,9 +301,11 @@ fn every_recorded_response_parses() {
     let corpus = load();
     let mut tally = Tally::default();
     let mut faults = Tally::default();
+    let mut by_source = Tally::default();
     let mut related = 0;
     let mut mismatched = Vec::new();
     for r in &corpus.responses {
+        by_source.add(r.origin.split('/').next().unwrap_or(""));
         match parse_typed(&r.text, &mut tally) {
             Ok(info) => {
                 if let Some(id) = &r.request_id {
@@ -338,6 +340,7 @@ fn every_recorded_response_parses() {
         corpus.files,
         tally.0
     );
+    println!("responses by source: {:?}", by_source.0);
     println!("faults by kind: {:?}", faults.0);
     println!("RelatesTo matched the request's MessageID: {related}; mismatched: {mismatched:?}");
     assert!(corpus.responses.len() > 500, "corpus not found");
@@ -553,6 +556,7 @@ fn every_recorded_request_rebuilds_structurally_equal() {
     let mut tally = Tally::default();
     let mut skipped = Vec::new();
     let mut odd_timeouts = Vec::new();
+    let mut by_source = Tally::default();
     for r in &corpus.requests {
         let rec = match parse_request(r.text.as_bytes()) {
             Ok(rec) => rec,
@@ -588,6 +592,7 @@ fn every_recorded_request_rebuilds_structurally_equal() {
         let b: Vec<Norm> = ours.body.iter().map(norm).collect();
         assert_eq!(b, a, "{}: body", r.origin);
         tally.add(local(&rec.action));
+        by_source.add(r.origin.split('/').next().unwrap_or(""));
     }
     let n: usize = tally.0.values().sum();
     println!(
@@ -595,6 +600,7 @@ fn every_recorded_request_rebuilds_structurally_equal() {
         corpus.requests.len(),
         tally.0
     );
+    println!("requests by source: {:?}", by_source.0);
     println!("skipped (templates): {skipped:?}");
     println!("OperationTimeout not rebuildable (left out): {odd_timeouts:?}");
     assert!(n > 500, "corpus not found");
