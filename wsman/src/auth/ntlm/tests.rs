@@ -281,3 +281,38 @@ fn hostile_tokens_never_panic() {
         }
     }
 }
+
+/// `new_context` routes NTLM (and Negotiate with an NT hash) to raw NTLM
+/// tokens, with the SPN from `spn_service` and `spn_host` (or the URL host).
+#[test]
+fn new_context_spn_and_routing() {
+    use crate::auth::{new_context, AuthOptions, Mechanism};
+    let spn_of = |o: &AuthOptions| {
+        let mut ctx = new_context(o, "url.host").unwrap();
+        assert_eq!(ctx.http_scheme(), "Negotiate");
+        let neg = ctx.step(None).unwrap().unwrap();
+        assert!(neg.starts_with(SIGNATURE));
+        let auth = ctx
+            .step(Some(&challenge_msg(0xe28a_8233, &spec_target_info())))
+            .unwrap()
+            .unwrap();
+        let auth = Authenticate::parse(&auth).unwrap();
+        let info = AvPairs::parse(&auth.nt_response[16 + 28..]).unwrap();
+        from_utf16le(info.get(av::TARGET_NAME).unwrap())
+    };
+    let hash = || Secret::NtHash(Zeroizing::new(*nt_hash("Password")));
+    let mut o = AuthOptions::new(Mechanism::Ntlm, Credentials::parse("D\\User", hash()));
+    assert_eq!(spn_of(&o), "HTTP/url.host");
+    o.spn_service = "WSMAN".into();
+    o.spn_host = Some("alias.example".into());
+    assert_eq!(spn_of(&o), "WSMAN/alias.example");
+    // Negotiate with an NT hash cannot be Kerberos: NTLM straight away.
+    let o = AuthOptions::new(Mechanism::Negotiate, Credentials::parse("D\\User", hash()));
+    assert_eq!(spn_of(&o), "HTTP/url.host");
+    for m in [Mechanism::Certificate, Mechanism::CredSsp] {
+        let o = AuthOptions::new(m, Credentials::parse("u", Secret::password("p")));
+        assert!(matches!(new_context(&o, "h"), Err(Error::Config { .. })));
+    }
+    let o = AuthOptions::new(Mechanism::Ntlm, Credentials::parse("u", Secret::None));
+    assert!(matches!(new_context(&o, "h"), Err(Error::Config { .. })));
+}
