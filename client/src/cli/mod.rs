@@ -4,6 +4,8 @@
 pub mod args;
 pub mod config;
 pub mod output;
+mod ps_cmds;
+mod render;
 mod wsman_cmds;
 
 pub use args::Cli;
@@ -49,6 +51,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
             wsman_cmds::enumerate(c, resource, filter.as_deref()).await
         }
         Command::Exec { command } => wsman_cmds::exec(c, command).await,
+        Command::Invoke {
+            script,
+            throttle,
+            input,
+        } => ps_cmds::invoke(c, script, *throttle, input.as_deref()).await,
+        Command::Session(cmd) => ps_cmds::session(c, cmd).await,
         other => Err(Error::Usage(format!(
             "{} is not available in this build yet",
             command_name(other)
