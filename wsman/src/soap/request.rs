@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
 use super::xml::escape_into as esc;
-use super::{format_duration, ns, Header, Selector};
+use super::{format_duration, ns, Header, Selector, WsOption};
 
 const ENVELOPE_OPEN: &str = concat!(
     "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"",
@@ -545,6 +545,32 @@ pub fn connect(h: &Header, command_id: Option<&str>, connect_xml: Option<&[u8]>,
     close(out);
 }
 
+/// The header options of a WinRS shell Create as Windows' own client sends
+/// them ([MS-WSMV] 3.1.4.5.2): `WINRS_NOPROFILE` and, when given,
+/// `WINRS_CODEPAGE` (65001 for UTF-8 output).
+pub fn winrs_shell_options(no_profile: bool, codepage: Option<u32>) -> Vec<WsOption> {
+    let mut v = vec![WsOption::flag(ns::option::WINRS_NOPROFILE, no_profile)];
+    if let Some(cp) = codepage {
+        v.push(WsOption::new(ns::option::WINRS_CODEPAGE, cp.to_string()));
+    }
+    v
+}
+
+/// The header options of a WinRS Command ([MS-WSMV] 3.1.4.11):
+/// `WINRS_CONSOLEMODE_STDIN` and `WINRS_SKIP_CMD_SHELL`.
+pub fn winrs_command_options(console_mode_stdin: bool, skip_cmd_shell: bool) -> Vec<WsOption> {
+    vec![
+        WsOption::flag(ns::option::WINRS_CONSOLEMODE_STDIN, console_mode_stdin),
+        WsOption::flag(ns::option::WINRS_SKIP_CMD_SHELL, skip_cmd_shell),
+    ]
+}
+
+/// The header option of a WinRS Receive that keeps the shell alive while
+/// the Receive is pending (`WSMAN_CMDSHELL_OPTION_KEEPALIVE`).
+pub fn keepalive_option() -> WsOption {
+    WsOption::new(ns::option::KEEPALIVE, "TRUE")
+}
+
 /// Bytes kept free below MaxEnvelopeSize for what the transport may add
 /// and for rounding (Windows counts the whole envelope).
 pub const ENVELOPE_MARGIN: usize = 1024;
@@ -574,7 +600,6 @@ pub fn send_capacity(h: &Header, stream: &str, command_id: Option<&str>) -> usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::soap::WsOption;
 
     #[test]
     fn header_carries_every_common_field() {
@@ -621,6 +646,16 @@ mod tests {
         assert!(out.len() <= 153_600 - ENVELOPE_MARGIN + 3, "{}", out.len());
         assert!(out.len() > 150_000, "{}", out.len());
         assert_eq!(base64_capacity(1000, 5000), 0);
+    }
+
+    #[test]
+    fn winrs_option_sets() {
+        let o = winrs_shell_options(true, Some(65001));
+        assert_eq!(o[0], WsOption::new("WINRS_NOPROFILE", "TRUE"));
+        assert_eq!(o[1], WsOption::new("WINRS_CODEPAGE", "65001"));
+        let c = winrs_command_options(true, false);
+        assert_eq!(c[1], WsOption::new("WINRS_SKIP_CMD_SHELL", "FALSE"));
+        assert_eq!(keepalive_option().name, "WSMAN_CMDSHELL_OPTION_KEEPALIVE");
     }
 
     #[test]
