@@ -4,10 +4,9 @@
 //! Python CONNECT proxy tunnels us. Every peer listens on 127.0.0.1 with a
 //! port chosen at run time and is killed by pid when its test ends. Tests
 //! skip with a message when the project's venv (`.venv`) is missing.
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+#[path = "peers/harness.rs"]
+mod harness;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,149 +14,9 @@ use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret, SecurityContext};
 use wsman::transport::{ClientCertificate, Endpoint, ProxySetting, Transport, TransportConfig};
 use wsman::Error;
 
+use harness::{python, Peer};
+
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("WSMAN_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"));
-    let ok = Command::new(&p)
-        .args(["-c", "import spnego, cryptography"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIP: no Python venv with pyspnego at {} (run scripts/setup.sh)",
-            p.display()
-        );
-        None
-    }
-}
-
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "wsman-transport-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A running peer script; killed by pid on drop, pass or fail.
-struct Peer {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    dir: TempDir,
-}
-
-impl Peer {
-    fn start(python: &Path, script: &str, args: &[&str]) -> Peer {
-        let dir = TempDir::new();
-        let log = dir.0.join("events.log");
-        std::fs::write(&log, "").unwrap();
-        let users = dir.0.join("ntlm_users");
-        std::fs::write(&users, "CORP:alice:Passw0rd!\n").unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/peers")
-            .join(script);
-        let mut cmd = Command::new(python);
-        cmd.arg(script).arg("--log").arg(&log);
-        for a in args {
-            if *a == "{dir}" {
-                cmd.arg(&dir.0);
-            } else {
-                cmd.arg(a);
-            }
-        }
-        let mut child = cmd
-            .env("NTLM_USER_FILE", &users)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start peer");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = match line.trim().strip_prefix("PORT ").map(str::parse) {
-            Some(Ok(p)) => p,
-            _ => {
-                let _ = child.kill();
-                panic!("peer did not report its port: {line:?}");
-            }
-        };
-        Peer {
-            child,
-            port,
-            log,
-            dir,
-        }
-    }
-
-    fn events(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn count(&self, prefix: &str) -> usize {
-        self.events()
-            .iter()
-            .filter(|e| e.starts_with(prefix))
-            .count()
-    }
-
-    fn url(&self, scheme: &str) -> String {
-        format!("{scheme}://127.0.0.1:{}/wsman", self.port)
-    }
-
-    fn cert(&self) -> PathBuf {
-        self.dir.0.join("cert.pem")
-    }
-
-    /// `tls-server-end-point:` + the hash the peer computed with hashlib.
-    fn expected_channel_binding(&self) -> Vec<u8> {
-        let hex = self
-            .events()
-            .into_iter()
-            .find_map(|e| e.strip_prefix("CB ").map(str::to_string))
-            .expect("peer logged its certificate hash");
-        let mut v = b"tls-server-end-point:".to_vec();
-        v.extend(
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()),
-        );
-        v
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The client side of the peer's fake mechanism: two legs, then XOR 0x5A
 /// sealing behind a `FAKESIG<seq>` header, one sequence per direction.

@@ -6,12 +6,15 @@ It authenticates the way a Windows host does (empty POST, 401 +
 connection) and echoes every SOAP body back, sealed as
 `multipart/encrypted` when the request was sealed. NTLM is pyspnego's
 acceptor (`spnego.server(protocol="ntlm")`, users from `NTLM_USER_FILE`), so
-the client's NTLM and sealing are judged by an independent implementation.
+the client's NTLM and sealing are judged by an independent implementation;
+Kerberos and Negotiate are pyspnego over MIT GSSAPI with the keytab of
+KRB5_KTNAME (see krb_realm.py). A sealed request must name the protocol of
+the scheme it authenticated with (HTTP-Kerberos- or HTTP-SPNEGO-session-encrypted).
 
 It prints `PORT <n>` on stdout once listening and appends events to --log:
 `CONN`, `AUTH_OK <mech>`, `REQ sealed|plain <bytes>`, `DROP`, `CB <hex>`.
 
-Usage: winrm_peer.py --log FILE [--auth basic|ntlm|fake|cert] [--basic USER:PASS]
+Usage: winrm_peer.py --log FILE [--auth basic|ntlm|kerberos|negotiate|fake|cert] [--basic USER:PASS]
        [--gen-cert DIR --key rsa|ec --sig-hash sha256|sha384|sha512|sha1]
        [--cbt] [--drop-request N] [--close-after N] [--require-encryption] [--bind ::1]
 
@@ -74,6 +77,9 @@ class FakeContext:
         self.seq_out += 1
         return header, bytes(b ^ 0x5A for b in data)
 
+    def user(self):
+        return "fake"
+
     def unwrap_winrm(self, header, data):
         expected = b"FAKESIG" + struct.pack("<I", self.seq_in)
         if header != expected:
@@ -82,11 +88,17 @@ class FakeContext:
         return bytes(b ^ 0x5A for b in data)
 
 
-class NtlmContext:
-    def __init__(self, bindings):
+class SpnegoContext:
+    """pyspnego's acceptor: NTLM (NTLM_USER_FILE), Kerberos or Negotiate
+    (keytab from KRB5_KTNAME)."""
+
+    def __init__(self, protocol, bindings):
         import spnego
 
-        self.ctx = spnego.server(hostname="peer", service="http", protocol="ntlm", channel_bindings=bindings)
+        self.ctx = spnego.server(hostname="localhost", service="http", protocol=protocol, channel_bindings=bindings)
+
+    def user(self):
+        return str(self.ctx.client_principal)
 
     @property
     def complete(self):
@@ -117,12 +129,12 @@ def unseal(ctx, body):
     return plain
 
 
-def seal(ctx, plain):
+def seal(ctx, plain, protocol):
     header, data = ctx.wrap_winrm(plain)
     return (
         BOUNDARY
         + b"\r\n\tContent-Type: "
-        + SPNEGO_PROTOCOL.encode()
+        + protocol.encode()
         + b"\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length="
         + str(len(plain)).encode()
         + b"\r\n"
@@ -142,6 +154,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.ctx = None
+        self.protocol = SPNEGO_PROTOCOL
         self.authenticated = False
         self.answered = 0
         log("CONN")
@@ -163,6 +176,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return [("WWW-Authenticate", 'Basic realm="WSMAN"')]
         if args.auth == "cert":
             return []
+        if args.auth == "kerberos":
+            return [("WWW-Authenticate", "Kerberos")]
         return [("WWW-Authenticate", "Negotiate")]
 
     def do_POST(self):
@@ -182,21 +197,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not self.authenticated:
                 log("AUTH_OK cert")
             self.authenticated = True
-        elif auth.startswith("Negotiate "):
-            token = base64.b64decode(auth[len("Negotiate ") :])
+        elif auth.split(" ")[0] in ("Negotiate", "Kerberos") and " " in auth:
+            scheme, _, b64 = auth.partition(" ")
+            token = base64.b64decode(b64)
             if self.ctx is None or self.ctx.complete:
-                self.ctx = FakeContext() if args.auth == "fake" else NtlmContext(self.bindings())
+                if args.auth == "fake":
+                    self.ctx = FakeContext()
+                else:
+                    self.ctx = SpnegoContext(args.auth, self.bindings())
                 self.authenticated = False
             try:
                 out = self.ctx.step(token)
             except Exception as e:  # refused: wrong password, bad bindings
-                log("AUTH_FAIL %s" % type(e).__name__)
+                log("AUTH_FAIL %s %s" % (type(e).__name__, e))
                 return self.reply(401, headers=self.challenge())
-            hdr = [("WWW-Authenticate", "Negotiate " + base64.b64encode(out).decode())] if out else []
+            hdr = [("WWW-Authenticate", scheme + " " + base64.b64encode(out).decode())] if out else []
             if not self.ctx.complete:
                 return self.reply(401, headers=hdr)
             self.authenticated = True
-            log("AUTH_OK %s" % args.auth)
+            self.protocol = "application/HTTP-%s-session-encrypted" % ("Kerberos" if scheme == "Kerberos" else "SPNEGO")
+            log("AUTH_OK %s %s" % (args.auth, self.ctx.user()))
             if not body:
                 return self.reply(200, headers=hdr)
         if not self.authenticated:
@@ -215,16 +235,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         ctype = self.headers.get("Content-Type", "")
         if ctype.startswith("multipart/encrypted"):
+            if 'protocol="%s"' % self.protocol not in ctype:
+                log("BAD_PROTOCOL %s" % ctype)
+                return self.reply(400)
             plain = unseal(self.ctx, body)
             log("REQ sealed %d" % len(plain))
             if b"SLOW" in plain:
                 time.sleep(1.0)
             status = 500 if b"FAULT" in plain else 200
-            answer = seal(self.ctx, plain)
+            answer = seal(self.ctx, plain, self.protocol)
             self.reply(
                 status,
                 answer,
-                [("Content-Type", 'multipart/encrypted;protocol="%s";boundary="Encrypted Boundary"' % SPNEGO_PROTOCOL)],
+                [("Content-Type", 'multipart/encrypted;protocol="%s";boundary="Encrypted Boundary"' % self.protocol)],
             )
         else:
             log("REQ plain %d" % len(body))
@@ -308,7 +331,7 @@ def main():
     global args
     p = argparse.ArgumentParser()
     p.add_argument("--log", required=True)
-    p.add_argument("--auth", choices=["basic", "ntlm", "fake", "cert"], default="fake")
+    p.add_argument("--auth", choices=["basic", "ntlm", "fake", "cert", "kerberos", "negotiate"], default="fake")
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--basic", default="alice:secret")
     p.add_argument("--gen-cert")
