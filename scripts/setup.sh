@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev python3-gssapi
+APT_PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev libclang-dev python3-gssapi
   python3-venv gss-ntlmssp openssl tmux)
 PIP_PACKAGES=(psrpcore==0.3.1 pyspnego==0.12.4 krb5==0.10.0 pypsrp==0.9.1 pytest==8.3.4)
 

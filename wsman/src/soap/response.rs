@@ -425,11 +425,7 @@ impl Enumeration {
 
     /// True when no Pull is needed: end of sequence or no context.
     pub fn is_done(&self) -> bool {
-        self.end_of_sequence
-            || !self
-                .context
-                .as_deref()
-                .is_some_and(|c| !c.trim().is_empty())
+        self.end_of_sequence || self.context.as_deref().is_none_or(|c| c.trim().is_empty())
     }
 }
 
