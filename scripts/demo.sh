@@ -1,9 +1,51 @@
 #!/usr/bin/env bash
 # The tour, on a fresh Debian 12 machine as root: installs what is needed,
-# starts the local test host and shows a PowerShell session at work against it.
+# builds `wsman`, starts the local test host (NTLM with sealed bodies, as a
+# Windows host requires) and walks a PSSession through its life: created,
+# used twice sharing a variable, left running a script while disconnected,
+# listed, connected from a second client, its output received, removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 bash scripts/setup.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-echo "demo: the reference client (pypsrp) against the local test host, every auth mode"
-exec .venv/bin/python fixtures/testhost/selfcheck.py
+echo "demo: building wsman"
+cargo build -q -p client --bin wsman
+W="$root/target/debug/wsman"
+
+work=$(mktemp -d)
+host_pid=""
+cleanup() {
+  [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+(cd fixtures/testhost && exec "$root/.venv/bin/python" -m testhost --auth ntlm,kerberos,basic) \
+  >"$work/host.json" 2>"$work/host.log" &
+host_pid=$!
+for _ in $(seq 100); do [ -s "$work/host.json" ] && break; sleep 0.1; done
+field() { "$root/.venv/bin/python" -c "import json,sys; print(json.load(open('$work/host.json'))['$1'])"; }
+export WSMAN_HOST=$(field url) WSMAN_USER=$(field user) WSMAN_PASSWORD=$(field password)
+export WSMAN_STATE_DIR="$work/client-one"
+
+run() { echo; echo "$ wsman $(printf '%q ' "$@")"; "$W" -a ntlm "$@"; }
+
+echo "demo: test host at $WSMAN_HOST (user $WSMAN_USER); every body is NTLM-sealed"
+run identify
+run session new --name demo
+run session invoke demo '$x = 42'
+run session invoke demo '$x'
+run session invoke --disconnected demo "'started while disconnected'; Start-Sleep 2; 'finished while disconnected'"
+run session list --remote
+id=$("$root/.venv/bin/python" -c "import json; print(json.load(open('$WSMAN_STATE_DIR/sessions.json'))[0]['instance_id'])")
+echo; echo "demo: a second client (its own state folder) connects to the session by InstanceId"
+WSMAN_STATE_DIR="$work/client-two" run session connect "$id"
+WSMAN_STATE_DIR="$work/client-two" run session invoke "$id" '"x is still $x"'
+run session receive demo
+run session remove demo
+run session list --remote
+echo; echo "demo: a temporary session (Invoke-Command -ComputerName), and WinRS"
+run invoke "'hello from a temporary session'; Write-Warning 'warnings go to stderr'"
+run exec echo "hello from WinRS"
+echo; echo "demo: done"
