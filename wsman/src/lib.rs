@@ -17,3 +17,4 @@ pub mod soap;
 pub mod transport;
 
 pub use error::{Error, Result};
+pub use fault::{Fault, FaultKind};

@@ -156,7 +156,7 @@ fn envelopes() -> Vec<(&'static str, Header, String)> {
     add("release", &h, &|h, o| rq::release(h, "uuid:CTX", o));
     add("create winrs", &h, &|h, o| {
         let s = rq::ShellCreate {
-            environment: vec![("PATH".into(), TRICKY.into()), ("A".into(), "1".into())],
+            environment: vec![("PATH".into(), TRICKY.into()), (TRICKY.into(), "1".into())],
             working_directory: Some("C:\\Temp & <stuff>".into()),
             idle_timeout: Some(Duration::from_secs(7200)),
             lifetime: Some(Duration::from_secs(60)),
@@ -260,6 +260,14 @@ fn testhost_reads_our_requests_and_we_read_its_faults() {
         .unwrap()["children"][0];
     assert_eq!(env_var["text"], json!(TRICKY));
     assert_eq!(env_var["attrs"][0][2], json!("PATH"));
+    // Tab, CR and LF survive in an attribute value (no normalisation to spaces).
+    let env_var2 = &create["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Environment")
+        .unwrap()["children"][1];
+    assert_eq!(env_var2["attrs"][0][2], json!(TRICKY));
     println!(
         "{} request envelopes read identically by ElementTree/testhost and by us",
         envs.len()

@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
-use super::xml::escape_into as esc;
+use super::xml::{escape_attr_into as esc_attr, escape_into as esc};
 use super::{format_duration, ns, Header, Selector, WsOption};
 
 const ENVELOPE_OPEN: &str = concat!(
@@ -36,7 +36,7 @@ fn selector_set(out: &mut String, selectors: &[Selector]) {
     out.push_str("<wsman:SelectorSet>");
     for s in selectors {
         out.push_str("<wsman:Selector Name=\"");
-        esc(out, &s.name);
+        esc_attr(out, &s.name);
         out.push_str("\">");
         esc(out, &s.value);
         out.push_str("</wsman:Selector>");
@@ -68,12 +68,12 @@ fn open(h: &Header, action: &str, out: &mut String) {
     }
     if let Some(l) = &h.locale {
         out.push_str("<wsman:Locale xml:lang=\"");
-        esc(out, l);
+        esc_attr(out, l);
         out.push_str("\" s:mustUnderstand=\"false\"/>");
     }
     if let Some(l) = &h.data_locale {
         out.push_str("<wsmv:DataLocale xml:lang=\"");
-        esc(out, l);
+        esc_attr(out, l);
         out.push_str("\" s:mustUnderstand=\"false\"/>");
     }
     if let Some(id) = &h.session_id {
@@ -88,7 +88,7 @@ fn open(h: &Header, action: &str, out: &mut String) {
         out.push_str("<wsman:OptionSet s:mustUnderstand=\"true\">");
         for o in &h.options {
             out.push_str("<wsman:Option Name=\"");
-            esc(out, &o.name);
+            esc_attr(out, &o.name);
             out.push('"');
             if let Some(m) = o.must_comply {
                 out.push_str(if m {
@@ -99,7 +99,7 @@ fn open(h: &Header, action: &str, out: &mut String) {
             }
             if let Some(t) = &o.type_ {
                 out.push_str(" Type=\"");
-                esc(out, t);
+                esc_attr(out, t);
                 out.push('"');
             }
             out.push('>');
@@ -243,7 +243,7 @@ pub fn enumerate(h: &Header, e: &Enumerate, out: &mut String) {
         }
         Some(Filter::Other { dialect, text }) => {
             out.push_str("<wsman:Filter Dialect=\"");
-            esc(out, dialect);
+            esc_attr(out, dialect);
             out.push_str("\">");
             esc(out, text);
             out.push_str("</wsman:Filter>");
@@ -330,7 +330,7 @@ pub fn create_shell(h: &Header, s: &ShellCreate, out: &mut String) {
     out.push_str("<rsp:Shell");
     if let Some(id) = &s.shell_id {
         out.push_str(" ShellId=\"");
-        esc(out, id);
+        esc_attr(out, id);
         out.push('"');
     }
     out.push('>');
@@ -346,7 +346,7 @@ pub fn create_shell(h: &Header, s: &ShellCreate, out: &mut String) {
         out.push_str("<rsp:Environment>");
         for (k, v) in &s.environment {
             out.push_str("<rsp:Variable Name=\"");
-            esc(out, k);
+            esc_attr(out, k);
             out.push_str("\">");
             esc(out, v);
             out.push_str("</rsp:Variable>");
@@ -388,7 +388,7 @@ pub fn command(h: &Header, c: &CommandLine, out: &mut String) {
     out.push_str("<rsp:CommandLine");
     if let Some(id) = &c.command_id {
         out.push_str(" CommandId=\"");
-        esc(out, id);
+        esc_attr(out, id);
         out.push('"');
     }
     out.push('>');
@@ -421,11 +421,11 @@ pub fn send(h: &Header, streams: &[SendStream<'_>], out: &mut String) {
     out.push_str("<rsp:Send>");
     for s in streams {
         out.push_str("<rsp:Stream Name=\"");
-        esc(out, s.name);
+        esc_attr(out, s.name);
         out.push('"');
         if let Some(id) = s.command_id {
             out.push_str(" CommandId=\"");
-            esc(out, id);
+            esc_attr(out, id);
             out.push('"');
         }
         if s.end {
@@ -448,7 +448,7 @@ pub fn receive(h: &Header, command_id: Option<&str>, streams: &str, out: &mut St
     out.push_str("<rsp:Receive><rsp:DesiredStream");
     if let Some(id) = command_id {
         out.push_str(" CommandId=\"");
-        esc(out, id);
+        esc_attr(out, id);
         out.push('"');
     }
     out.push('>');
@@ -464,7 +464,7 @@ pub fn signal(h: &Header, command_id: Option<&str>, code: &str, out: &mut String
     out.push_str("<rsp:Signal");
     if let Some(id) = command_id {
         out.push_str(" CommandId=\"");
-        esc(out, id);
+        esc_attr(out, id);
         out.push('"');
     }
     out.push('>');
@@ -531,7 +531,7 @@ pub fn connect(h: &Header, command_id: Option<&str>, connect_xml: Option<&[u8]>,
     out.push_str("<rsp:Connect");
     if let Some(id) = command_id {
         out.push_str(" CommandId=\"");
-        esc(out, id);
+        esc_attr(out, id);
         out.push('"');
     }
     match connect_xml {

@@ -34,11 +34,30 @@ pub fn escape_into(out: &mut String, s: &str) {
             // XML 1.0 cannot carry most C0 controls even escaped; a
             // character reference keeps \t \r \n exact.
             '\r' => out.push_str("&#xD;"),
-            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {
+            c if ((c as u32) < 0x20 && c != '\t' && c != '\n')
+                || c == '\u{FFFE}'
+                || c == '\u{FFFF}' =>
+            {
                 // Not representable in XML 1.0: replace, never emit invalid XML.
                 out.push('\u{FFFD}');
             }
             c => out.push(c),
+        }
+    }
+}
+
+/// Appends `s` for an attribute value: as [`escape_into`], and tab and
+/// line feed as character references so attribute-value normalisation
+/// does not turn them into spaces.
+pub fn escape_attr_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\t' => out.push_str("&#x9;"),
+            '\n' => out.push_str("&#xA;"),
+            c => {
+                let mut b = [0u8; 4];
+                escape_into(out, c.encode_utf8(&mut b));
+            }
         }
     }
 }
@@ -371,7 +390,7 @@ impl<'a> Reader<'a> {
                 extra.push_str(&p);
                 extra.push_str("=\"");
             }
-            escape_into(&mut extra, &u);
+            escape_attr_into(&mut extra, &u);
             extra.push('"');
         }
         let cut = 1 + start.qname_len;
@@ -418,7 +437,7 @@ mod tests {
     #[test]
     fn escapes_markup_and_quotes() {
         assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
-        assert_eq!(escape("x\r\ny\u{1}"), "x&#xD;\ny\u{FFFD}");
+        assert_eq!(escape("x\r\ny\u{1}\u{FFFF}"), "x&#xD;\ny\u{FFFD}\u{FFFD}");
     }
 
     #[test]
