@@ -219,7 +219,11 @@ impl<'a> Parser<'a> {
         if e.attributes_raw().is_empty() {
             return Ok(out);
         }
-        for a in e.attributes() {
+        // No duplicate check: it costs an allocation per element, and the
+        // last of a repeated attribute simply wins.
+        let mut attributes = e.attributes();
+        attributes.with_checks(false);
+        for a in attributes {
             let a = a.map_err(|e| self.err(ErrorKind::Xml(e.to_string())))?;
             match a.key.local_name().as_ref() {
                 b"N" => {

@@ -35,6 +35,14 @@ fn push_unit(out: &mut String, unit: u16) {
 /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 pub fn escape_into(out: &mut String, s: &str, attribute: bool) {
     let bytes = s.as_bytes();
+    // Fast path: printable ASCII with nothing to escape.
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x7F).contains(&b) && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'_'))
+    {
+        out.push_str(s);
+        return;
+    }
     let mut start = 0;
     for (i, c) in s.char_indices() {
         let replacement: Option<&str> = match c {
@@ -146,7 +154,7 @@ fn find_escape(b: &[u8], from: usize) -> Option<usize> {
 
 /// The position of the first `_` in `b`.
 fn memchr_underscore(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'_')
+    memchr::memchr(b'_', b)
 }
 
 #[cfg(test)]

@@ -7,7 +7,13 @@
 //!
 //! - [`from_str`] / [`from_slice`]: a document holding one value (a message
 //!   body).
-//! - [`Reader`]: the values of an `<Objs>` document one at a time.
+//! - [`Reader`]: the values of an `<Objs>` document one at a time, with the
+//!   stream each belongs to ([`Reader::stream`]) for `-OutputFormat xml`
+//!   output.
+//! - [`Limits`]: nesting depth, value count and reference expansion bounds
+//!   for hostile input; a `<!DOCTYPE>` is refused, so no entity is ever
+//!   expanded. Bad input gives an [`Error`] with its byte position, never a
+//!   panic.
 //! - [`to_string`] / [`Writer`]: compact CLIXML as PowerShell writes it.
 //! - [`Value::to_json`]: the shape a `--json` user expects.
 //! - [`escape`] / [`unescape`]: the `_xHHHH_` string encoding.
