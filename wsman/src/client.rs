@@ -81,6 +81,10 @@ pub struct Client {
     transport: Transport,
     to: String,
     options: ClientOptions,
+    /// A request was sent and its answer never read: the caller dropped the
+    /// future (a Receive cancelled by Ctrl+C, say). Its answer would still
+    /// arrive first on this connection, so the next request opens a new one.
+    in_flight: bool,
 }
 
 impl Client {
@@ -91,6 +95,7 @@ impl Client {
             transport: Transport::connect(config)?,
             to,
             options,
+            in_flight: false,
         })
     }
 
@@ -139,7 +144,14 @@ impl Client {
     pub async fn call(&mut self, envelope: &str) -> Result<Vec<u8>> {
         // The HTTP deadline must outlast the host's OperationTimeout.
         let deadline = self.options.operation_timeout + Duration::from_secs(15);
-        let resp = self.transport.send(envelope.as_bytes(), deadline).await?;
+        if self.in_flight {
+            tracing::debug!("a previous request was abandoned: opening a new connection");
+            self.transport.disconnect();
+        }
+        self.in_flight = true;
+        let resp = self.transport.send(envelope.as_bytes(), deadline).await;
+        self.in_flight = false;
+        let resp = resp?;
         match resp.status {
             200 => Ok(resp.body),
             status => match response::parse_fault(&resp.body) {

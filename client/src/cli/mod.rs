@@ -3,6 +3,7 @@
 //! commands. `main` only turns [`run`]'s result into an exit code.
 pub mod args;
 pub mod config;
+mod enter;
 pub mod output;
 mod ps_cmds;
 mod render;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             input,
         } => ps_cmds::invoke(c, script, *throttle, input.as_deref()).await,
         Command::Session(cmd) => ps_cmds::session(c, cmd).await,
+        Command::Enter { session } => enter::enter(c, session.as_deref()).await,
         other => Err(Error::Usage(format!(
             "{} is not available in this build yet",
             command_name(other)

@@ -48,6 +48,8 @@ pub(super) async fn run_script(
     let mut progress_host = ConsoleHost {
         show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
+    let info = session.connection().clone();
+    let instance_id = session.instance_id();
     let mut pipeline = match input {
         Some(_) => {
             let ps = PowerShell::new(vec![Command::script(script)]);
@@ -61,22 +63,45 @@ pub(super) async fn run_script(
         }
         pipeline.close_input().await?;
     }
+    // Ctrl+C stops the pipeline with a Signal sent on a second connection,
+    // while the Receive in flight on the session's connection goes on: so
+    // nothing the host already sent is lost.
+    let pipeline_id = pipeline.id();
     let mut stopping = false;
     loop {
-        let next = tokio::select! {
-            e = pipeline.next() => e?,
-            _ = tokio::signal::ctrl_c(), if !stopping => {
-                stopping = true;
-                err_line("wsman: interrupted: stopping the pipeline");
-                pipeline.stop().await?;
-                continue;
+        let next = pipeline.next();
+        tokio::pin!(next);
+        let event = loop {
+            tokio::select! {
+                e = &mut next => break e?,
+                _ = tokio::signal::ctrl_c(), if !stopping => {
+                    stopping = true;
+                    err_line("wsman: interrupted: stopping the pipeline");
+                    if let Err(e) = send_stop(&info, instance_id, pipeline_id).await {
+                        err_line(&format!("wsman: could not stop the pipeline: {e}"));
+                    }
+                }
             }
         };
-        match next {
+        match event {
             Some(e) => printer.event(&e, &mut progress_host),
             None => break,
         }
     }
+    Ok(())
+}
+
+/// Sends PowerShell's stop signal for a pipeline on a new connection.
+async fn send_stop(info: &ConnectionInfo, instance_id: Uuid, pipeline_id: Uuid) -> Result<()> {
+    let upper = |id: Uuid| id.hyphenated().to_string().to_uppercase();
+    let mut c = info.wsman_client()?;
+    c.signal(
+        &info.resource_uri(),
+        &upper(instance_id),
+        Some(&upper(pipeline_id)),
+        wsman::soap::ns::signal::PS_CTRL_C,
+    )
+    .await?;
     Ok(())
 }
 

@@ -1,0 +1,91 @@
+//! `wsman enter`: an interactive PowerShell prompt on the host
+//! (Enter-PSSession). Each line runs in one persistent runspace; line
+//! editing and history come from rustyline; Ctrl+C stops the running
+//! command, not the session; `exit` leaves.
+use rustyline::error::ReadlineError;
+use rustyline::DefaultEditor;
+
+use super::args::ConnectionArgs;
+use super::config::{connection_info, single_host};
+use super::output::err_line;
+use super::ps_cmds::run_script;
+use super::render::Printer;
+use crate::host::ConsoleHost;
+use crate::session::{PsSession, SessionOptions};
+use crate::store::{state_dir, Store};
+use crate::{Error, Result};
+
+/// `wsman enter [SESSION]`.
+pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> {
+    let host: Box<dyn crate::host::Host> = Box::new(ConsoleHost {
+        show_progress: true,
+    });
+    // An existing session is connected and left disconnected again; a new
+    // one is removed at the end, as Enter-PSSession -ComputerName does.
+    let (mut s, temporary) = match session {
+        Some(key) => {
+            let store = Store::load(&state_dir()).map_err(|e| Error::Usage(e.to_string()))?;
+            let record = store.find(key).cloned().ok_or_else(|| {
+                Error::SessionNotFound(format!(
+                    "no local session {key:?} (see `wsman session list`)"
+                ))
+            })?;
+            let host_arg = match args.hosts.as_slice() {
+                [] => record.computer_name.clone(),
+                [h] => h.clone(),
+                _ => return Err(Error::Usage("enter takes one host".into())),
+            };
+            let mut info = connection_info(args, &host_arg)?;
+            info.configuration = record.configuration.clone();
+            (
+                PsSession::connect(&info, record.instance_id, host).await?,
+                false,
+            )
+        }
+        None => {
+            let info = connection_info(args, single_host(args)?)?;
+            (
+                PsSession::open(&info, SessionOptions::default(), host).await?,
+                true,
+            )
+        }
+    };
+    let prompt = format!("[{}]: PS> ", s.connection().host_name());
+    let mut editor = DefaultEditor::new()
+        .map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?;
+    let mut printer = Printer {
+        json: args.json,
+        ..Default::default()
+    };
+    let result = loop {
+        let line = tokio::task::block_in_place(|| editor.readline(&prompt));
+        let line = match line {
+            Ok(l) => l,
+            // Ctrl+C at the prompt: a fresh prompt, as in PowerShell.
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break Ok(()),
+            Err(e) => break Err(Error::Usage(format!("cannot read the terminal: {e}"))),
+        };
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(trimmed);
+        if trimmed.eq_ignore_ascii_case("exit") {
+            break Ok(());
+        }
+        if let Err(e) = run_script(&mut s, trimmed, None, &mut printer).await {
+            match e {
+                Error::Wsman(_) | Error::Broken(_) => break Err(e),
+                other => err_line(&format!("wsman: {other}")),
+            }
+        }
+    };
+    let finish = if temporary {
+        s.close().await
+    } else {
+        s.disconnect(None, None).await
+    };
+    result.and(finish)?;
+    Ok(0)
+}

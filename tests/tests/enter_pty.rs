@@ -1,0 +1,41 @@
+//! `wsman enter` driven in a pseudo-terminal (by `tests/pty/enter_session.py`)
+//! against the test host: two commands sharing a variable, a Read-Host
+//! answered at the terminal, Ctrl+C stopping a long command while the
+//! session survives, and `exit`.
+use std::process::Command;
+
+use integration_tests::{venv_python, workspace_root, wsman_bin, TestHost};
+
+#[test]
+fn an_interactive_session_in_a_terminal() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let python = venv_python().expect("the host started, so the venv exists");
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/pty/enter_session.py"))
+        .arg(wsman_bin())
+        .args([
+            "-H",
+            host.url(),
+            "-a",
+            "ntlm",
+            "-u",
+            host.get("user").unwrap(),
+        ])
+        .args(["-p", host.get("password").unwrap()])
+        .env(
+            "WSMAN_STATE_DIR",
+            std::env::temp_dir().join("wsman-enter-test"),
+        )
+        .output()
+        .expect("run the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("5 passed, 0 failed"));
+}
