@@ -610,7 +610,7 @@ async fn authenticate(
                     return Err(fatal(refused(cfg, &detail)));
                 }
             },
-            _ => return Err(fatal(unexpected_status(cfg, &raw, false))),
+            _ => return Err(fatal(unexpected_status(cfg, raw.status, &raw.body))),
         }
     }
     Err(fatal(Error::Protocol {
@@ -662,15 +662,10 @@ fn snippet(body: &[u8]) -> String {
     }
 }
 
-fn unexpected_status(cfg: &TransportConfig, raw: &RawResponse, sealed: bool) -> Error {
+fn unexpected_status(cfg: &TransportConfig, status: StatusCode, body: &[u8]) -> Error {
     let ep = &cfg.endpoint;
-    let status = raw.status;
     let reason = status.canonical_reason().unwrap_or("");
-    let text = if sealed {
-        "(sealed body)".to_string()
-    } else {
-        snippet(&raw.body)
-    };
+    let text = snippet(body);
     let message = match status.as_u16() {
         413 => format!(
             "{ep} answered HTTP 413 (request entity too large): the message exceeds the host's \
@@ -734,15 +729,7 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
                 " after authentication"
             },
         )),
-        _ => Err(unexpected_status(
-            cfg,
-            &RawResponse {
-                status: raw.status,
-                headers: raw.headers,
-                body: Bytes::from(body),
-            },
-            false,
-        )),
+        _ => Err(unexpected_status(cfg, raw.status, &body)),
     }
 }
 
