@@ -1,0 +1,83 @@
+//! `wsman invoke` on several hosts at once (Invoke-Command -ComputerName
+//! h1,h2,h3 -ThrottleLimit N): every live host's output arrives tagged with
+//! its name, and a host that is down is reported without stopping the others.
+use std::process::Command;
+
+use integration_tests::{wsman_bin, TestHost};
+
+#[test]
+fn one_host_down_does_not_stop_the_others() {
+    let Some(a) = TestHost::start(&["--auth", "basic", "--allow-unencrypted"]) else {
+        return;
+    };
+    let Some(b) = TestHost::start(&["--auth", "basic", "--allow-unencrypted"]) else {
+        return;
+    };
+    // Port 9 on loopback is closed: that host is down.
+    let down = "http://127.0.0.1:9/wsman";
+    let hosts = format!("{},{},{down}", a.url(), b.url());
+    let out = Command::new(wsman_bin())
+        .args([
+            "-H",
+            &hosts,
+            "-a",
+            "basic",
+            "--no-encryption",
+            "-u",
+            "vagrant",
+        ])
+        .args(["--connect-timeout", "5", "invoke", "--throttle", "2"])
+        .arg("'hello'; $n = 2; $n")
+        .env("WSMAN_PASSWORD", a.get("password").unwrap())
+        .output()
+        .expect("run wsman");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for h in [a.url(), b.url()] {
+        // Each host's lines, in order, tagged with the host.
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("[{h}] ")))
+            .collect();
+        assert_eq!(lines, ["hello", "2"], "{h}:\n{stdout}");
+    }
+    assert!(
+        stderr.contains(&format!("[{down}]")),
+        "the down host is reported: {stderr}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a connection failure sets the exit code"
+    );
+
+    // --json tags each object with its host.
+    let out = Command::new(wsman_bin())
+        .args(["-H", &format!("{},{}", a.url(), b.url())])
+        .args([
+            "-a",
+            "basic",
+            "--no-encryption",
+            "-u",
+            "vagrant",
+            "--json",
+            "invoke",
+            "42",
+        ])
+        .env("WSMAN_PASSWORD", a.get("password").unwrap())
+        .output()
+        .expect("run wsman");
+    assert!(out.status.success());
+    let mut seen: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("one JSON object per line");
+            assert_eq!(v["value"], 42);
+            v["host"].as_str().unwrap().to_string()
+        })
+        .collect();
+    seen.sort();
+    let mut want = vec![a.url().to_string(), b.url().to_string()];
+    want.sort();
+    assert_eq!(seen, want);
+}
