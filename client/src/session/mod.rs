@@ -14,6 +14,7 @@
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 mod host_calls;
 mod pipeline;
+mod pool_ops;
 
 use std::time::Duration;
 
@@ -71,6 +72,9 @@ pub struct RemoteSession {
     pub idle_timeout: Option<Duration>,
     /// Everything the host said about the shell.
     pub shell: ShellInfo,
+    /// The pipelines (CommandIds) the host keeps in it, to receive after
+    /// [`PsSession::connect`] with [`PsSession::receive_pipeline`].
+    pub pipelines: Vec<Uuid>,
 }
 
 /// An open PSSession on one connection.
@@ -84,6 +88,16 @@ pub struct PsSession {
     host: Box<dyn Host>,
     /// Largest PSRP packet per WS-Man message (before base64).
     max_packet: usize,
+    /// The MaxEnvelopeSize asked for, used once the host is known to speak
+    /// protocol 2.2 or later.
+    configured_envelope: u32,
+    /// The exit code a script asked for with `$host.SetShouldExit`.
+    should_exit: Option<i32>,
+    /// RUNSPACE_AVAILABILITY answers not yet claimed, by call id.
+    availability: Vec<(i64, psrp::messages::Availability)>,
+    /// CommandIds the host chose instead of the pipeline id: WinRM 2.0
+    /// (PowerShell 2 hosts) ignores the client's `CommandId` attribute.
+    command_ids: Vec<(Uuid, String)>,
 }
 
 impl std::fmt::Debug for PsSession {
@@ -120,6 +134,21 @@ fn pool_config(host: &dyn Host, opts: &SessionOptions) -> RunspacePoolConfig {
     config
 }
 
+/// The largest envelope a PowerShell 2 host (protocol 2.1, WinRM 2.0)
+/// takes: 150 KiB. Used until the host's SESSION_CAPABILITY says it is
+/// newer, as PowerShell does.
+const PS2_MAX_ENVELOPE: u32 = 153_600;
+
+/// A WS-Management client for `info` whose envelopes stay within what any
+/// host takes until the protocol version is known; returns it with the
+/// configured size to use once the host speaks protocol 2.2 or later.
+fn first_contact_client(info: &ConnectionInfo) -> Result<(WsmanClient, u32)> {
+    let mut wsman = info.wsman_client()?;
+    let configured = wsman.options().max_envelope_size;
+    wsman.options_mut().max_envelope_size = configured.min(PS2_MAX_ENVELOPE);
+    Ok((wsman, configured))
+}
+
 /// The largest PSRP packet that fits in one envelope of `max_envelope`
 /// bytes once base64-encoded, leaving room for the SOAP around it.
 fn max_packet(max_envelope: u32) -> usize {
@@ -136,7 +165,7 @@ impl PsSession {
         opts: SessionOptions,
         host: Box<dyn Host>,
     ) -> Result<PsSession> {
-        let mut wsman = info.wsman_client()?;
+        let (mut wsman, configured_envelope) = first_contact_client(info)?;
         let mut pool = RunspacePool::new(pool_config(host.as_ref(), &opts));
         let max_packet = max_packet(wsman.options().max_envelope_size);
         pool.open()?;
@@ -161,6 +190,10 @@ impl PsSession {
             name: opts.name,
             host,
             max_packet,
+            configured_envelope,
+            should_exit: None,
+            availability: Vec::new(),
+            command_ids: Vec::new(),
         };
         session.wait_for_pool(RunspacePoolState::Opened).await?;
         Ok(session)
@@ -174,7 +207,7 @@ impl PsSession {
         instance_id: Uuid,
         host: Box<dyn Host>,
     ) -> Result<PsSession> {
-        let mut wsman = info.wsman_client()?;
+        let (mut wsman, configured_envelope) = first_contact_client(info)?;
         let config = pool_config(host.as_ref(), &SessionOptions::default());
         let mut pool = RunspacePool::with_id(instance_id, config);
         let max_packet = max_packet(wsman.options().max_envelope_size);
@@ -208,9 +241,18 @@ impl PsSession {
             name: None,
             host,
             max_packet,
+            configured_envelope,
+            should_exit: None,
+            availability: Vec::new(),
+            command_ids: Vec::new(),
         };
         session.drain_pool_events()?;
-        if session.pool.state() != RunspacePoolState::Opened {
+        if session.pool.state() == RunspacePoolState::Opened {
+            // [MS-PSRP] 3.1.4.10.3: the client then sends a Receive; Windows
+            // answers it with RUNSPACEPOOL_STATE Opened.
+            session.receive(None).await?;
+            session.drain_pool_events()?;
+        } else {
             // Some hosts send the init data by Receive rather than in the
             // Connect response.
             session.wait_for_pool(RunspacePoolState::Opened).await?;
@@ -219,11 +261,13 @@ impl PsSession {
     }
 
     /// The PSSessions the host keeps for this user on `info`'s session
-    /// configuration (Get-PSSession -ComputerName): WS-Man Enumerate of shells.
+    /// configuration (Get-PSSession -ComputerName): WS-Man Enumerate of
+    /// shells, then of each PowerShell shell's commands ([MS-PSRP]
+    /// 3.1.4.10.1), as PowerShell does to find the pipelines to receive.
     pub async fn list(info: &ConnectionInfo) -> Result<Vec<RemoteSession>> {
-        let mut wsman = info.wsman_client()?;
+        let (mut wsman, _) = first_contact_client(info)?;
         let shells = wsman.enumerate_shells().await?;
-        Ok(shells
+        let mut sessions: Vec<RemoteSession> = shells
             .into_iter()
             .filter(|s| {
                 s.resource_uri
@@ -240,9 +284,15 @@ impl PsSession {
                     owner: s.owner.clone(),
                     idle_timeout: s.idle_timeout,
                     shell: s,
+                    pipelines: Vec::new(),
                 })
             })
-            .collect())
+            .collect();
+        for s in &mut sessions {
+            let ids = wsman.enumerate_commands(&s.shell.shell_id).await?;
+            s.pipelines = ids.iter().filter_map(|i| i.parse().ok()).collect();
+        }
+        Ok(sessions)
     }
 
     /// The CommandIds of the pipelines the host keeps in this session
@@ -301,6 +351,22 @@ impl PsSession {
         Ok(Pipeline::new(self, id))
     }
 
+    /// Runs `power_shell` again under the id of an earlier pipeline that has
+    /// finished: .NET's PowerShell object keeps its InstanceId when invoked
+    /// again, so PowerShell sends the same PID and CommandId each time
+    /// ([MS-PSRP] 3.1.4.4).
+    pub async fn reinvoke(
+        &mut self,
+        pipeline_id: Uuid,
+        power_shell: PowerShell,
+        input: bool,
+    ) -> Result<Pipeline<'_>> {
+        let id = self
+            .start_pipeline_as(Some(pipeline_id), power_shell, input)
+            .await?;
+        Ok(Pipeline::new(self, id))
+    }
+
     /// Runs a script to the end and collects everything it produced.
     pub async fn run(&mut self, script: &str) -> Result<PipelineResult> {
         self.invoke(script).await?.collect().await
@@ -315,6 +381,15 @@ impl PsSession {
     }
 
     async fn start_pipeline(&mut self, power_shell: PowerShell, input: bool) -> Result<Uuid> {
+        self.start_pipeline_as(None, power_shell, input).await
+    }
+
+    async fn start_pipeline_as(
+        &mut self,
+        pipeline_id: Option<Uuid>,
+        power_shell: PowerShell,
+        input: bool,
+    ) -> Result<Uuid> {
         let mut create = CreatePipeline::new(power_shell);
         create.no_input = !input;
         create.host_info = if self.host.is_interactive() {
@@ -322,19 +397,31 @@ impl PsSession {
         } else {
             HostInfo::none()
         };
-        let id = self.pool.create_pipeline(create)?;
+        let id = match pipeline_id {
+            Some(id) => self.pool.create_pipeline_with_id(id, create)?,
+            None => self.pool.create_pipeline(create)?,
+        };
         let first = self
             .pool
             .data_to_send_for(self.max_packet, Some(id))?
             .ok_or_else(|| Error::Broken("CREATE_PIPELINE produced nothing to send".into()))?;
+        // [MS-PSRP] 3.1.5.3.5: an empty rsp:Command (the element is not
+        // optional in [MS-WSMV] 2.2.4.8), the pipeline in rsp:Arguments, and
+        // WINRS_SKIP_CMD_SHELL off, as the clients Windows is used to send.
         let line = CommandLine {
             command_id: Some(shell_id_text(id)),
-            command: None,
+            command: Some(String::new()),
             arguments: vec![base64::engine::general_purpose::STANDARD.encode(&first.data)],
         };
-        self.wsman
-            .command(&self.resource_uri, &self.shell_id, &line, Vec::new())
+        let options = vec![WsOption::new(ns::option::WINRS_SKIP_CMD_SHELL, "False")];
+        let command_id = self
+            .wsman
+            .command(&self.resource_uri, &self.shell_id, &line, options)
             .await?;
+        let chosen = line.command_id.as_deref().unwrap_or_default();
+        if !command_id.is_empty() && !command_id.eq_ignore_ascii_case(chosen) {
+            self.command_ids.push((id, command_id));
+        }
         self.flush().await?;
         Ok(id)
     }
@@ -348,7 +435,7 @@ impl PsSession {
             pipeline_id,
         }) = self.pool.data_to_send(self.max_packet)?
         {
-            let command_id = pipeline_id.map(shell_id_text);
+            let command_id = pipeline_id.map(|p| self.command_id(p));
             let name = match stream {
                 Stream::PromptResponse => "pr",
                 _ => "stdin",
@@ -369,7 +456,12 @@ impl PsSession {
     /// One Receive for the pool (`None`) or a pipeline, fed to the pool.
     /// Returns whether the host reported the command Done.
     pub(crate) async fn receive(&mut self, pipeline_id: Option<Uuid>) -> Result<bool> {
-        let command_id = pipeline_id.map(shell_id_text);
+        Ok(self.receive_some(pipeline_id).await?.0)
+    }
+
+    /// [`receive`](Self::receive), also telling whether any PSRP data came.
+    pub(crate) async fn receive_some(&mut self, pipeline_id: Option<Uuid>) -> Result<(bool, bool)> {
+        let command_id = pipeline_id.map(|p| self.command_id(p));
         let r = self
             .wsman
             .receive_once(
@@ -379,13 +471,17 @@ impl PsSession {
                 "stdout",
             )
             .await?;
-        let Some(r) = r else { return Ok(false) };
+        let Some(r) = r else {
+            return Ok((false, false));
+        };
+        let mut data = false;
         for s in &r.streams {
             if !s.data.is_empty() {
+                data = true;
                 self.pool.receive_data(&s.data)?;
             }
         }
-        Ok(r.command_state.is_some_and(|c| c.is_done()))
+        Ok((r.command_state.is_some_and(|c| c.is_done()), data))
     }
 
     /// Handles the pool-level events queued so far (host calls answered,
@@ -400,6 +496,8 @@ impl PsSession {
     fn handle_pool_event(&mut self, ev: Event) -> Result<()> {
         match ev {
             Event::HostCall { call, .. } => self.answer_host_call(&call)?,
+            Event::RunspaceAvailability { ci, response } => self.availability.push((ci, response)),
+            Event::SessionCapability(c) => self.adjust_for_protocol(c.protocol()),
             Event::RunspacePoolState {
                 state: RunspacePoolState::Broken,
                 error,
@@ -414,7 +512,26 @@ impl PsSession {
         Ok(())
     }
 
+    /// Once the host's protocol version is known: hosts newer than
+    /// PowerShell 2 (protocol 2.2 and later) take the configured
+    /// MaxEnvelopeSize ([MS-PSRP] 3.1.4.1, [MS-WSMV] 2.2.4.19).
+    fn adjust_for_protocol(&mut self, (major, minor): (u32, u32)) {
+        let size = if (major, minor) >= (2, 2) {
+            self.configured_envelope
+        } else {
+            self.configured_envelope.min(PS2_MAX_ENVELOPE)
+        };
+        self.wsman.options_mut().max_envelope_size = size;
+        self.max_packet = max_packet(size);
+    }
+
     pub(crate) fn answer_host_call(&mut self, call: &psrp::messages::HostCall) -> Result<()> {
+        if call.method == psrp::types::HostMethodIdentifier::SetShouldExit {
+            self.should_exit = call
+                .parameters
+                .first()
+                .and_then(psrp::clixml::Value::as_i32);
+        }
         if let Some(answer) = host_calls::dispatch(self.host.as_mut(), &self.pool, call) {
             if call.ci != -100 {
                 self.pool.host_response(call.ci, answer)?;
@@ -491,7 +608,7 @@ impl PsSession {
     /// Stops a running pipeline (PowerShell's stop signal).
     pub(crate) async fn signal_stop(&mut self, pipeline_id: Uuid) -> Result<()> {
         self.pool.stop(pipeline_id)?;
-        let id = shell_id_text(pipeline_id);
+        let id = self.command_id(pipeline_id);
         self.wsman
             .signal(
                 &self.resource_uri,
@@ -506,7 +623,8 @@ impl PsSession {
     /// Releases a finished pipeline on the host (Signal terminate), as
     /// PowerShell does after a pipeline ends.
     pub(crate) async fn release_pipeline(&mut self, pipeline_id: Uuid) -> Result<()> {
-        let id = shell_id_text(pipeline_id);
+        let id = self.command_id(pipeline_id);
+        self.command_ids.retain(|(p, _)| *p != pipeline_id);
         let _ = self.pool.close_pipeline(pipeline_id);
         self.wsman
             .signal(
@@ -517,6 +635,16 @@ impl PsSession {
             )
             .await?;
         Ok(())
+    }
+
+    /// The WS-Man CommandId of a pipeline: its id, unless the host chose
+    /// another ([MS-PSRP] 3.1.5.3.5).
+    fn command_id(&self, pipeline_id: Uuid) -> String {
+        self.command_ids
+            .iter()
+            .find(|(p, _)| *p == pipeline_id)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| shell_id_text(pipeline_id))
     }
 
     /// The state the pool knows a pipeline in.

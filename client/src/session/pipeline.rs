@@ -191,6 +191,18 @@ impl<'a> Pipeline<'a> {
         self.session.flush().await
     }
 
+    /// Sends every object of `values` and ends the input, packed into as
+    /// few WS-Man Sends as fit ([MS-PSRP] 3.1.4.5): a pipeline fed from a
+    /// collection, as `$list | Invoke-Command -Session`.
+    pub async fn send_all_input(&mut self, values: impl IntoIterator<Item = Value>) -> Result<()> {
+        let pool = self.session.pool_mut();
+        for v in values {
+            pool.send_input(self.id, v)?;
+        }
+        pool.close_input(self.id)?;
+        self.session.flush().await
+    }
+
     /// Ends the input.
     pub async fn close_input(&mut self) -> Result<()> {
         self.session.pool_mut().close_input(self.id)?;

@@ -1,0 +1,153 @@
+//! RunspacePool operations beyond running pipelines: the pool's size
+//! ([MS-PSRP] 3.1.4.2), resetting its state (3.1.4.13), the session key
+//! for SecureStrings (3.1.4.3) and what the host reported about itself.
+//!
+//! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+use psrp::clixml::Value;
+use psrp::crypto::ExchangeKey;
+use psrp::messages::{Availability, SessionCapability};
+use psrp::types::PrimitiveDictionary;
+
+use super::PsSession;
+use crate::{Error, Result};
+
+impl PsSession {
+    /// Sends what the pool queued, then receives on the pool until the
+    /// RUNSPACE_AVAILABILITY answering call `ci` arrives ([MS-PSRP] 2.2.2.8).
+    async fn availability_of(&mut self, ci: i64) -> Result<Availability> {
+        self.flush().await?;
+        loop {
+            self.drain_pool_events()?;
+            if let Some(i) = self.availability.iter().position(|(c, _)| *c == ci) {
+                return Ok(self.availability.remove(i).1);
+            }
+            let (_, data) = self.receive_some(None).await?;
+            if !data {
+                return Err(Error::Broken(format!(
+                    "{} did not answer RunspacePool call {ci} within the OperationTimeout",
+                    self.info.computer_name()
+                )));
+            }
+        }
+    }
+
+    async fn resize(&mut self, max: bool, value: i32) -> Result<bool> {
+        let ci = if max {
+            self.pool.set_max_runspaces(value)?
+        } else {
+            self.pool.set_min_runspaces(value)?
+        };
+        let Some(ci) = ci else { return Ok(true) };
+        match self.availability_of(ci).await? {
+            Availability::Success(ok) => Ok(ok),
+            Availability::Count(n) => Ok(n != 0),
+        }
+    }
+
+    /// Changes MaxRunspaces of the open pool (SET_MAX_RUNSPACES, [MS-PSRP]
+    /// 3.1.4.2.1); `false` when the host refused the value.
+    pub async fn set_max_runspaces(&mut self, value: i32) -> Result<bool> {
+        self.resize(true, value).await
+    }
+
+    /// Changes MinRunspaces of the open pool (SET_MIN_RUNSPACES, [MS-PSRP]
+    /// 3.1.4.2.2); `false` when the host refused the value.
+    pub async fn set_min_runspaces(&mut self, value: i32) -> Result<bool> {
+        self.resize(false, value).await
+    }
+
+    /// MinRunspaces as last agreed with the host ([MS-PSRP] 3.1.4.2).
+    pub fn min_runspaces(&self) -> i32 {
+        self.pool.min_runspaces()
+    }
+
+    /// MaxRunspaces as last agreed with the host ([MS-PSRP] 3.1.4.2).
+    pub fn max_runspaces(&self) -> i32 {
+        self.pool.max_runspaces()
+    }
+
+    /// How many runspaces of the pool are free (GET_AVAILABLE_RUNSPACES,
+    /// [MS-PSRP] 3.1.4.2.3).
+    pub async fn get_available_runspaces(&mut self) -> Result<i64> {
+        let ci = self.pool.get_available_runspaces()?;
+        match self.availability_of(ci).await? {
+            Availability::Count(n) => Ok(n),
+            Availability::Success(b) => Ok(i64::from(b)),
+        }
+    }
+
+    /// Resets the runspace to its initial state: variables, history and
+    /// the like are gone (RESET_RUNSPACE_STATE, [MS-PSRP] 3.1.4.13,
+    /// protocol 2.3). `false` when the host could not.
+    pub async fn reset_runspace_state(&mut self) -> Result<bool> {
+        let ci = self.pool.reset_runspace_state()?;
+        match self.availability_of(ci).await? {
+            Availability::Success(ok) => Ok(ok),
+            Availability::Count(n) => Ok(n != 0),
+        }
+    }
+
+    /// Exchanges the session key that protects SecureStrings ([MS-PSRP]
+    /// 3.1.4.3.1): PUBLIC_KEY, then ENCRYPTED_SESSION_KEY from the host.
+    /// Does nothing when the key is already there.
+    pub async fn exchange_key(&mut self) -> Result<()> {
+        if self.pool.has_session_key() {
+            return Ok(());
+        }
+        self.pool.exchange_key()?;
+        self.wait_for_session_key().await
+    }
+
+    /// [`exchange_key`](Self::exchange_key) with a given RSA key pair.
+    pub async fn exchange_key_with(&mut self, key: ExchangeKey) -> Result<()> {
+        self.pool.exchange_key_with(key)?;
+        self.wait_for_session_key().await
+    }
+
+    async fn wait_for_session_key(&mut self) -> Result<()> {
+        self.flush().await?;
+        loop {
+            self.drain_pool_events()?;
+            if self.pool.has_session_key() {
+                return Ok(());
+            }
+            let (_, data) = self.receive_some(None).await?;
+            if !data {
+                return Err(Error::Broken(format!(
+                    "{} did not send the session key within the OperationTimeout",
+                    self.info.computer_name()
+                )));
+            }
+        }
+    }
+
+    /// Encrypts `text` with the session key for a SecureString argument or
+    /// input (`<SS>`, [MS-PSRP] 2.2.5.1.24); needs
+    /// [`exchange_key`](Self::exchange_key) first.
+    pub fn secure_string(&self, text: &str) -> Result<Value> {
+        Ok(self.pool.secure_string(text)?)
+    }
+
+    /// Decrypts a SecureString the host sent ([MS-PSRP] 2.2.5.1.24).
+    pub fn decrypt_secure_string(&self, value: &Value) -> Result<zeroize::Zeroizing<String>> {
+        Ok(self.pool.decrypt_secure_string(value)?)
+    }
+
+    /// The exit code a script asked for with `$host.SetShouldExit`
+    /// (host method 6, [MS-PSRP] 2.2.3.17), as `exit N` in a PSSession.
+    pub fn should_exit(&self) -> Option<i32> {
+        self.should_exit
+    }
+
+    /// The host's SESSION_CAPABILITY ([MS-PSRP] 2.2.2.1): its protocol
+    /// and PowerShell versions.
+    pub fn server_capability(&self) -> Option<&SessionCapability> {
+        self.pool.their_capability()
+    }
+
+    /// APPLICATION_PRIVATE_DATA ([MS-PSRP] 2.2.2.13): `PSVersionTable` and
+    /// what the session configuration adds.
+    pub fn application_private_data(&self) -> Option<&PrimitiveDictionary> {
+        self.pool.application_private_data()
+    }
+}
