@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A tiny HTTP CONNECT proxy for the transport tests of the `wsman` crate.
 
-Only 127.0.0.1 targets are tunnelled. Prints `PORT <n>` once listening and
+Only 127.0.0.1 targets are tunnelled; `--map NAME` makes CONNECT NAME:port
+go to 127.0.0.1:port (a host name only the proxy knows). Prints `PORT <n>` once listening and
 appends `CONNECT <target>` or `DENIED <target>` to --log. With --auth
 USER:PASS it answers 407 unless `Proxy-Authorization: Basic` matches.
 """
@@ -63,6 +64,8 @@ def handle(client, args):
             client.close()
             return
     host, port = target.rsplit(":", 1)
+    if args.map and host == args.map:
+        host = "127.0.0.1"
     if host not in ("127.0.0.1", "localhost"):
         client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
         client.close()
@@ -79,6 +82,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--log", required=True)
     p.add_argument("--auth")
+    p.add_argument("--map")
     args = p.parse_args()
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
