@@ -606,3 +606,32 @@ async fn a_cancelled_send_does_not_poison_the_next_one() {
     let s = t.stats();
     assert_eq!((s.connections, s.auth_handshakes), (2, 2));
 }
+
+#[tokio::test]
+async fn proxy_tunnels_tls_with_channel_binding() {
+    let Some(py) = python() else { return };
+    let host = Peer::start(
+        &py,
+        "winrm_peer.py",
+        &["--auth", "ntlm", "--gen-cert", "{dir}", "--cbt"],
+    );
+    let proxy = Peer::start(&py, "connect_proxy.py", &[]);
+    let mut cfg = config(
+        &host.url("https"),
+        Mechanism::Ntlm,
+        "CORP\\alice",
+        "Passw0rd!",
+    );
+    cfg.tls.ca_file = Some(host.cert());
+    cfg.proxy = ProxySetting::Url(format!("http://127.0.0.1:{}", proxy.port));
+    let mut t = Transport::connect(cfg).unwrap();
+    assert_eq!(t.send(&soap(0), DEADLINE).await.unwrap().body, soap(0));
+    // TLS runs end to end through the tunnel: the certificate (and so the
+    // channel binding) is the host's, not the proxy's.
+    assert_eq!(
+        t.channel_bindings(),
+        Some(&host.expected_channel_binding()[..])
+    );
+    assert_eq!(proxy.count("CONNECT"), 1);
+    assert_eq!(host.count("AUTH_OK"), 1);
+}
