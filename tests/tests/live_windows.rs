@@ -21,7 +21,7 @@ fn flag(name: &str) -> bool {
 fn live(test: &str) -> Option<client::ConnectionInfo> {
     let Ok(host) = std::env::var("WINRM_HOST") else {
         println!(
-            "SKIP {test}: set WINRM_HOST, WINRM_USER, WINRM_PASSWORD to run it against a \
+            "SKIP: set WINRM_HOST, WINRM_USER, WINRM_PASSWORD to run {test} against a \
              Windows host (see shared/docs/live-windows.md)"
         );
         return None;
