@@ -216,29 +216,50 @@ impl<'a> Parser<'a> {
     /// Reads the `N` and `RefId` attributes of an element.
     fn attrs(&self, e: &BytesStart<'_>) -> Result<Attrs> {
         let mut out = Attrs::default();
-        if e.attributes_raw().is_empty() {
-            return Ok(out);
-        }
-        // No duplicate check: it costs an allocation per element, and the
-        // last of a repeated attribute simply wins.
-        let mut attributes = e.attributes();
-        attributes.with_checks(false);
-        for a in attributes {
-            let a = a.map_err(|e| self.err(ErrorKind::Xml(e.to_string())))?;
-            match a.key.local_name().as_ref() {
-                b"N" => {
-                    let v = a.unescape_value().map_err(|e| self.xml_err(e))?;
-                    out.name = Some(owned_unescaped(v));
-                }
-                b"RefId" => out.ref_id = Some(RefKey::new(&a.value)),
-                b"S" => {
-                    let v = a.unescape_value().map_err(|e| self.xml_err(e))?;
-                    out.stream = Some(v.into_owned());
-                }
+        // A small scanner over `name="value"` pairs: quick-xml's attribute
+        // iterator is general and shows up in profiles; CLIXML needs three
+        // names. The last of a repeated attribute wins.
+        let mut raw = e.attributes_raw();
+        loop {
+            raw = trim_start(raw);
+            if raw.is_empty() || raw == b"/" {
+                return Ok(out);
+            }
+            let bad = || self.err(ErrorKind::Xml("malformed attribute".into()));
+            let eq = memchr::memchr(b'=', raw).ok_or_else(bad)?;
+            let key = trim_end(&raw[..eq]);
+            if key.is_empty()
+                || key
+                    .iter()
+                    .any(|b| b.is_ascii_whitespace() || b"<>\"'".contains(b))
+            {
+                return Err(bad());
+            }
+            let rest = trim_start(&raw[eq + 1..]);
+            let quote = *rest
+                .first()
+                .filter(|q| **q == b'"' || **q == b'\'')
+                .ok_or_else(bad)?;
+            let len = memchr::memchr(quote, &rest[1..]).ok_or_else(bad)?;
+            let value = &rest[1..1 + len];
+            raw = &rest[len + 2..];
+            let local = key.rsplit(|b| *b == b':').next().unwrap_or(key);
+            match local {
+                b"N" => out.name = Some(owned_unescaped(self.attr_text(value)?)),
+                b"RefId" => out.ref_id = Some(RefKey::new(value)),
+                b"S" => out.stream = Some(self.attr_text(value)?.into_owned()),
                 _ => {}
             }
         }
-        Ok(out)
+    }
+
+    /// An attribute value as text, XML escapes decoded.
+    fn attr_text<'v>(&self, value: &'v [u8]) -> Result<Cow<'v, str>> {
+        let s = std::str::from_utf8(value).map_err(|e| self.xml_err(e))?;
+        if value.contains(&b'<') {
+            return Err(self.err(ErrorKind::Xml("'<' in an attribute value".into())));
+        }
+        quick_xml::escape::unescape(s).map_err(|e| self.xml_err(e))
     }
 
     /// The text content of a primitive element up to its end tag, with XML
@@ -612,7 +633,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The next value element inside a container, or `None` at its end tag.
-    fn next_value(&mut self) -> Result<Option<(Attrs, Value)>> {
+    fn next_value(&mut self) -> Result<Option<(Option<String>, Value)>> {
         let at = self.pos();
         let (e, empty) = match self.next_tag()? {
             Event::Start(e) => (e, false),
@@ -621,9 +642,9 @@ impl<'a> Parser<'a> {
             Event::Eof => return Err(self.err(ErrorKind::UnexpectedEof)),
             _ => return Err(self.structure("unexpected content")),
         };
-        let mut attrs = self.attrs(&e)?;
-        let v = self.value(&e, empty, at, attrs.ref_id.take())?;
-        Ok(Some((attrs, v)))
+        let attrs = self.attrs(&e)?;
+        let v = self.value(&e, empty, at, attrs.ref_id)?;
+        Ok(Some((attrs.name, v)))
     }
 
     /// `<Props>` or `<MS>`: named members (2.2.5.2.8, 2.2.5.2.9).
@@ -631,10 +652,8 @@ impl<'a> Parser<'a> {
         if empty {
             return Ok(());
         }
-        while let Some((attrs, v)) = self.next_value()? {
-            let name = attrs
-                .name
-                .ok_or_else(|| self.structure("property without an N attribute"))?;
+        while let Some((name, v)) = self.next_value()? {
+            let name = name.ok_or_else(|| self.structure("property without an N attribute"))?;
             out.push((name, v));
         }
         Ok(())
@@ -668,8 +687,8 @@ impl<'a> Parser<'a> {
             };
             let (mut key, mut value) = (None, None);
             if !empty {
-                while let Some((attrs, v)) = self.next_value()? {
-                    match attrs.name.as_deref() {
+                while let Some((name, v)) = self.next_value()? {
+                    match name.as_deref() {
                         Some("Key") => key = Some(v),
                         Some("Value") => value = Some(v),
                         _ => return Err(self.structure("<En> member other than Key or Value")),
@@ -682,6 +701,20 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[n..]
+}
+
+fn trim_end(b: &[u8]) -> &[u8] {
+    let n = b
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    &b[..b.len() - n]
 }
 
 /// Appends decoded text to an accumulator, borrowing while there is one piece.
@@ -1005,6 +1038,26 @@ mod tests {
             matches!(e.kind(), ErrorKind::LimitExceeded(m) if m.contains("values")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn attributes_in_any_xml_form() {
+        let doc = "<Obj RefId = '0' ><MS><S  N='a&amp;b_x0020_c' >x</S><I32 ps:N=\"n\">1</I32></MS></Obj>";
+        let v = parse(doc).unwrap();
+        let o = v.as_object().unwrap();
+        assert_eq!(o.extended[0].0, "a&b c");
+        assert_eq!(o.extended[1].0, "n");
+        for bad in [
+            "<S N>x</S>",
+            "<S N=x>x</S>",
+            "<S N=\"x>x</S>",
+            "<S N=\"&bogus;\">x</S>",
+        ] {
+            assert!(
+                parse(&format!("<Obj><MS>{bad}</MS></Obj>")).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

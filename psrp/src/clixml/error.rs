@@ -7,8 +7,8 @@ use std::fmt;
 /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
-    kind: ErrorKind,
-    position: u64,
+    // Boxed so that `Result<Value, Error>` stays small on the hot path.
+    inner: Box<(ErrorKind, u64)>,
 }
 
 /// The category of a CLIXML [`Error`].
@@ -44,17 +44,19 @@ pub enum ErrorKind {
 impl Error {
     /// An error of `kind` noticed at byte `position` of the input.
     pub(crate) fn new(kind: ErrorKind, position: u64) -> Self {
-        Error { kind, position }
+        Error {
+            inner: Box::new((kind, position)),
+        }
     }
 
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.0
     }
 
     /// The byte offset in the input where the problem was noticed.
     pub fn position(&self) -> u64 {
-        self.position
+        self.inner.1
     }
 }
 
@@ -77,7 +79,7 @@ impl fmt::Display for ErrorKind {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CLIXML: {} at byte {}", self.kind, self.position)
+        write!(f, "CLIXML: {} at byte {}", self.inner.0, self.inner.1)
     }
 }
 
