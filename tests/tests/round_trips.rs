@@ -1,0 +1,99 @@
+//! Round trips, counted at the test host: each PSSession operation costs
+//! no more HTTP requests than the protocol needs, and one connection with
+//! one authentication serves a whole session. Prints the counts (they go
+//! in the project's notes beside pypsrp's, from tests/bench/round_trips_pypsrp.py).
+use client::host::NullHost;
+use client::session::{PsSession, SessionOptions};
+use integration_tests::TestHost;
+use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
+use wsman::transport::{Endpoint, TransportConfig};
+
+/// Totals from the host's stats endpoint.
+fn stats(host: &TestHost) -> (u64, u64, u64) {
+    let url = host.get("stats_url").unwrap();
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET /testhost/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    let json = &body[body.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    (n("requests"), n("connections"), n("auth_handshakes"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_operation_takes_the_round_trips_the_protocol_needs() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let endpoint = Endpoint::parse(host.url(), false).unwrap();
+    let creds = Credentials::parse(
+        host.get("user").unwrap(),
+        Secret::password(host.get("password").unwrap()),
+    );
+    let info = client::ConnectionInfo::new(TransportConfig::new(
+        endpoint,
+        AuthOptions::new(Mechanism::Ntlm, creds),
+    ));
+    let mut last = stats(&host);
+    let mut step = |name: &str| {
+        let now = stats(&host);
+        // Each stats query is a connection of its own: not counted.
+        let d = (now.0 - last.0, now.1 - last.1 - 1, now.2 - last.2);
+        println!(
+            "{name:<28} requests {:>2}  connections {}  handshakes {}",
+            d.0, d.1, d.2
+        );
+        last = now;
+        d
+    };
+
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let (open, conns, auths) = step("New (open)");
+    assert_eq!(open, 2, "open = Create + Receive");
+    assert_eq!((conns, auths), (1, 1), "one connection, one authentication");
+
+    s.run("$x = 1").await.unwrap();
+    let (invoke, conns, _) = step("Invoke one line");
+    // Command + Receive, and the Signal that releases the finished
+    // pipeline on the host, as PowerShell sends it.
+    assert!(invoke <= 3, "invoke took {invoke} requests");
+    assert_eq!(conns, 0, "the session's connection is reused");
+
+    let pid = s.start("'a'; Start-Sleep 1; 'b'").await.unwrap();
+    step("Invoke, disconnected");
+    s.disconnect(None, None).await.unwrap();
+    let (disconnect, _, _) = step("Disconnect");
+    assert_eq!(disconnect, 1);
+
+    let mut s2 = PsSession::connect(&info, s.instance_id(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let (connect, conns, auths) = step("Connect (new client)");
+    // Connect carries the pool's state in its answer; the Receive after it
+    // is the one MS-PSRP 3.1.4.10.3 asks for (and Windows' recording shows).
+    assert_eq!(connect, 2, "Connect + Receive");
+    assert_eq!((conns, auths), (1, 1));
+
+    let p = s2.receive_pipeline(pid).await.unwrap();
+    let r = p.collect().await.unwrap();
+    assert_eq!(r.output.len(), 2);
+    step("Receive (connect + receive)");
+
+    s2.close().await.unwrap();
+    let (remove, _, _) = step("Remove");
+    assert_eq!(remove, 1, "Remove = Delete");
+}
