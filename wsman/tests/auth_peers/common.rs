@@ -253,7 +253,11 @@ pub fn exchange_sealed(peer: &mut Peer, ctx: &mut dyn SecurityContext) {
     for body in &bodies {
         let (h, d) = ctx.wrap_winrm(body).unwrap();
         let n = d.len().min(body.len());
-        assert_ne!(&d[..n], &body[..n], "data must be encrypted");
+        // One byte can encrypt to itself (1 time in 256): only longer
+        // bodies can show that they were encrypted.
+        if n > 8 {
+            assert_ne!(&d[..n], &body[..n], "data must be encrypted");
+        }
         let got = peer.unwrap(&h, &d).expect("peer unwraps our message");
         assert_unwrapped(&got, body, d.len());
         let (h, d) = peer.wrap(body);
