@@ -6,7 +6,7 @@
 //!
 //! The recordings were made by pypsrp, so two things legitimately differ
 //! and are allowed (see [`HARMLESS`] and [`with_release_signals`]).
-use client::host::NullHost;
+use client::host::{Host, NullHost};
 use client::session::{PipelineEvent, PsSession, SessionOptions};
 use fixtures::{Delivery, Divergence, RecordedMessage, Recording, ReplayReport, ReplayServer};
 use psrp::clixml::{Content, PsObject, Value};
@@ -633,4 +633,123 @@ async fn disconnect_reconnect_list_and_connect_from_new_clients() {
             (16, "MaxEnvelopeSize"),
         ],
     );
+}
+
+/// A host that says it is interactive (a UI, as pypsrp's PSHost): the
+/// server then forwards `$host` calls to it.
+struct InteractiveHost;
+
+impl Host for InteractiveHost {
+    fn is_interactive(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn host_methods_reach_the_client() {
+    let (server, info) = replay("test_psrp_pshost_methods").await;
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(InteractiveHost))
+        .await
+        .unwrap();
+    assert_eq!(s.should_exit(), None);
+    let r = s
+        .run("$host.CurrentCulture; $host.SetShouldExit(1)")
+        .await
+        .unwrap();
+    assert_eq!(r.output.len(), 1);
+    let culture = r.output[0].as_object().unwrap();
+    assert_eq!(
+        culture.type_name(),
+        Some("System.Globalization.CultureInfo")
+    );
+    assert_eq!(culture.to_string.as_deref(), Some("en-US"));
+    assert_eq!(culture.get_i64("LCID"), Some(1033));
+    assert_eq!(r.state, Some(PSInvocationState::Completed));
+    // SetShouldExit is a host call without an answer (ci -100).
+    assert_eq!(s.should_exit(), Some(1));
+    s.close().await.unwrap();
+    check(server);
+}
+
+/// The RSA key pair pypsrp's tests substitute for a generated one
+/// (`gen_rsa_keypair` in pypsrp's `tests/tests_pypsrp/test_powershell.py`,
+/// MIT, see fixtures/recordings/PROVENANCE.md): the recorded
+/// ENCRYPTED_SESSION_KEY was encrypted to it, so with it our client can
+/// read the session key Windows chose. Test data, not a secret.
+fn pypsrp_exchange_key() -> psrp::crypto::ExchangeKey {
+    let n = |s: &str| rsa::BigUint::parse_bytes(s.as_bytes(), 10).unwrap();
+    let p = n("174331130742537243408330955079815843963035167715989214203198624738597363753422194561659111132445142920926993058833709875440980890363712769908141629896643845627776407469038077862709547359496382776626050712560846670587394813048350142683947903572416102765283173128172045224943986952459084128294017448217886823253");
+    let q = n("141639112913055250372907285405879139487409354087944702421480687298597773645578986399236760591500655922107321654521995138945695777437048045372013886449237695348272152351631535441304559114954968164429007883070066144736528002854651716726263900736377199146896337887655964419309789253989248300176824884184363216819");
+    let key = rsa::RsaPrivateKey::from_p_q(p, q, rsa::BigUint::from(65_537u32)).unwrap();
+    psrp::crypto::ExchangeKey::from_private_key(key).unwrap()
+}
+
+/// Ten statements in one pipeline, a SecureString sent as a parameter and
+/// one received as output, after the session key exchange.
+#[tokio::test]
+async fn secure_strings_both_ways_after_the_key_exchange() {
+    let (server, info) = replay("test_psrp_multiple_commands").await;
+    let mut s = open(&info).await;
+    assert!(s.secure_string("x").is_err(), "no session key yet");
+    s.exchange_key_with(pypsrp_exchange_key()).await.unwrap();
+    let secret = s.secure_string("Hello World").unwrap();
+    assert!(matches!(secret, Value::SecureString(_)));
+
+    let set = |name: &str, value: Value| {
+        vec![Command::new("Set-Variable")
+            .parameter("Name", Value::String(name.into()))
+            .parameter("Value", value)]
+    };
+    let script = |text: &str| vec![Command::script(text)];
+    let unicode = "こんにちは - actual_x000A_string\nnewline: \u{10437}";
+    let statements = vec![
+        set("sec_string", secret),
+        script("[System.Runtime.InteropServices.marshal]::PtrToStringAuto([System.Runtime.InteropServices.marshal]::SecureStringToBSTR($sec_string))"),
+        vec![Command::new("ConvertTo-SecureString")
+            .parameter("String", Value::String("abc".into()))
+            .switch("AsPlainText")
+            .switch("Force")],
+        set("unicode_string", Value::String(unicode.into())),
+        script("$unicode_string"),
+        vec![Command::new("cmd.exe").argument(Value::String("/c echo hi".into()))],
+        vec![Command::new("whoami.exe")],
+        set("integer", Value::I32(123)),
+        script("$integer"),
+        vec![Command::new("Get-Service").parameter("Name", Value::String("winrm".into()))],
+    ];
+    let mut ps = PowerShell::new(Vec::new());
+    ps.statements = statements;
+    let r = s
+        .invoke_powershell(ps, false)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.state, Some(PSInvocationState::Completed));
+    assert_eq!(r.output.len(), 7, "{:?}", r.output);
+    assert_eq!(r.output[0], Value::String("Hello World".into()));
+    assert_eq!(
+        s.decrypt_secure_string(&r.output[1]).unwrap().as_str(),
+        "abc"
+    );
+    assert_eq!(r.output[2], Value::String(unicode.into()));
+    assert_eq!(r.output[3], Value::String("hi\"".into()));
+    assert_eq!(
+        r.output[4],
+        Value::String("win-nnmu24vvkj0\\vagrant".into())
+    );
+    assert_eq!(r.output[5], Value::I32(123));
+    let service = r.output[6].as_object().unwrap();
+    assert_eq!(
+        service.type_name(),
+        Some("System.ServiceProcess.ServiceController")
+    );
+    assert_eq!(service.to_string.as_deref(), Some("winrm"));
+    assert_eq!(
+        service.get_str("DisplayName"),
+        Some("Windows Remote Management (WS-Management)")
+    );
+    s.close().await.unwrap();
+    check(server);
 }
