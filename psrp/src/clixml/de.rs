@@ -131,6 +131,9 @@ type Result<T> = std::result::Result<T, Error>;
 /// reference tables (references are per message, [MS-PSRP] 2.2.5.2.1).
 struct Parser<'a> {
     input: &'a [u8],
+    /// `input` as text when it is valid UTF-8 (checked once, up front), so
+    /// that text slices need no second check.
+    text_input: Option<&'a str>,
     xml: quick_xml::Reader<&'a [u8]>,
     /// Offset of `xml`'s slice in `input` (non-zero while resolving a `<Ref>`).
     base: u64,
@@ -155,6 +158,7 @@ impl<'a> Parser<'a> {
     fn new(input: &'a [u8], limits: Limits) -> Self {
         Parser {
             input,
+            text_input: std::str::from_utf8(input).ok(),
             xml: xml_reader(input),
             base: 0,
             limits,
@@ -226,7 +230,7 @@ impl<'a> Parser<'a> {
                 return Ok(out);
             }
             let bad = || self.err(ErrorKind::Xml("malformed attribute".into()));
-            let eq = memchr::memchr(b'=', raw).ok_or_else(bad)?;
+            let eq = raw.iter().position(|b| *b == b'=').ok_or_else(bad)?;
             let key = trim_end(&raw[..eq]);
             if key.is_empty()
                 || key
@@ -240,7 +244,7 @@ impl<'a> Parser<'a> {
                 .first()
                 .filter(|q| **q == b'"' || **q == b'\'')
                 .ok_or_else(bad)?;
-            let len = memchr::memchr(quote, &rest[1..]).ok_or_else(bad)?;
+            let len = rest[1..].iter().position(|b| *b == quote).ok_or_else(bad)?;
             let value = &rest[1..1 + len];
             raw = &rest[len + 2..];
             let local = key.rsplit(|b| *b == b':').next().unwrap_or(key);
@@ -253,9 +257,29 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `b`, a slice of the input, as text: sliced from the input checked
+    /// once when it is all UTF-8, else checked now.
+    fn str_of<'b>(&self, b: &'b [u8]) -> Result<&'b str>
+    where
+        'a: 'b,
+    {
+        if let Some(text) = self.text_input {
+            let off = (b.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+            if off <= text.len() && b.len() <= text.len() - off {
+                if let Some(s) = text.get(off..off + b.len()) {
+                    return Ok(s);
+                }
+            }
+        }
+        std::str::from_utf8(b).map_err(|e| self.xml_err(e))
+    }
+
     /// An attribute value as text, XML escapes decoded.
-    fn attr_text<'v>(&self, value: &'v [u8]) -> Result<Cow<'v, str>> {
-        let s = std::str::from_utf8(value).map_err(|e| self.xml_err(e))?;
+    fn attr_text<'v>(&self, value: &'v [u8]) -> Result<Cow<'v, str>>
+    where
+        'a: 'v,
+    {
+        let s = self.str_of(value)?;
         if value.contains(&b'<') {
             return Err(self.err(ErrorKind::Xml("'<' in an attribute value".into())));
         }
@@ -272,7 +296,21 @@ impl<'a> Parser<'a> {
         loop {
             match self.next()? {
                 Event::Text(t) => {
-                    let s = t.unescape().map_err(|e| self.xml_err(e))?;
+                    let s = match t.into_inner() {
+                        Cow::Borrowed(b) => Cow::Borrowed(self.str_of(b)?),
+                        Cow::Owned(v) => {
+                            Cow::Owned(String::from_utf8(v).map_err(|e| self.xml_err(e))?)
+                        }
+                    };
+                    let s = if s.contains('&') {
+                        Cow::Owned(
+                            quick_xml::escape::unescape(&s)
+                                .map_err(|e| self.xml_err(e))?
+                                .into_owned(),
+                        )
+                    } else {
+                        s
+                    };
                     append(&mut acc, s);
                 }
                 Event::CData(c) => {
