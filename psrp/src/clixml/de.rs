@@ -798,8 +798,9 @@ enum State {
 /// The document is either an `<Objs>` list (as `Export-Clixml` and
 /// `powershell -OutputFormat xml` write it) whose children are yielded in
 /// order, or a single value element (a PSRP message body) yielded once.
-/// Memory stays proportional to the largest single value, so output of any
-/// size streams. After an error the iterator ends.
+/// Memory stays proportional to the largest single value (plus 16 bytes per
+/// `<Obj RefId>` seen, to resolve later `<Ref>`s), so output of any size
+/// streams. After an error the iterator ends.
 ///
 /// ```
 /// use psrp::clixml::{Reader, Value};
@@ -1076,6 +1077,23 @@ mod tests {
             matches!(e.kind(), ErrorKind::LimitExceeded(m) if m.contains("values")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_with_its_position() {
+        let e = from_slice_with_limits(b"<Objs><S>ok</S><S>a\xFFb</S></Objs>", Limits::default())
+            .unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Xml(_)), "{e}");
+        let e = from_slice_with_limits(
+            b"<Obj><MS><S N=\"\xC3\">x</S></MS></Obj>",
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::Xml(_)), "{e}");
+        let mut r = Reader::new(b"<Objs><S>ok</S><S>a\xFFb</S></Objs>");
+        assert_eq!(r.next().unwrap().unwrap(), Value::String("ok".into()));
+        assert!(r.next().unwrap().is_err());
+        assert!(r.next().is_none());
     }
 
     #[test]
