@@ -193,6 +193,16 @@ impl Packer {
         self.queue.iter().any(|q| q.pipeline_id == pipeline_id)
     }
 
+    /// The bytes the queued messages of one target take as one fragment
+    /// each (what must fit for them to go in a single packet).
+    pub fn whole_size_for(&self, pipeline_id: Option<Uuid>) -> usize {
+        self.queue
+            .iter()
+            .filter(|q| q.pipeline_id == pipeline_id)
+            .map(|q| HEADER_LEN + q.data.len() - q.sent)
+            .sum()
+    }
+
     /// The next packet of at most `max_size` bytes: fragments of queued
     /// messages in order, as many as fit, all for the same stream and
     /// pipeline as the first. `None` when nothing is queued.

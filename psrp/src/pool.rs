@@ -260,20 +260,18 @@ impl RunspacePool {
     /// `max_size` bytes: after [`open`](Self::open) the `creationXml` of the
     /// WS-Man Create. Fails if it does not fit.
     pub fn creation_payload(&mut self, max_size: usize) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        while self.packer.has_data_for(None) {
-            let room = max_size - out.len().min(max_size);
-            if room < crate::fragment::MIN_PACKET_SIZE {
-                return Err(Error::Misuse(format!(
-                    "the opening messages do not fit in {max_size} bytes"
-                )));
-            }
-            match self.packer.next_packet_for(room, None)? {
-                Some(p) => out.extend_from_slice(&p.data),
-                None => break,
-            }
+        // All of it goes in one element: check before taking anything.
+        let needed = self.packer.whole_size_for(None);
+        if needed > max_size {
+            return Err(Error::Misuse(format!(
+                "the opening messages need {needed} bytes, more than the {max_size} allowed"
+            )));
         }
-        Ok(out)
+        Ok(self
+            .packer
+            .next_packet_for(max_size.max(crate::fragment::MIN_PACKET_SIZE), None)?
+            .map(|p| p.data)
+            .unwrap_or_default())
     }
 
     /// After [`connect`](Self::connect): the `connectXml` of the WS-Man

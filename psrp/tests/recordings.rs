@@ -241,6 +241,7 @@ fn every_recorded_message_decodes_and_re_encodes() {
     let mut per_type: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut skipped_commands = 0;
+    let mut metadata_checked = 0;
     let sessions = sessions();
     assert!(
         sessions.len() >= 40,
@@ -250,6 +251,7 @@ fn every_recorded_message_decodes_and_re_encodes() {
     for (name, texts) in &sessions {
         let mut reassemblers: HashMap<(bool, String), Reassembler> = HashMap::new();
         let mut not_psrp: Vec<(bool, String)> = Vec::new();
+        let mut metadata_seen: HashMap<Option<uuid::Uuid>, usize> = HashMap::new();
         for text in texts {
             for (key, bytes) in payloads(text) {
                 if not_psrp.contains(&key) {
@@ -289,6 +291,14 @@ fn every_recorded_message_decodes_and_re_encodes() {
                     *per_type.entry(t.name()).or_default() += 1;
                     if let Err(e) = check(&msg) {
                         failures.push(format!("{name}: {}: {e}", t.name()));
+                    }
+                    if t == MessageType::PIPELINE_OUTPUT && name.contains("get_command_metadata") {
+                        let n = metadata_seen.entry(msg.pid).or_insert(0usize);
+                        if let Err(e) = check_metadata(&msg, *n == 0) {
+                            failures.push(format!("{name}: command metadata: {e}"));
+                        }
+                        *n += 1;
+                        metadata_checked += 1;
                     }
                 }
             }
@@ -342,6 +352,27 @@ fn starts_like_psrp(bytes: &[u8]) -> bool {
         let len = u32::from_be_bytes(bytes[17..21].try_into().unwrap()) as usize;
         fragment_id == 0 && flags & 1 == 1 && flags <= 3 && len + 21 <= bytes.len()
     }
+}
+
+/// The output of GET_COMMAND_METADATA: a count, then CommandMetadata.
+fn check_metadata(msg: &Message, first: bool) -> Result<(), String> {
+    use psrp::types::{CommandMetadata, CommandMetadataCount};
+    let v = clixml::from_slice(&msg.data).map_err(|e| e.to_string())?;
+    let again = if first {
+        let c = CommandMetadataCount::from_value(&v).map_err(|e| e.to_string())?;
+        if c.count <= 0 {
+            return Err(format!("count {}", c.count));
+        }
+        c.to_value()
+    } else {
+        let m = CommandMetadata::from_value(&v).map_err(|e| e.to_string())?;
+        if m.name.is_empty() || m.parameters.is_empty() {
+            return Err(format!("{m:?}"));
+        }
+        m.to_value()
+    };
+    let again = clixml::from_str(&clixml::to_string(&again)).map_err(|e| e.to_string())?;
+    same(&v, &again, "$")
 }
 
 fn check(msg: &Message) -> Result<(), String> {

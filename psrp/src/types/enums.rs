@@ -162,9 +162,9 @@ ps_enum! {
 }
 
 ps_enum! {
-    /// The state of a runspace pool in the RUNSPACE_AVAILABILITY answer to
-    /// GET_AVAILABLE_RUNSPACES is a count, not an enum; this is
-    /// RunspacePoolAvailability of the .NET API, kept for callers.
+    /// RunspacePoolAvailability: what `Get-PSSession` shows of a pool found
+    /// by a WS-Man Enumerate (never a PSRP field; GET_AVAILABLE_RUNSPACES
+    /// answers with a count).
     RunspacePoolAvailability, "System.Management.Automation.Runspaces.RunspacePoolAvailability", {
         /// Not opened.
         None = 0 => "None",

@@ -5,6 +5,7 @@
 pub mod command;
 pub mod enums;
 pub mod host;
+pub mod metadata;
 pub mod records;
 
 pub use command::{Command, Parameter, PowerShell};
@@ -13,6 +14,7 @@ pub use enums::{
     PipelineResultTypes, ProgressRecordType, RemoteStreamOptions, RunspacePoolState,
 };
 pub use host::{Coordinates, HostInfo, HostMethodIdentifier, KeyInfo, Size};
+pub use metadata::{CommandMetadata, CommandMetadataCount, ParameterMetadata};
 pub use records::{
     ErrorCategoryInfo, ErrorRecord, InformationRecord, InformationalRecord, ProgressRecord,
 };
