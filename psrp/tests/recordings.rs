@@ -315,6 +315,10 @@ fn every_recorded_message_decodes_and_re_encodes() {
     let total: usize = per_type.values().sum();
     eprintln!("{total} messages: {per_type:?}; {skipped_commands} WinRS commands skipped");
     assert!(
+        metadata_checked >= 4,
+        "{metadata_checked} command metadata outputs checked"
+    );
+    assert!(
         skipped_commands <= 12,
         "{skipped_commands} commands did not look like PSRP"
     );
