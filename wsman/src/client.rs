@@ -322,10 +322,15 @@ impl Client {
         }
         let mut buf = String::new();
         request::receive(&h, command_id, streams, &mut buf);
-        match self.call(&buf).await {
+        // A fault is a fault whatever the HTTP status (a recorded Windows
+        // w:TimedOut came with 200): parse_receive reports it as one.
+        let received = match self.call(&buf).await {
             Ok(body) => response::parse_receive(&body).map(Some),
-            Err(Error::Fault(f)) if f.kind() == FaultKind::TimedOut => Ok(None),
             Err(e) => Err(e),
+        };
+        match received {
+            Err(Error::Fault(f)) if f.kind() == FaultKind::TimedOut => Ok(None),
+            other => other,
         }
     }
 
