@@ -548,3 +548,93 @@ fn disconnect_then_connect_from_a_second_client() {
     bridge.send_line(&format!("<Close PSGuid='{}' />", Uuid::nil()));
     bridge.until_ack(&mut second, "CloseAck", Uuid::nil());
 }
+
+#[test]
+fn user_events_and_a_runspace_pool_host_call() {
+    let mut bridge = bridge_or_skip!();
+    let (mut pool, _) = open_pool(&mut bridge);
+    let pid = pool
+        .create_pipeline(CreatePipeline::new(PowerShell::new(vec![Command::new(
+            "Pool-Events",
+        )])))
+        .unwrap();
+    let mut seen = Vec::new();
+    bridge.run_until(&mut pool, &mut seen, |ev| {
+        finished(pid)(ev) && ev.iter().any(|e| matches!(e, Event::HostCall { .. }))
+    });
+    let first = seen
+        .iter()
+        .find_map(|e| match e {
+            Event::UserEvent(u) => Some(u.clone()),
+            _ => None,
+        })
+        .expect("a USER_EVENT");
+    assert_eq!(first.event_identifier, Some(7));
+    assert_eq!(first.source_identifier.as_deref(), Some("MySource"));
+    assert_eq!(first.message_data, Value::String("event data".into()));
+    assert_eq!(first.runspace_id, Some(pool.id()));
+    let call = seen
+        .iter()
+        .find_map(|e| match e {
+            Event::HostCall {
+                pipeline_id: None,
+                call,
+            } => Some(call.clone()),
+            _ => None,
+        })
+        .expect("a RUNSPACEPOOL_HOST_CALL");
+    assert_eq!(call.method, psrp::types::HostMethodIdentifier::GetName);
+    pool.host_response(call.ci, Ok(Some(Value::String("rust-client".into()))))
+        .unwrap();
+    let mut seen = Vec::new();
+    bridge.run_until(&mut pool, &mut seen, |ev| {
+        ev.iter().any(|e| matches!(e, Event::UserEvent(_)))
+    });
+    let Event::UserEvent(answer) = &seen[0] else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(answer.source_identifier.as_deref(), Some("HostResponse"));
+    assert_eq!(answer.message_data, Value::String("rust-client".into()));
+}
+
+#[test]
+fn command_metadata_and_reset_runspace_state() {
+    use psrp::messages::GetCommandMetadata;
+    use psrp::types::{CommandMetadata, CommandMetadataCount, CommandTypes};
+    let mut bridge = bridge_or_skip!();
+    let (mut pool, _) = open_pool(&mut bridge);
+    let pid = pool
+        .get_command_metadata(GetCommandMetadata {
+            names: vec!["Get-Item".into(), "Set-Item".into()],
+            command_type: CommandTypes::All,
+            namespace: None,
+            argument_list: None,
+        })
+        .unwrap();
+    let mut seen = Vec::new();
+    bridge.run_until(&mut pool, &mut seen, finished(pid));
+    let out = outputs(&seen, pid);
+    assert_eq!(CommandMetadataCount::from_value(&out[0]).unwrap().count, 2);
+    let names: Vec<_> = out[1..]
+        .iter()
+        .map(|v| CommandMetadata::from_value(v).unwrap())
+        .map(|m| {
+            assert_eq!(m.command_type, CommandTypes::Cmdlet);
+            assert_eq!(m.parameters.len(), 1);
+            assert_eq!(m.parameters[0].parameter_type, "System.String");
+            m.name
+        })
+        .collect();
+    assert_eq!(names, ["Get-Item", "Set-Item"]);
+
+    let ci = pool.reset_runspace_state().unwrap();
+    let mut seen = Vec::new();
+    bridge.run_until(&mut pool, &mut seen, |ev| !ev.is_empty());
+    assert_eq!(
+        seen,
+        [Event::RunspaceAvailability {
+            ci,
+            response: Availability::Success(true)
+        }]
+    );
+}

@@ -26,6 +26,13 @@ tests (psrp/tests/psrpcore.rs) can ask for what they check:
     Decrypt-Secure  the -Secret SecureString parameter decrypted, as output
     Wait-Stop       runs until a Signal stops it
     Fail            Failed with an error record
+    Pool-Events     a USER_EVENT (id 7, source "MySource") and a GetName
+                    RUNSPACEPOOL_HOST_CALL; the client's answer comes back
+                    as a second USER_EVENT (id 8, source "HostResponse")
+
+GET_COMMAND_METADATA is answered with a count and one CommandMetadata per
+requested name (CommandType Cmdlet, Namespace "Bridge", one parameter
+"Path" of type System.String).
 
 Standard error gets a line per unexpected problem; the process exits when
 stdin closes or the pool is closed.
@@ -40,11 +47,13 @@ import uuid
 import psrpcore
 from psrpcore import ServerPipeline, ServerRunspacePool, StreamType
 from psrpcore.types import (
+    CommandTypes,
     ErrorCategory,
     ErrorCategoryInfo,
     HostMethodIdentifier,
     NETException,
     ProgressRecordType,
+    PSCustomObject,
     PSInvocationState,
     PSSecureString,
     RunspacePoolState,
@@ -153,11 +162,42 @@ class Bridge:
                     FullyQualifiedErrorId="Bridge.Failed",
                 ),
             )
+        elif kind == "Pool-Events":
+            self.pool.send_event(7, "MySource", source_args=["a"], message_data="event data")
+            self.pool.host_call(HostMethodIdentifier.GetName)
+            pipe.write_output("sent")
+            pipe.complete()
         elif kind in ("Echo-Input", "Wait-Stop"):
             pass
         else:
             pipe.write_output(f"unknown command {kind}")
             pipe.complete()
+
+    def on_GetCommandMetadataEvent(self, event) -> None:
+        pid = event.pipeline_id
+        pipe = self.pipelines[pid]
+        names = event.pipeline.name
+        if isinstance(names, str):
+            names = [names]
+        pipe.start()
+        pipe.write_output(PSCustomObject(Count=len(names)))
+        for name in names:
+            parameter = PSCustomObject(Name="Path", ParameterType="System.String", IsDynamic=False,
+                                       SwitchParameter=False, Aliases=["PSPath"])
+            pipe.write_output(
+                PSCustomObject(
+                    Name=name,
+                    Namespace="Bridge",
+                    HelpUri="",
+                    CommandType=CommandTypes.Cmdlet,
+                    OutputType=["System.String"],
+                    Parameters={"Path": parameter},
+                )
+            )
+        pipe.complete()
+
+    def on_RunspacePoolHostResponseEvent(self, event) -> None:
+        self.pool.send_event(8, "HostResponse", message_data=event.result)
 
     def on_PipelineInputEvent(self, event) -> None:
         self.inputs[event.pipeline_id].append(event.data)
