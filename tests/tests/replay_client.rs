@@ -753,3 +753,92 @@ async fn secure_strings_both_ways_after_the_key_exchange() {
     s.close().await.unwrap();
     check(server);
 }
+
+/// A host that never answers the key exchange: an error the user can read,
+/// and the session still closes.
+#[tokio::test]
+async fn key_exchange_without_an_answer_is_an_error() {
+    let (server, info) = replay("test_psrp_key_exchange_timeout").await;
+    let mut s = open(&info).await;
+    let e = s
+        .exchange_key_with(pypsrp_exchange_key())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("did not send the session key"),
+        "{e}"
+    );
+    assert!(s.secure_string("x").is_err());
+    s.close().await.unwrap();
+    check(server);
+}
+
+/// A pipeline that outlasts the OperationTimeout: Windows answers the
+/// Receives with w:TimedOut faults (HTTP 500) until it is done; the client
+/// keeps receiving and loses nothing.
+#[tokio::test]
+async fn long_running_pipeline_across_receive_timeouts() {
+    let (server, info) = replay("test_psrp_long_running_cmdlet").await;
+    let mut s = open(&info).await;
+    let sleep = || vec![Command::new("Start-Sleep").parameter("Seconds", Value::I32(10))];
+    let mut ps = PowerShell::new(Vec::new());
+    ps.statements = vec![sleep(), vec![Command::script("echo hi")], sleep()];
+    let r = s
+        .invoke_powershell(ps, false)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.output, [Value::String("hi".into())]);
+    assert_eq!(r.state, Some(PSInvocationState::Completed));
+    s.close().await.unwrap();
+    check(server);
+}
+
+/// `$PSSenderInfo.ApplicationArguments` is what the client sent in
+/// INIT_RUNSPACEPOOL (New-PSSessionOption -ApplicationArguments).
+#[tokio::test]
+async fn application_arguments_reach_the_session() {
+    let (server, info) = replay("test_psrp_application_args").await;
+    let args = psrp::types::PrimitiveDictionary(vec![(
+        Value::String("test_var".into()),
+        Value::String("abcdef12345".into()),
+    )]);
+    let opts = SessionOptions {
+        application_arguments: Some(args.clone()),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    let r = s.run("$PSSenderInfo.ApplicationArguments").await.unwrap();
+    assert_eq!(r.output.len(), 1);
+    let back = psrp::types::PrimitiveDictionary::from_value(&r.output[0]).unwrap();
+    assert_eq!(back, args);
+    s.close().await.unwrap();
+    check(server);
+}
+
+/// WINRS_NOPROFILE on the Create: the session runs without the user's
+/// profile (here the account's profile is the system one).
+#[tokio::test]
+async fn no_profile_session() {
+    let (server, info) = replay("test_psrp_no_profile").await;
+    let opts = SessionOptions {
+        no_profile: true,
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    let r = s.run("$env:USERPROFILE.ToUpperInvariant()").await.unwrap();
+    assert_eq!(
+        r.output,
+        [Value::String(
+            "C:\\WINDOWS\\SYSTEM32\\CONFIG\\SYSTEMPROFILE".into()
+        )]
+    );
+    s.close().await.unwrap();
+    check(server);
+}
