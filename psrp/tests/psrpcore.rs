@@ -638,3 +638,24 @@ fn command_metadata_and_reset_runspace_state() {
         }]
     );
 }
+
+#[test]
+fn the_server_can_ask_for_the_public_key() {
+    let mut bridge = bridge_or_skip!();
+    let (mut pool, _) = open_pool(&mut bridge);
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    let private =
+        rsa::RsaPrivateKey::from_pkcs1_pem(include_str!("data/exchange_key.pem")).unwrap();
+    pool.set_exchange_key(psrp::crypto::ExchangeKey::from_private_key(private).unwrap());
+    let pid = pool
+        .create_pipeline(CreatePipeline::new(PowerShell::new(vec![Command::new(
+            "Request-Key",
+        )])))
+        .unwrap();
+    let mut seen = Vec::new();
+    bridge.run_until(&mut pool, &mut seen, |ev| {
+        finished(pid)(ev) && ev.contains(&Event::KeyExchanged)
+    });
+    assert!(pool.has_session_key());
+    assert!(pool.secure_string("x").is_ok());
+}

@@ -26,6 +26,7 @@ tests (psrp/tests/psrpcore.rs) can ask for what they check:
     Decrypt-Secure  the -Secret SecureString parameter decrypted, as output
     Wait-Stop       runs until a Signal stops it
     Fail            Failed with an error record
+    Request-Key     a PUBLIC_KEY_REQUEST (the server asks for the key)
     Pool-Events     a USER_EVENT (id 7, source "MySource") and a GetName
                     RUNSPACEPOOL_HOST_CALL; the client's answer comes back
                     as a second USER_EVENT (id 8, source "HostResponse")
@@ -162,6 +163,9 @@ class Bridge:
                     FullyQualifiedErrorId="Bridge.Failed",
                 ),
             )
+        elif kind == "Request-Key":
+            self.pool.request_key()
+            pipe.complete()
         elif kind == "Pool-Events":
             self.pool.send_event(7, "MySource", source_args=["a"], message_data="event data")
             self.pool.host_call(HostMethodIdentifier.GetName)
