@@ -1,5 +1,5 @@
 //! Typed bodies of every PSRP message ([MS-PSRP] 2.2.2), each with
-//! `to_value()` and `from_value()` over [`clixml::Value`](crate::clixml::Value),
+//! `to_value()` and `from_value()` over [`clixml::Value`],
 //! and [`Body`], the tagged union a [`Message`](crate::message::Message)'s
 //! data decodes into.
 //!
