@@ -7,7 +7,7 @@
 //! The recordings were made by pypsrp, so two things legitimately differ
 //! and are allowed (see [`HARMLESS`] and [`with_release_signals`]).
 use client::host::{Host, NullHost};
-use client::session::{PipelineEvent, PsSession, SessionOptions};
+use client::session::{HostDefaultData, PipelineEvent, PsSession, SessionOptions};
 use fixtures::{Delivery, Divergence, RecordedMessage, Recording, ReplayReport, ReplayServer};
 use psrp::clixml::{Content, PsObject, Value};
 use psrp::types::{Command, PSInvocationState, PowerShell, RunspacePoolState};
@@ -841,4 +841,148 @@ async fn no_profile_session() {
     );
     s.close().await.unwrap();
     check(server);
+}
+
+const RAW_UI_SCRIPT: &str = r#"$host.UI.RawUI.ForegroundColor
+$host.UI.RawUI.ForegroundColor = [System.ConsoleColor]::Green
+$host.UI.RawUI.ForegroundColor
+
+$host.UI.RawUI.BackgroundColor
+$host.UI.RawUI.BackgroundColor = [System.ConsoleColor]::Red
+$host.UI.RawUI.BackgroundColor
+
+$host.UI.RawUI.CursorPosition
+$host.UI.RawUI.CursorPosition = (New-Object -TypeName System.Management.Automation.Host.Coordinates -ArgumentList 11, 12)
+$host.UI.RawUI.CursorPosition
+
+$host.UI.RawUI.WindowPosition
+$host.UI.RawUI.WindowPosition = (New-Object -TypeName System.Management.Automation.Host.Coordinates -ArgumentList 13, 14)
+$host.UI.RawUI.WindowPosition
+
+$host.UI.RawUI.CursorSize
+$host.UI.RawUI.CursorSize = 25
+$host.UI.RawUI.CursorSize
+
+$host.UI.RawUI.BufferSize
+$host.UI.RawUI.BufferSize = (New-Object -TypeName System.Management.Automation.Host.Size -ArgumentList 8, 9)
+$host.UI.RawUI.BufferSize
+
+$host.UI.RawUI.WindowSize
+$host.UI.RawUI.WindowSize = (New-Object -TypeName System.Management.Automation.Host.Size -ArgumentList 8, 9)
+$host.UI.RawUI.WindowSize
+
+$host.UI.RawUI.WindowTitle
+$host.UI.RawUI.WindowTitle = "New Window Title"
+$host.UI.RawUI.WindowTitle
+
+$host.UI.RawUI.ReadKey()
+"#;
+
+/// `$host.UI.RawUI`: Windows answers the properties from the console
+/// state the client announced, tells the client each change, and asks it
+/// for a key.
+#[tokio::test]
+async fn raw_ui_state_and_read_key() {
+    use psrp::types::{Coordinates, KeyInfo, Size};
+    let (server, info) = replay("test_psrp_pshost_raw_ui_mocked_methods").await;
+    let square = Size {
+        width: 80,
+        height: 80,
+    };
+    // What pypsrp's test host announced.
+    let announced = HostDefaultData {
+        foreground_color: 15,
+        background_color: 9,
+        cursor_position: Coordinates { x: 1, y: 2 },
+        window_position: Coordinates { x: 3, y: 4 },
+        cursor_size: 50,
+        buffer_size: square,
+        window_size: square,
+        max_window_size: square,
+        max_physical_window_size: square,
+        window_title: "pypsrp window".into(),
+    };
+    let opts = SessionOptions {
+        raw_ui: Some(announced.clone()),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(InteractiveHost))
+        .await
+        .unwrap();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    s.set_key_reader(Box::new(move |options| {
+        log.lock().unwrap().push(options);
+        Some(KeyInfo {
+            virtual_key_code: 65,
+            character: u16::from(b'a'),
+            control_key_state: 0x80, // CapsLockOn
+            key_down: true,
+        })
+    }));
+    // The recorded script goes on with buffer calls after ReadKey.
+    let script = format!(
+        "{RAW_UI_SCRIPT}\n$host.UI.RawUI.FlushInputBuffer()\n\n{}",
+        "$buffer_cell = New-Object -TypeName System.Management.Automation.Host.BufferCell -ArgumentList \"Z\", ([System.ConsoleColor]::Red), ([System.ConsoleColor]::Green), ([System.Management.Automation.Host.BufferCellType]::Complete)"
+    );
+    let r = s.run(&script).await.unwrap();
+    assert_eq!(r.state, Some(PSInvocationState::Completed));
+    let shown: Vec<String> = r
+        .output
+        .iter()
+        .map(|v| match v.as_object().and_then(|o| o.to_string.clone()) {
+            Some(t) => t,
+            None => text(v),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "White",
+            "Green",
+            "Blue",
+            "Red",
+            "1,2",
+            "11,12",
+            "3,4",
+            "13,14",
+            "50",
+            "25",
+            "80,80",
+            "8,9",
+            "80,80",
+            "8,9",
+            "pypsrp window",
+            "New Window Title",
+            "65,a,CapsLockOn,True",
+        ]
+    );
+    // ReadKey() without arguments is IncludeKeyDown (4).
+    assert_eq!(*asked.lock().unwrap(), [4]);
+    let now = s.raw_ui().unwrap();
+    assert_eq!(
+        *now,
+        HostDefaultData {
+            foreground_color: 10,
+            background_color: 12,
+            cursor_position: Coordinates { x: 11, y: 12 },
+            window_position: Coordinates { x: 13, y: 14 },
+            cursor_size: 25,
+            buffer_size: Size {
+                width: 8,
+                height: 9
+            },
+            window_size: Size {
+                width: 8,
+                height: 9
+            },
+            window_title: "New Window Title".into(),
+            ..announced
+        }
+    );
+    s.close().await.unwrap();
+    // The ReadKey answer (PIPELINE_HOST_RESPONSE) goes to the pipeline: our
+    // Send names its CommandId, as [MS-PSRP] 3.1.5.3.5 requires of a Send
+    // targeted to a pipeline; the pypsrp of 2018 sent it to the shell.
+    check_except(server, &[(5, "Send CommandId")]);
 }

@@ -15,6 +15,7 @@
 mod host_calls;
 mod pipeline;
 mod pool_ops;
+mod raw_ui;
 
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ use crate::host::{Host, NullHost};
 use crate::{ConnectionInfo, Error, Result};
 
 pub use pipeline::{Pipeline, PipelineEvent, PipelineResult};
+pub use raw_ui::HostDefaultData;
 
 /// The PSRP protocol version we announce ([MS-PSRP] 2.2.2.1).
 const PROTOCOL_VERSION: &str = "2.3";
@@ -53,6 +55,10 @@ pub struct SessionOptions {
     pub application_arguments: Option<psrp::types::PrimitiveDictionary>,
     /// Do not load the user profile (`WINRS_NOPROFILE`).
     pub no_profile: bool,
+    /// A raw UI (console) to announce: the host then answers
+    /// `$host.UI.RawUI` from it, and its Set* calls update it
+    /// ([`PsSession::raw_ui`]).
+    pub raw_ui: Option<HostDefaultData>,
 }
 
 /// A PSSession the host keeps, as `Get-PSSession -ComputerName` lists it.
@@ -98,7 +104,14 @@ pub struct PsSession {
     /// CommandIds the host chose instead of the pipeline id: WinRM 2.0
     /// (PowerShell 2 hosts) ignores the client's `CommandId` attribute.
     command_ids: Vec<(Uuid, String)>,
+    /// The raw UI announced, kept up to date by the host's Set* calls.
+    raw_ui: Option<HostDefaultData>,
+    /// Where ReadKey gets its keys.
+    key_reader: Option<KeyReader>,
 }
+
+/// Gives `$host.UI.RawUI.ReadKey(options)` its key ([MS-PSRP] 2.2.3.3).
+pub type KeyReader = Box<dyn FnMut(i32) -> Option<psrp::types::KeyInfo> + Send>;
 
 impl std::fmt::Debug for PsSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -126,12 +139,17 @@ fn pool_config(host: &dyn Host, opts: &SessionOptions) -> RunspacePoolConfig {
         config.max_runspaces = n;
     }
     config.application_arguments = opts.application_arguments.clone();
-    config.host_info = if host.is_interactive() {
-        HostInfo::interactive(None)
+    config.host_info = host_info(host, opts.raw_ui.as_ref());
+    config
+}
+
+/// What HostInfo says about the client's host ([MS-PSRP] 2.2.3.14).
+fn host_info(host: &dyn Host, raw_ui: Option<&HostDefaultData>) -> HostInfo {
+    if host.is_interactive() || raw_ui.is_some() {
+        HostInfo::interactive(raw_ui.map(HostDefaultData::entries))
     } else {
         HostInfo::none()
-    };
-    config
+    }
 }
 
 /// The largest envelope a PowerShell 2 host (protocol 2.1, WinRM 2.0)
@@ -187,6 +205,7 @@ impl PsSession {
             pool,
             shell_id,
             resource_uri,
+            raw_ui: opts.raw_ui.clone(),
             name: opts.name,
             host,
             max_packet,
@@ -194,6 +213,7 @@ impl PsSession {
             should_exit: None,
             availability: Vec::new(),
             command_ids: Vec::new(),
+            key_reader: None,
         };
         session.wait_for_pool(RunspacePoolState::Opened).await?;
         Ok(session)
@@ -238,6 +258,7 @@ impl PsSession {
             pool,
             shell_id,
             resource_uri,
+            raw_ui: None,
             name: None,
             host,
             max_packet,
@@ -245,6 +266,7 @@ impl PsSession {
             should_exit: None,
             availability: Vec::new(),
             command_ids: Vec::new(),
+            key_reader: None,
         };
         session.drain_pool_events()?;
         if session.pool.state() == RunspacePoolState::Opened {
@@ -327,6 +349,18 @@ impl PsSession {
         self.wsman.stats()
     }
 
+    /// The raw UI announced with [`SessionOptions::raw_ui`], as the
+    /// host's Set* calls left it (`$host.UI.RawUI.WindowTitle = ...`).
+    pub fn raw_ui(&self) -> Option<&HostDefaultData> {
+        self.raw_ui.as_ref()
+    }
+
+    /// Sets where `$host.UI.RawUI.ReadKey()` gets its keys; without one it
+    /// fails on the host.
+    pub fn set_key_reader(&mut self, reader: KeyReader) {
+        self.key_reader = Some(reader);
+    }
+
     /// Replaces the host that answers host calls.
     pub fn set_host(&mut self, host: Box<dyn Host>) {
         self.host = host;
@@ -392,11 +426,7 @@ impl PsSession {
     ) -> Result<Uuid> {
         let mut create = CreatePipeline::new(power_shell);
         create.no_input = !input;
-        create.host_info = if self.host.is_interactive() {
-            HostInfo::interactive(None)
-        } else {
-            HostInfo::none()
-        };
+        create.host_info = host_info(self.host.as_ref(), self.raw_ui.as_ref());
         let id = match pipeline_id {
             Some(id) => self.pool.create_pipeline_with_id(id, create)?,
             None => self.pool.create_pipeline(create)?,
@@ -532,7 +562,16 @@ impl PsSession {
                 .first()
                 .and_then(psrp::clixml::Value::as_i32);
         }
-        if let Some(answer) = host_calls::dispatch(self.host.as_mut(), &self.pool, call) {
+        let raw = match (&mut self.raw_ui, &mut self.key_reader) {
+            (Some(ui), Some(reader)) => ui.handle(call, reader.as_mut()),
+            (Some(ui), None) => ui.handle(call, &mut |_| None),
+            (None, _) => None,
+        };
+        let answer = match raw {
+            Some(answer) => answer,
+            None => host_calls::dispatch(self.host.as_mut(), &self.pool, call),
+        };
+        if let Some(answer) = answer {
             if call.ci != -100 {
                 self.pool.host_response(call.ci, answer)?;
             }
