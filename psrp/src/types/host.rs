@@ -124,6 +124,88 @@ impl HostInfo {
     }
 }
 
+/// The console a host describes in `_hostDefaultData` ([MS-PSRP] 2.2.3.14):
+/// what the server's `$Host.UI.RawUI` reports before any host call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostDefaultData {
+    /// Key 0: ForegroundColor (a System.ConsoleColor value).
+    pub foreground_color: i32,
+    /// Key 1: BackgroundColor.
+    pub background_color: i32,
+    /// Key 2: CursorPosition.
+    pub cursor_position: Coordinates,
+    /// Key 3: WindowPosition.
+    pub window_position: Coordinates,
+    /// Key 4: CursorSize (percent of a cell).
+    pub cursor_size: i32,
+    /// Key 5: BufferSize.
+    pub buffer_size: Size,
+    /// Key 6: WindowSize.
+    pub window_size: Size,
+    /// Key 7: MaxWindowSize.
+    pub max_window_size: Size,
+    /// Key 8: MaxPhysicalWindowSize.
+    pub max_physical_window_size: Size,
+    /// Key 9: WindowTitle.
+    pub window_title: String,
+}
+
+impl HostDefaultData {
+    /// The entries of `_hostDefaultData`, for [`HostInfo::default_data`].
+    pub fn to_entries(&self) -> Vec<(i32, String, Value)> {
+        const COLOR: &str = "System.ConsoleColor";
+        const COORD: &str = "System.Management.Automation.Host.Coordinates";
+        const SIZE: &str = "System.Management.Automation.Host.Size";
+        vec![
+            (0, COLOR.into(), Value::I32(self.foreground_color)),
+            (1, COLOR.into(), Value::I32(self.background_color)),
+            (2, COORD.into(), self.cursor_position.to_value()),
+            (3, COORD.into(), self.window_position.to_value()),
+            (4, "System.Int32".into(), Value::I32(self.cursor_size)),
+            (5, SIZE.into(), self.buffer_size.to_value()),
+            (6, SIZE.into(), self.window_size.to_value()),
+            (7, SIZE.into(), self.max_window_size.to_value()),
+            (8, SIZE.into(), self.max_physical_window_size.to_value()),
+            (
+                9,
+                "System.String".into(),
+                Value::String(self.window_title.clone()),
+            ),
+        ]
+    }
+
+    /// Reads the entries of `_hostDefaultData`; every key 0 to 9 must be
+    /// present.
+    pub fn from_entries(entries: &[(i32, String, Value)]) -> Result<Self> {
+        let get = |key: i32| {
+            entries
+                .iter()
+                .find(|(k, _, _)| *k == key)
+                .map(|(_, _, v)| v)
+                .ok_or_else(|| Error::clixml("HostDefaultData", format!("key {key} is missing")))
+        };
+        let int = |key: i32| -> Result<i32> {
+            as_i64(get(key)?)
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| {
+                    Error::clixml("HostDefaultData", format!("key {key} is not an integer"))
+                })
+        };
+        Ok(HostDefaultData {
+            foreground_color: int(0)?,
+            background_color: int(1)?,
+            cursor_position: Coordinates::from_value(get(2)?)?,
+            window_position: Coordinates::from_value(get(3)?)?,
+            cursor_size: int(4)?,
+            buffer_size: Size::from_value(get(5)?)?,
+            window_size: Size::from_value(get(6)?)?,
+            max_window_size: Size::from_value(get(7)?)?,
+            max_physical_window_size: Size::from_value(get(8)?)?,
+            window_title: as_string(get(9)?).unwrap_or_default().to_string(),
+        })
+    }
+}
+
 macro_rules! host_methods {
     ($($var:ident = $val:literal, [$($param:literal),*], $ret:literal;)*) => {
         /// The remote host methods ([MS-PSRP] 2.2.3.17), with their wire
@@ -370,6 +452,62 @@ mod tests {
         assert_eq!(HostMethodIdentifier::ReadKey as i32, 46);
         assert!(!HostMethodIdentifier::SetShouldExit.returns_value());
         assert_eq!(HostMethodIdentifier::Write2.parameters().len(), 3);
+    }
+
+    #[test]
+    fn default_data_matches_a_recorded_init_runspacepool() {
+        // HostInfo of pypsrp's test_psrp_pshost_raw_ui_mocked_methods.yml,
+        // which Windows accepted.
+        let recorded = crate::clixml::from_str(concat!(
+            r#"<Obj N="HostInfo" RefId="3"><MS><Obj N="_hostDefaultData" RefId="4"><MS><Obj N="data" RefId="5"><TN RefId="2"><T>System.Collections.Hashtable</T><T>System.Object</T></TN><DCT>"#,
+            r#"<En><I32 N="Key">0</I32><Obj N="Value" RefId="6"><MS><S N="T">System.ConsoleColor</S><I32 N="V">15</I32></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">1</I32><Obj N="Value" RefId="7"><MS><S N="T">System.ConsoleColor</S><I32 N="V">9</I32></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">2</I32><Obj N="Value" RefId="8"><MS><S N="T">System.Management.Automation.Host.Coordinates</S><Obj N="V" RefId="9"><MS><I32 N="x">1</I32><I32 N="y">2</I32></MS></Obj></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">3</I32><Obj N="Value" RefId="10"><MS><S N="T">System.Management.Automation.Host.Coordinates</S><Obj N="V" RefId="11"><MS><I32 N="x">3</I32><I32 N="y">4</I32></MS></Obj></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">4</I32><Obj N="Value" RefId="12"><MS><S N="T">System.Int32</S><I32 N="V">50</I32></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">5</I32><Obj N="Value" RefId="13"><MS><S N="T">System.Management.Automation.Host.Size</S><Obj N="V" RefId="14"><MS><I32 N="height">80</I32><I32 N="width">80</I32></MS></Obj></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">6</I32><Obj N="Value" RefId="15"><MS><S N="T">System.Management.Automation.Host.Size</S><Obj N="V" RefId="16"><MS><I32 N="height">80</I32><I32 N="width">80</I32></MS></Obj></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">7</I32><Obj N="Value" RefId="17"><MS><S N="T">System.Management.Automation.Host.Size</S><Obj N="V" RefId="18"><MS><I32 N="height">80</I32><I32 N="width">80</I32></MS></Obj></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">8</I32><Obj N="Value" RefId="19"><MS><S N="T">System.Management.Automation.Host.Size</S><Obj N="V" RefId="20"><MS><I32 N="height">80</I32><I32 N="width">80</I32></MS></Obj></MS></Obj></En>"#,
+            r#"<En><I32 N="Key">9</I32><Obj N="Value" RefId="21"><MS><S N="T">System.String</S><S N="V">pypsrp window</S></MS></Obj></En>"#,
+            r#"</DCT></Obj></MS></Obj><B N="_isHostNull">false</B><B N="_isHostUINull">false</B><B N="_isHostRawUINull">false</B><B N="_useRunspaceHost">false</B></MS></Obj>"#,
+        ))
+        .unwrap();
+        let size = Size {
+            width: 80,
+            height: 80,
+        };
+        let data = HostDefaultData {
+            foreground_color: 15,
+            background_color: 9,
+            cursor_position: Coordinates { x: 1, y: 2 },
+            window_position: Coordinates { x: 3, y: 4 },
+            cursor_size: 50,
+            buffer_size: size,
+            window_size: size,
+            max_window_size: size,
+            max_physical_window_size: size,
+            window_title: "pypsrp window".into(),
+        };
+        let recorded = HostInfo::from_value(&recorded).unwrap();
+        let entries = recorded.default_data.as_deref().unwrap();
+        assert_eq!(HostDefaultData::from_entries(entries).unwrap(), data);
+        // Same keys and .NET types in the same order as pypsrp sent.
+        let ours = HostInfo::interactive(Some(data.to_entries()));
+        let keys = |h: &HostInfo| -> Vec<(i32, String)> {
+            h.default_data
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|(k, t, _)| (*k, t.clone()))
+                .collect()
+        };
+        assert_eq!(keys(&ours), keys(&recorded));
+        assert_eq!(
+            HostDefaultData::from_entries(ours.default_data.as_deref().unwrap()).unwrap(),
+            data
+        );
+        assert!(HostDefaultData::from_entries(&entries[1..]).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub use enums::{
     ApartmentState, CommandOrigin, CommandTypes, PSInvocationState, PSThreadOptions,
     PipelineResultTypes, ProgressRecordType, RemoteStreamOptions, RunspacePoolState,
 };
-pub use host::{Coordinates, HostInfo, HostMethodIdentifier, KeyInfo, Size};
+pub use host::{Coordinates, HostDefaultData, HostInfo, HostMethodIdentifier, KeyInfo, Size};
 pub use metadata::{CommandMetadata, CommandMetadataCount, ParameterMetadata};
 pub use records::{
     ErrorCategoryInfo, ErrorRecord, InformationRecord, InformationalRecord, ProgressRecord,
