@@ -1,26 +1,6 @@
 //! Conversion of CLIXML values to JSON for `--json` output.
 //!
-//! The shape follows what `ConvertTo-Json` gives for the same live objects,
-//! so scripts written against PowerShell's JSON keep working:
-//!
-//! | CLIXML ([MS-PSRP] 2.2.5)                       | JSON                                      |
-//! |------------------------------------------------|-------------------------------------------|
-//! | `Nil`                                          | `null`                                    |
-//! | `S`, `C`, `DT`, `TS`, `URI`, `Version`, `XD`, `SBK` | string (a char as a one-char string) |
-//! | `B`                                            | `true` / `false`                          |
-//! | integers, `Db`, `Sg`, `D`                      | number (`INF`, `-INF`, `NaN` as the strings `"Infinity"`, `"-Infinity"`, `"NaN"`; a decimal as the nearest `f64`) |
-//! | `BA`                                           | base64 string                             |
-//! | `G`                                            | string, lowercase hyphenated              |
-//! | `SS`                                           | `{"@type": "System.Security.SecureString"}` (never the cipher text) |
-//! | `LST`, `IE`, `STK`, `QUE`                      | array                                     |
-//! | `DCT`                                          | object when every key is a string, else array of `{"Key":…, "Value":…}` |
-//! | enum or other wrapped primitive without notes  | the primitive (an enum is its number, as `ConvertTo-Json` does) |
-//! | property bag                                   | object: adapted then extended properties, an extended one winning a name clash |
-//!
-//! Type names are left out by default, as `ConvertTo-Json` does;
-//! [`Value::to_json_with_types`] adds the most derived one under the key
-//! `"@type"` to every property bag (and `"@value"` holds a wrapped primitive
-//! that also has properties).
+//! The shape is documented on [`Value::to_json`].
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use base64::Engine as _;
@@ -29,14 +9,46 @@ use serde_json::{Map, Number, Value as Json};
 use super::value::{Content, PsObject, Value};
 
 impl Value {
-    /// This value as JSON, in the shape described in the module
-    /// documentation of `clixml::json` (no type names).
+    /// This value as JSON for `--json` output ([MS-PSRP] 2.2.5).
+    ///
+    /// The shape follows what `ConvertTo-Json` gives for the same live objects,
+    /// so scripts written against PowerShell's JSON keep working:
+    ///
+    /// | CLIXML ([MS-PSRP] 2.2.5)                       | JSON                                      |
+    /// |------------------------------------------------|-------------------------------------------|
+    /// | `Nil`                                          | `null`                                    |
+    /// | `S`, `C`, `DT`, `TS`, `URI`, `Version`, `XD`, `SBK` | string (a char as a one-char string) |
+    /// | `B`                                            | `true` / `false`                          |
+    /// | integers, `Db`, `Sg`, `D`                      | number (`INF`, `-INF`, `NaN` as the strings `"Infinity"`, `"-Infinity"`, `"NaN"`; a decimal as the nearest `f64`) |
+    /// | `BA`                                           | base64 string                             |
+    /// | `G`                                            | string, lowercase hyphenated              |
+    /// | `SS`                                           | `{"@type": "System.Security.SecureString"}` (never the cipher text) |
+    /// | `LST`, `IE`, `STK`, `QUE`                      | array                                     |
+    /// | `DCT`                                          | object when every key is a string, else array of `{"Key":…, "Value":…}` |
+    /// | enum or other wrapped primitive without notes  | the primitive (an enum is its number, as `ConvertTo-Json` does) |
+    /// | property bag                                   | object: adapted then extended properties, an extended one winning a name clash |
+    ///
+    /// Type names are left out by default, as `ConvertTo-Json` does;
+    /// [`Value::to_json_with_types`] adds the most derived one under the key
+    /// `"@type"` to every property bag (and `"@value"` holds a wrapped primitive
+    /// that also has properties). Objects' keys come out in `serde_json`'s
+    /// map order (sorted, unless its `preserve_order` feature is on).
+    ///
+    /// ```
+    /// use psrp::clixml::{self, Value};
+    /// let v = clixml::from_str(r#"<Obj RefId="0"><TN RefId="0"><T>System.Diagnostics.Process</T></TN><Props><S N="Name">pwsh</S><I32 N="Id">4</I32><Db N="CPU">INF</Db></Props></Obj>"#)?;
+    /// assert_eq!(v.to_json(), serde_json::json!({"Name": "pwsh", "Id": 4, "CPU": "Infinity"}));
+    /// assert_eq!(v.to_json_with_types()["@type"], "System.Diagnostics.Process");
+    /// # Ok::<(), clixml::Error>(())
+    /// ```
+    ///
+    /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
     pub fn to_json(&self) -> Json {
         to_json(self, false)
     }
 
     /// This value as JSON with each property bag's most derived type name
-    /// under `"@type"`.
+    /// under `"@type"`, see [`Value::to_json`].
     pub fn to_json_with_types(&self) -> Json {
         to_json(self, true)
     }
