@@ -986,3 +986,57 @@ async fn raw_ui_state_and_read_key() {
     // targeted to a pipeline; the pypsrp of 2018 sent it to the shell.
     check_except(server, &[(5, "Send CommandId")]);
 }
+
+/// Get-Command through GET_COMMAND_METADATA: by name pattern, by command
+/// type, and by module.
+#[tokio::test]
+async fn command_metadata() {
+    use psrp::messages::GetCommandMetadata;
+    use psrp::types::CommandTypes;
+    let (server, info) = replay("test_psrp_get_command_metadata").await;
+    let mut s = open(&info).await;
+    let ask = |names: &[&str], types: i32, namespace: Option<Vec<String>>| GetCommandMetadata {
+        names: names.iter().map(|n| n.to_string()).collect(),
+        command_type: CommandTypes(types),
+        namespace,
+        argument_list: None,
+    };
+    let requests = [
+        ask(&["new-pssession*"], 511, None),
+        ask(&["new-*"], 2, None),
+        ask(
+            &["Get-*"],
+            511,
+            Some(vec!["Microsoft.WSMan.Management".into()]),
+        ),
+    ];
+    let expected: [&[&str]; 3] = [
+        &[
+            "New-PSSession",
+            "New-PSSessionConfigurationFile",
+            "New-PSSessionOption",
+        ],
+        &["New-Guid", "New-TemporaryFile"],
+        &["Get-WSManCredSSP", "Get-WSManInstance"],
+    ];
+    for (request, names) in requests.into_iter().zip(expected) {
+        let r = s
+            .get_command_metadata(request)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(r.state, Some(PSInvocationState::Completed));
+        let (count, commands) = r.output.split_first().unwrap();
+        let count = count.as_object().unwrap().get_i64("Count");
+        assert_eq!(count, Some(names.len() as i64));
+        let got: Vec<&str> = commands
+            .iter()
+            .map(|c| c.as_object().unwrap().get_str("Name").unwrap())
+            .collect();
+        assert_eq!(got, names);
+    }
+    s.close().await.unwrap();
+    check(server);
+}

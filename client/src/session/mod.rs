@@ -431,13 +431,20 @@ impl PsSession {
             Some(id) => self.pool.create_pipeline_with_id(id, create)?,
             None => self.pool.create_pipeline(create)?,
         };
+        self.send_command(id).await?;
+        Ok(id)
+    }
+
+    /// Starts pipeline `id`, whose first message the pool has queued: a
+    /// WS-Man Command carrying its first packet, then Sends for the rest.
+    pub(crate) async fn send_command(&mut self, id: Uuid) -> Result<()> {
         let first = self
             .pool
             .data_to_send_for(self.max_packet, Some(id))?
-            .ok_or_else(|| Error::Broken("CREATE_PIPELINE produced nothing to send".into()))?;
-        // [MS-PSRP] 3.1.5.3.5: an empty rsp:Command (the element is not
-        // optional in [MS-WSMV] 2.2.4.8), the pipeline in rsp:Arguments, and
-        // WINRS_SKIP_CMD_SHELL off, as the clients Windows is used to send.
+            .ok_or_else(|| Error::Broken("the pipeline has nothing to send".into()))?;
+        // [MS-PSRP] 3.1.5.3.3: rsp:Command "MUST be empty" (but present),
+        // the first fragment in rsp:Arguments; WINRS_SKIP_CMD_SHELL off, as
+        // the clients Windows is used to send.
         let line = CommandLine {
             command_id: Some(shell_id_text(id)),
             command: Some(String::new()),
@@ -452,8 +459,7 @@ impl PsSession {
         if !command_id.is_empty() && !command_id.eq_ignore_ascii_case(chosen) {
             self.command_ids.push((id, command_id));
         }
-        self.flush().await?;
-        Ok(id)
+        self.flush().await
     }
 
     /// Sends everything the pool has queued (rest of CREATE_PIPELINE,

@@ -5,10 +5,10 @@
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use psrp::clixml::Value;
 use psrp::crypto::ExchangeKey;
-use psrp::messages::{Availability, SessionCapability};
+use psrp::messages::{Availability, GetCommandMetadata, SessionCapability};
 use psrp::types::PrimitiveDictionary;
 
-use super::PsSession;
+use super::{Pipeline, PsSession};
 use crate::{Error, Result};
 
 impl PsSession {
@@ -131,6 +131,19 @@ impl PsSession {
     /// Decrypts a SecureString the host sent ([MS-PSRP] 2.2.5.1.24).
     pub fn decrypt_secure_string(&self, value: &Value) -> Result<zeroize::Zeroizing<String>> {
         Ok(self.pool.decrypt_secure_string(value)?)
+    }
+
+    /// The commands the session offers, as Get-Command lists them
+    /// (GET_COMMAND_METADATA, [MS-PSRP] 3.1.4.14): a pipeline whose first
+    /// output holds the count (`Count`), then one object per command
+    /// (`Name`, `Namespace`, `CommandType`, `Parameters`, ...).
+    pub async fn get_command_metadata(
+        &mut self,
+        request: GetCommandMetadata,
+    ) -> Result<Pipeline<'_>> {
+        let id = self.pool.get_command_metadata(request)?;
+        self.send_command(id).await?;
+        Ok(Pipeline::new(self, id))
     }
 
     /// The exit code a script asked for with `$host.SetShouldExit`
