@@ -35,12 +35,14 @@ mod de;
 mod error;
 mod escape;
 mod json;
+mod reader;
 mod ser;
 mod value;
 
-pub use de::{Limits, Reader};
+pub use de::Limits;
 pub use error::{Error, ErrorKind};
 pub use escape::{escape, escape_into, unescape};
+pub use reader::{from_slice_with_limits, Reader};
 pub use ser::{to_string, to_writer, Writer};
 pub use value::{Content, PsObject, Value};
 
@@ -58,7 +60,5 @@ pub fn from_str(s: &str) -> Result<Value, Error> {
 ///
 /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 pub fn from_slice(input: &[u8]) -> Result<Value, Error> {
-    de::from_slice_with_limits(input, Limits::default())
+    reader::from_slice_with_limits(input, Limits::default())
 }
-
-pub use de::from_slice_with_limits;
