@@ -1040,3 +1040,117 @@ async fn command_metadata() {
     s.close().await.unwrap();
     check(server);
 }
+
+/// The recording with the call ids (`ci`) of its RUNSPACE_AVAILABILITY
+/// answers raised by one.
+///
+/// A call id is the client's choice, like the RPID and PID the replay
+/// server maps, but it travels inside the CLIXML, which the server does not
+/// rewrite: pypsrp numbers its calls from 0, PowerShell (its DispatchTable)
+/// and our client from 1. Only the number changes; every other byte of
+/// Windows' answer is served as recorded.
+fn with_call_ids_from_one(mut rec: Recording) -> Recording {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let shift_packet = |text: &str| -> String {
+        let data = b64.decode(text.trim()).unwrap();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i + 21 <= data.len() {
+            let len = u32::from_be_bytes(data[i + 17..i + 21].try_into().unwrap()) as usize;
+            let (head, body) = (&data[i..i + 21], &data[i + 21..i + 21 + len]);
+            i += 21 + len;
+            let whole = head[16] & 3 == 3;
+            let availability = body.len() > 40 && body[4..8] == 0x0002_1004u32.to_le_bytes();
+            if !(whole && availability) {
+                out.extend_from_slice(head);
+                out.extend_from_slice(body);
+                continue;
+            }
+            let xml = String::from_utf8(body[40..].to_vec()).unwrap();
+            let open = "<I64 N=\"ci\">";
+            let at = xml.find(open).unwrap() + open.len();
+            let end = xml[at..].find('<').unwrap() + at;
+            let ci: i64 = xml[at..end].parse().unwrap();
+            let xml = format!("{}{}{}", &xml[..at], ci + 1, &xml[end..]);
+            let mut message = body[..40].to_vec();
+            message.extend_from_slice(xml.as_bytes());
+            out.extend_from_slice(&head[..17]);
+            out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+            out.extend_from_slice(&message);
+        }
+        b64.encode(out)
+    };
+    for m in &mut rec.messages {
+        let Some(r) = m.response.as_deref() else {
+            continue;
+        };
+        let mut out = String::new();
+        let mut rest = r;
+        while let Some(i) = rest.find("<rsp:Stream") {
+            let start = rest[i..].find('>').unwrap() + i + 1;
+            let end = rest[start..].find("</rsp:Stream>").unwrap() + start;
+            out.push_str(&rest[..start]);
+            out.push_str(&shift_packet(&rest[start..end]));
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        m.response = Some(out);
+    }
+    rec
+}
+
+async fn replay_with_call_ids_from_one(name: &str) -> (ReplayServer, client::ConnectionInfo) {
+    let rec = with_call_ids_from_one(with_release_signals(Recording::load(name).unwrap()));
+    let server = ReplayServer::start(rec).await;
+    let info = connection(&server.url());
+    (server, info)
+}
+
+/// The pool's size while open: GET_AVAILABLE_RUNSPACES, SET_MAX_RUNSPACES
+/// and SET_MIN_RUNSPACES, accepted and refused ([MS-PSRP] 3.1.4.2).
+#[tokio::test]
+async fn runspace_pool_sizes() {
+    let (server, info) = replay_with_call_ids_from_one("test_psrp_set_runspaces").await;
+    let mut s = open(&info).await;
+    assert_eq!(s.get_available_runspaces().await.unwrap(), 1);
+    assert!(s.set_max_runspaces(5).await.unwrap());
+    assert_eq!(s.max_runspaces(), 5);
+    assert_eq!(s.get_available_runspaces().await.unwrap(), 5);
+    assert!(s.set_min_runspaces(2).await.unwrap());
+    assert_eq!(s.min_runspaces(), 2);
+    assert!(!s.set_min_runspaces(-1).await.unwrap(), "refused");
+    assert_eq!(s.min_runspaces(), 2, "unchanged when refused");
+    assert!(!s.set_max_runspaces(-1).await.unwrap(), "refused");
+    assert_eq!(s.max_runspaces(), 5);
+    s.close().await.unwrap();
+    check(server);
+}
+
+/// RESET_RUNSPACE_STATE ([MS-PSRP] 3.1.4.13): after it the history is
+/// empty; a host that cannot reset says so.
+#[tokio::test]
+async fn reset_runspace_state() {
+    let (server, info) = replay_with_call_ids_from_one("test_psrp_reset_runspace_state").await;
+    let mut s = open(&info).await;
+    let r = s.run("echo hi").await.unwrap();
+    assert_eq!(r.output, [Value::String("hi".into())]);
+    assert!(s.reset_runspace_state().await.unwrap());
+    let r = s
+        .invoke_powershell(PowerShell::new(vec![Command::new("Get-History")]), false)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert!(r.output.is_empty());
+    assert_eq!(r.state, Some(PSInvocationState::Completed));
+    s.close().await.unwrap();
+    check(server);
+
+    let (server, info) = replay_with_call_ids_from_one("test_psrp_reset_runspace_state_fail").await;
+    let mut s = open(&info).await;
+    assert!(!s.reset_runspace_state().await.unwrap(), "refused");
+    s.close().await.unwrap();
+    check(server);
+}
