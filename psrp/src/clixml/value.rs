@@ -455,3 +455,71 @@ impl PsObject {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enum_value() -> Value {
+        Value::from(PsObject {
+            type_names: Some(
+                vec!["System.Management.Automation.PSInvocationState".to_owned()].into(),
+            ),
+            to_string: Some("Completed".into()),
+            content: Content::Primitive(Value::I32(4)),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn accessors_look_through_wrapped_primitives() {
+        assert_eq!(enum_value().as_i32(), Some(4));
+        assert_eq!(enum_value().as_i64(), Some(4));
+        assert_eq!(Value::U64(u64::MAX).as_i64(), None);
+        assert_eq!(Value::U64(u64::MAX).as_u64(), Some(u64::MAX));
+        assert_eq!(Value::I32(-1).as_u64(), None);
+        assert_eq!(Value::I64(1 << 40).as_i32(), None);
+        assert_eq!(Value::Decimal("2.5".into()).as_f64(), Some(2.5));
+        assert_eq!(Value::F32(1.5).as_f64(), Some(1.5));
+        assert_eq!(Value::Bool(true).as_bool(), Some(true));
+        assert_eq!(Value::I32(1).as_bool(), None);
+        assert_eq!(Value::from("x").as_i64(), None);
+        assert!(Value::Null.is_null());
+        assert_eq!(Value::Bytes(vec![1]).as_bytes(), Some(&[1u8][..]));
+    }
+
+    #[test]
+    fn properties_resolve_as_powershell_does() {
+        let mut o = PsObject::with_properties(&["T"], [("Name", Value::from("extended"))]);
+        o.adapted.push(("Name".into(), Value::from("adapted")));
+        o.adapted.push(("Id".into(), Value::I32(7)));
+        assert_eq!(o.get_str("Name"), Some("extended"));
+        assert_eq!(o.get_str("name"), Some("extended"));
+        assert_eq!(o.get_i64("ID"), Some(7));
+        assert_eq!(o.get_str("Missing"), None);
+        let names: Vec<&str> = o.properties().map(|(n, _)| n).collect();
+        assert_eq!(names, ["Id", "Name"]);
+        assert_eq!(o.type_name(), Some("T"));
+        assert!(o.is_type("T") && !o.is_type("U"));
+    }
+
+    #[test]
+    fn display_is_powershell_text() {
+        assert_eq!(enum_value().to_string(), "Completed");
+        assert_eq!(Value::Bool(false).to_string(), "False");
+        assert_eq!(Value::Null.to_string(), "");
+        assert_eq!(Value::F64(f64::NEG_INFINITY).to_string(), "-Infinity");
+        assert_eq!(Value::F64(2.5).to_string(), "2.5");
+        assert_eq!(Value::Char(65).to_string(), "A");
+        let list = Value::from(PsObject {
+            content: Content::List(vec![Value::I32(1), Value::from("b"), enum_value()]),
+            ..Default::default()
+        });
+        assert_eq!(list.to_string(), "1 b Completed");
+        let bag = Value::from(PsObject::with_properties(
+            &["My.Type"],
+            [("A", Value::I32(1))],
+        ));
+        assert_eq!(bag.to_string(), "My.Type");
+    }
+}
