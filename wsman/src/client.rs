@@ -155,7 +155,12 @@ impl Client {
         match resp.status {
             200 => Ok(resp.body),
             status => match response::parse_fault(&resp.body) {
-                Ok(Some(fault)) => Err(fault.into()),
+                Ok(Some(fault)) => {
+                    let in_clear =
+                        !self.transport.is_sealing() && !self.transport.endpoint().is_https();
+                    Err(encryption_refusal(&fault, in_clear, &self.to)
+                        .unwrap_or_else(|| fault.into()))
+                }
                 _ => Err(Error::Protocol {
                     message: format!("{} answered HTTP {status} without a SOAP fault", self.to),
                 }),
@@ -420,6 +425,28 @@ impl Client {
     }
 }
 
+/// A fault saying the host refuses unencrypted messages, answering a body
+/// sent in clear over plain HTTP (`allow_unencrypted`, the CLI's
+/// `--no-encryption`), becomes [`Error::Encryption`] saying what to change:
+/// the host's own text (Windows: AllowUnencrypted=false) does not say that
+/// the client chose not to seal.
+fn encryption_refusal(fault: &crate::fault::Fault, in_clear: bool, to: &str) -> Option<Error> {
+    let text = fault.text().unwrap_or_default().to_ascii_lowercase();
+    let about_encryption = match fault.kind() {
+        FaultKind::EncryptionRequired => true,
+        FaultKind::AccessDenied => text.contains("encrypt"),
+        _ => false,
+    };
+    (in_clear && about_encryption).then(|| Error::Encryption {
+        message: format!(
+            "{to} requires encryption (AllowUnencrypted=false) and refused a message sent \
+             unencrypted because encryption was turned off (--no-encryption): drop \
+             --no-encryption so negotiate, ntlm or kerberos seal every message, or use HTTPS. \
+             The host said: {fault}"
+        ),
+    })
+}
+
 /// The CommandId of an `rsp:Command` enumeration item.
 fn command_id_of(item: &str) -> Option<String> {
     let start = item.find("CommandId>")? + "CommandId>".len();
@@ -451,6 +478,40 @@ mod tests {
             "http://example/x",
             "full URIs are kept"
         );
+    }
+
+    #[test]
+    fn unencrypted_refusal_says_to_turn_encryption_on() {
+        let fault = crate::fault::Fault {
+            code: "s:Sender".into(),
+            subcode: Some("w:AccessDenied".into()),
+            wsman_code: Some(5),
+            message: Some("The service is configured to refuse unencrypted messages".into()),
+            ..Default::default()
+        };
+        let e = encryption_refusal(&fault, true, "http://h:5985/wsman").unwrap();
+        assert!(matches!(e, Error::Encryption { .. }), "{e:?}");
+        let m = e.to_string();
+        assert!(m.contains("requires encryption"), "{m}");
+        assert!(
+            m.contains("--no-encryption") && m.contains("refuse unencrypted"),
+            "{m}"
+        );
+        // Sealed (or HTTPS) requests: the fault is the host's answer as it is.
+        assert!(encryption_refusal(&fault, false, "http://h:5985/wsman").is_none());
+        // Access denied for another reason stays a fault.
+        let other = crate::fault::Fault {
+            message: Some("Access is denied.".into()),
+            ..fault.clone()
+        };
+        assert!(encryption_refusal(&other, true, "http://h:5985/wsman").is_none());
+        // Windows' client-side wording is recognised by its message.
+        let windows = crate::fault::Fault {
+            code: "s:Sender".into(),
+            message: Some("Unencrypted traffic is currently disabled".into()),
+            ..Default::default()
+        };
+        assert!(encryption_refusal(&windows, true, "http://h:5985/wsman").is_some());
     }
 
     #[test]

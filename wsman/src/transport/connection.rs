@@ -510,9 +510,16 @@ fn refused(cfg: &TransportConfig, detail: &str) -> Error {
         ep.host, cfg.auth.mechanism
     );
     if cfg.auth.mechanism == Mechanism::Basic {
-        message.push_str(
-            "; Basic needs a local account and Auth/Basic=true on the host (and AllowUnencrypted=true over HTTP)",
-        );
+        if !ep.is_https() {
+            // Windows answers 401 both to a wrong password and to Basic in
+            // clear when AllowUnencrypted=false: name both causes.
+            message.push_str(
+                ": either the user name or password is wrong, or the host requires encryption \
+                 (AllowUnencrypted=false), which Basic over plain HTTP cannot give: use HTTPS \
+                 (--https) or a mechanism that encrypts (negotiate, ntlm, kerberos)",
+            );
+        }
+        message.push_str("; Basic needs a local account and Auth/Basic=true on the host");
     }
     Error::Authentication { message }
 }
@@ -725,6 +732,8 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
             cfg,
             if conn.sealing.is_none() && !ep.is_https() && cfg.auth.mechanism != Mechanism::Basic {
                 " after authentication; if the host requires encryption, drop --no-encryption"
+            } else if cfg.auth.mechanism == Mechanism::Basic {
+                "" // no handshake: the credentials came with the request
             } else {
                 " after authentication"
             },
@@ -757,6 +766,27 @@ mod tests {
         );
         assert_eq!(challenge_token(&h, "Kerberos").unwrap(), None);
         assert!(challenge_token(&headers(&["Negotiate !!!"]), "Negotiate").is_err());
+    }
+
+    #[test]
+    fn basic_refused_over_http_names_both_causes() {
+        use crate::auth::{AuthOptions, Credentials, Secret};
+        let cfg = |url: &str| {
+            let creds = Credentials::parse("alice", Secret::password("pw"));
+            TransportConfig::new(
+                Endpoint::parse(url, false).unwrap(),
+                AuthOptions::new(Mechanism::Basic, creds),
+            )
+        };
+        let m = refused(&cfg("http://h1"), "").to_string();
+        assert!(m.contains("h1") && m.contains("alice"), "{m}");
+        assert!(m.contains("password is wrong"), "{m}");
+        assert!(
+            m.contains("requires encryption (AllowUnencrypted=false)"),
+            "{m}"
+        );
+        let m = refused(&cfg("https://h1"), "").to_string();
+        assert!(!m.contains("requires encryption"), "HTTPS encrypts: {m}");
     }
 
     #[test]
