@@ -339,6 +339,10 @@ fn kerberos_and_negotiate_against_mit_realm() {
     .expect("wrong password accepted");
     assert!(matches!(err, Error::Authentication { .. }), "{err:?}");
     assert!(!err.to_string().contains("wrong-pw"));
+    assert!(
+        err.to_string().contains("HTTP@localhost"),
+        "names the host: {err}"
+    );
 
     // An SPN the KDC does not know.
     let err = new_context(

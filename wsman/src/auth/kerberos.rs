@@ -63,7 +63,9 @@ fn principal(creds: &Credentials) -> String {
     }
 }
 
-fn acquire(creds: &Credentials, mech: GssMech) -> Result<Option<Cred>> {
+/// Credentials for `creds`; `target` (`service@host`) only names the host
+/// in errors.
+fn acquire(creds: &Credentials, mech: GssMech, target: &str) -> Result<Option<Cred>> {
     // SPNEGO in MIT GSSAPI negotiates only mechanisms it holds credentials
     // for, and wants them acquired for the SPNEGO mechanism itself.
     let mut mechs = OidSet::new();
@@ -87,7 +89,9 @@ fn acquire(creds: &Credentials, mech: GssMech) -> Result<Option<Cred>> {
                 .map(Some)
                 .map_err(|e| {
                     gss_err(
-                        &format!("Kerberos: getting a ticket for {who} with the password failed"),
+                        &format!(
+                            "Kerberos: getting a ticket for {who} with the password (to reach {target}) failed"
+                        ),
                         e,
                     )
                 })
@@ -100,22 +104,18 @@ fn acquire(creds: &Credentials, mech: GssMech) -> Result<Option<Cred>> {
             Err(_) if name.is_some() => {
                 Cred::acquire(None, None, CredUsage::Initiate, Some(&mechs))
                     .map(Some)
-                    .map_err(|e| {
-                        gss_err(
-                            "Kerberos: no usable credential cache (run kinit, or set KRB5CCNAME)",
-                            e,
-                        )
-                    })
+                    .map_err(|e| gss_err(&no_cache(target), e))
             }
-            Err(e) => Err(gss_err(
-                "Kerberos: no usable credential cache (run kinit, or set KRB5CCNAME)",
-                e,
-            )),
+            Err(e) => Err(gss_err(&no_cache(target), e)),
         },
         Secret::NtHash(_) => Err(Error::Config {
             message: "Kerberos cannot use an NT hash; use NTLM or a password".into(),
         }),
     }
+}
+
+fn no_cache(target: &str) -> String {
+    format!("Kerberos: no usable credential cache to reach {target} (run kinit, or set KRB5CCNAME)")
 }
 
 impl GssContext {
@@ -129,8 +129,8 @@ impl GssContext {
         host: &str,
         channel_bindings: Option<&[u8]>,
     ) -> Result<GssContext> {
-        let cred = acquire(creds, mech)?;
         let target = format!("{service}@{host}");
+        let cred = acquire(creds, mech, &target)?;
         let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
             .map_err(|e| gss_err(&format!("bad service name {target}"), e))?;
         let flags = CtxFlags::GSS_C_MUTUAL_FLAG

@@ -62,6 +62,11 @@ impl Secret {
     pub fn password(p: impl Into<String>) -> Secret {
         Secret::Password(Zeroizing::new(p.into()))
     }
+
+    /// An NT hash secret (NTLM only), without naming the `zeroize` crate.
+    pub fn nt_hash(hash: [u8; 16]) -> Secret {
+        Secret::NtHash(Zeroizing::new(hash))
+    }
 }
 
 impl fmt::Debug for Secret {
