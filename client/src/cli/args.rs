@@ -73,6 +73,17 @@ pub struct ConnectionArgs {
     /// Password (else env WSMAN_PASSWORD, else a prompt on a terminal). Never echoed or logged.
     #[arg(short, long, global = true, hide_env_values = true)]
     pub password: Option<String>,
+    /// NTLM with the NT hash (32 hex digits, MD4 of the UTF-16LE password;
+    /// `LM:NT` also accepted) instead of a password: `-a ntlm` or `negotiate`.
+    /// Prefer env WSMAN_NT_HASH: arguments are visible to other local users.
+    #[arg(
+        long,
+        global = true,
+        env = "WSMAN_NT_HASH",
+        hide_env_values = true,
+        value_name = "HEX"
+    )]
+    pub nt_hash: Option<String>,
     /// Authentication mechanism.
     #[arg(short, long, value_enum, default_value_t = AuthArg::Negotiate, global = true)]
     pub auth: AuthArg,

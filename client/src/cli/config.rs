@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{ClientCertificate, Endpoint, ProxySetting, TransportConfig};
+use zeroize::Zeroizing;
 
 use super::args::{AuthArg, ConnectionArgs};
 use crate::{ConnectionInfo, Error, Result};
@@ -27,6 +28,19 @@ impl From<AuthArg> for Mechanism {
 /// terminal; Kerberos and Negotiate may go without one (a `kinit` cache),
 /// certificate authentication needs none.
 fn secret(args: &ConnectionArgs, user: &str, host: &str) -> Result<Secret> {
+    if let Some(h) = &args.nt_hash {
+        if args.password.is_some() {
+            return Err(Error::Usage(
+                "pass either a password (-p) or --nt-hash, not both".into(),
+            ));
+        }
+        if !matches!(args.auth, AuthArg::Ntlm | AuthArg::Negotiate) {
+            return Err(Error::Usage(
+                "--nt-hash authenticates with NTLM only: use -a ntlm or -a negotiate".into(),
+            ));
+        }
+        return parse_nt_hash(h).map(Secret::NtHash);
+    }
     if let Some(p) = &args.password {
         return Ok(Secret::password(p.clone()));
     }
@@ -49,6 +63,34 @@ fn secret(args: &ConnectionArgs, user: &str, host: &str) -> Result<Secret> {
     Err(Error::Usage(format!(
         "no password for {user}: pass -p, set WSMAN_PASSWORD, or run on a terminal to be asked"
     )))
+}
+
+/// The 16 bytes of an NT hash given as 32 hex digits, or as `LM:NT` (the
+/// form secretsdump and pwdump write; the LM half is ignored). The value
+/// is a secret: errors never repeat it.
+fn parse_nt_hash(text: &str) -> Result<Zeroizing<[u8; 16]>> {
+    let hex = text
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .as_bytes();
+    let bad = || {
+        Error::Usage(format!(
+            "--nt-hash takes 32 hexadecimal digits (the NT hash, MD4 of the UTF-16LE password); \
+             got {} characters",
+            hex.len()
+        ))
+    };
+    if hex.len() != 32 {
+        return Err(bad());
+    }
+    let mut out = Zeroizing::new([0u8; 16]);
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        let digit = |c: u8| (c as char).to_digit(16).ok_or_else(bad);
+        *byte = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).map_err(|_| bad())?;
+    }
+    Ok(out)
 }
 
 /// Resolves the connection options for one host (`host` is one entry of
@@ -105,5 +147,27 @@ pub fn single_host(args: &ConnectionArgs) -> Result<&str> {
         _ => Err(Error::Usage(
             "this command takes one host; only `invoke` runs on several".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nt_hash_is_hex_or_lm_colon_nt() {
+        let h = parse_nt_hash("8846F7EAEE8FB117AD06BDD830B7586C").unwrap();
+        assert_eq!(h[0], 0x88);
+        assert_eq!(h[15], 0x6c);
+        let lm_nt = "aad3b435b51404eeaad3b435b51404ee:8846f7eaee8fb117ad06bdd830b7586c";
+        assert_eq!(*parse_nt_hash(lm_nt).unwrap(), *h);
+        for bad in ["", "8846f7", "zz46f7eaee8fb117ad06bdd830b7586c"] {
+            let e = parse_nt_hash(bad).unwrap_err().to_string();
+            assert!(e.contains("32 hexadecimal digits"), "{e}");
+            assert!(
+                bad.is_empty() || !e.contains(bad),
+                "the value is not repeated: {e}"
+            );
+        }
     }
 }
