@@ -98,38 +98,50 @@ pub async fn enumerate(args: &ConnectionArgs, resource: &str, filter: Option<&st
     Ok(0)
 }
 
-/// `wsman exec CMD [ARG]...`: stdin piped through when it is not a
-/// terminal; exits with the remote exit code; Ctrl+C terminates the command.
+/// `wsman exec CMD [ARG]...`: stdin (when it is not a terminal) is
+/// streamed to the command in pieces that fit the envelope, never held
+/// whole; output is printed as it arrives; exits with the remote exit code.
+/// Ctrl+C terminates the remote command and deletes the shell.
 pub async fn exec(args: &ConnectionArgs, command: &[String]) -> Result<i32> {
     let info = connection_info(args, single_host(args)?)?;
-    let stdin = if std::io::stdin().is_terminal() {
-        None
-    } else {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::Usage(format!("cannot read stdin: {e}")))?;
-        Some(buf)
-    };
-    let mut shell = WinRsShell::open(&info, false).await?;
     let (cmd, cmd_args) = command.split_first().expect("clap requires a command");
-    let id = shell.start(cmd, cmd_args).await?;
-    if let Some(data) = stdin {
-        shell.send_stdin(&id, &data, true).await?;
-    }
+    let chunk = (info.options.max_envelope_size as usize / 2).max(1024);
+    let stdin = (!std::io::stdin().is_terminal()).then(|| read_stdin(chunk));
+    // Polled first below, so Ctrl+C is ours from the moment the shell is
+    // being created (not the default handler that would leave it behind).
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut shell = tokio::select! {
+        biased;
+        _ = &mut ctrl_c => return Ok(130),
+        s = WinRsShell::open(&info, false) => s?,
+    };
     let output = |stream: OutputStream, data: &[u8]| match stream {
         OutputStream::Stdout => out_bytes(data),
         OutputStream::Stderr => err_bytes(data),
     };
-    let result = tokio::select! {
-        r = shell.wait(&id, output) => r.map(Some),
-        _ = tokio::signal::ctrl_c() => Ok(None),
+    let mut command_id = None;
+    let result = {
+        let run = async {
+            let id = shell.start(cmd, cmd_args).await?;
+            command_id = Some(id.clone());
+            if let Some(rx) = stdin {
+                send_stdin(&mut shell, &id, rx).await?;
+            }
+            shell.wait(&id, output).await
+        };
+        tokio::select! {
+            biased;
+            _ = &mut ctrl_c => Ok(None),
+            r = run => r.map(Some),
+        }
     };
     let code = match result {
         Ok(Some(code)) => code,
         Ok(None) => {
             eprintln!("wsman: interrupted: terminating the remote command");
-            let _ = shell.terminate(&id).await;
+            if let Some(id) = &command_id {
+                let _ = shell.terminate(id).await;
+            }
             130
         }
         Err(e) => {
@@ -139,4 +151,47 @@ pub async fn exec(args: &ConnectionArgs, command: &[String]) -> Result<i32> {
     };
     shell.close().await?;
     Ok(i32::try_from(code).unwrap_or(1))
+}
+
+/// Reads stdin on a thread in pieces of up to `chunk` bytes (the last one
+/// possibly shorter), at most two pieces ahead of the sender.
+fn read_stdin(chunk: usize) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut buf = Vec::with_capacity(chunk);
+            match (&mut stdin).take(chunk as u64).read_to_end(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => {
+                    if tx.blocking_send(Ok(buf)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// Sends each piece of stdin as it is read; the last Send carries End
+/// (an empty one when stdin was empty).
+async fn send_stdin(
+    shell: &mut WinRsShell,
+    command_id: &str,
+    mut rx: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+) -> Result<()> {
+    let mut pending: Option<Vec<u8>> = None;
+    while let Some(piece) = rx.recv().await {
+        let piece = piece.map_err(|e| Error::Usage(format!("cannot read stdin: {e}")))?;
+        if let Some(previous) = pending.replace(piece) {
+            shell.send_stdin(command_id, &previous, false).await?;
+        }
+    }
+    let last = pending.unwrap_or_default();
+    shell.send_stdin(command_id, &last, true).await
 }
