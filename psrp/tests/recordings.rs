@@ -402,3 +402,68 @@ fn check(msg: &Message) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// What our pool writes when it opens equals, structurally, the
+/// SESSION_CAPABILITY and INIT_RUNSPACEPOOL of a creationXml that Windows
+/// accepted (pypsrp's test_psrp_open_runspace.yml).
+#[test]
+fn our_opening_messages_match_an_accepted_creation_xml() {
+    let path =
+        recordings_dir().join("pypsrp/tests/tests_pypsrp/responses/test_psrp_open_runspace.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let recorded: Vec<Message> = payloads(&text)
+        .into_iter()
+        .filter(|((client, _), _)| *client)
+        .take(1)
+        .flat_map(|(_, bytes)| Reassembler::default().feed(&bytes).unwrap())
+        .map(|(_, raw)| Message::decode(&raw).unwrap())
+        .collect();
+    assert_eq!(recorded.len(), 2);
+
+    let mut pool = psrp::RunspacePool::new(psrp::RunspacePoolConfig::default());
+    pool.open().unwrap();
+    let ours: Vec<Message> = Reassembler::default()
+        .feed(&pool.creation_payload(153_600).unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(_, raw)| Message::decode(&raw).unwrap())
+        .collect();
+    assert_eq!(ours.len(), 2);
+    for (a, b) in recorded.iter().zip(&ours) {
+        assert_eq!(a.message_type, b.message_type);
+        assert_eq!(a.destination, b.destination);
+        let va = clixml::from_slice(&a.data).unwrap();
+        let vb = clixml::from_slice(&b.data).unwrap();
+        same(&va, &vb, a.message_type.name()).unwrap();
+    }
+}
+
+/// A CREATE_PIPELINE built with our API equals, structurally, one Windows
+/// ran (pypsrp's test_client_execute_ps.yml: `Invoke-Expression -Command
+/// ... | Out-String -Stream`).
+#[test]
+fn our_create_pipeline_matches_an_accepted_one() {
+    use psrp::messages::CreatePipeline;
+    use psrp::types::{Command, PowerShell};
+    let path =
+        recordings_dir().join("pypsrp/tests/tests_pypsrp/responses/test_client_execute_ps.yml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut r = Reassembler::default();
+    let recorded = payloads(&text)
+        .into_iter()
+        .filter(|((client, cmd), _)| *client && !cmd.is_empty())
+        .flat_map(|(_, bytes)| r.feed(&bytes).unwrap())
+        .map(|(_, raw)| Message::decode(&raw).unwrap())
+        .find(|m| m.message_type == MessageType::CREATE_PIPELINE)
+        .expect("a recorded CREATE_PIPELINE");
+    let recorded = clixml::from_slice(&recorded.data).unwrap();
+    let script = "$serv = Get-Service -Name winrm; $serv.Name; $serv.Status; $serv";
+    let mut ps = PowerShell::new(vec![
+        Command::new("Invoke-Expression").parameter("Command", Value::String(script.into())),
+        Command::new("Out-String").parameter("Stream", Value::Null),
+    ]);
+    ps.redirect_shell_error_output_pipe = false;
+    let ours = Body::CreatePipeline(CreatePipeline::new(ps)).encode();
+    let ours = clixml::from_slice(&ours).unwrap();
+    same(&recorded, &ours, "CREATE_PIPELINE").unwrap();
+}
