@@ -297,6 +297,11 @@ impl Packer {
 /// over all objects: 64 MiB.
 pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 
+/// Bound on the number of messages being reassembled at once: a peer that
+/// starts objects it never finishes (even with empty fragments) cannot
+/// grow the table without limit. PowerShell interleaves a handful.
+pub const MAX_PARTIAL_OBJECTS: usize = 1024;
+
 #[derive(Debug)]
 struct Partial {
     next_fragment: u64,
@@ -439,6 +444,13 @@ impl Reassembler {
             }
             if f.end {
                 return Ok(Some((f.object_id, f.data.to_vec())));
+            }
+            if self.partial.len() >= MAX_PARTIAL_OBJECTS {
+                return Err(Error::TooLarge {
+                    what: "number of incomplete messages",
+                    size: self.partial.len() as u64 + 1,
+                    limit: MAX_PARTIAL_OBJECTS as u64,
+                });
             }
             self.buffered += f.data.len();
             self.partial.insert(
@@ -603,5 +615,20 @@ mod tests {
         let mut r = Reassembler::new(1024);
         assert!(matches!(r.feed(&hostile), Err(Error::TooLarge { .. })));
         assert_eq!(r.buffered(), 0);
+
+        // Objects started and never finished, with empty fragments.
+        let mut wire = Vec::new();
+        for oid in 0..=MAX_PARTIAL_OBJECTS as u64 {
+            Fragment {
+                object_id: oid,
+                fragment_id: 0,
+                start: true,
+                end: false,
+                data: b"",
+            }
+            .encode_into(&mut wire);
+        }
+        let err = Reassembler::default().feed(&wire).unwrap_err();
+        assert!(err.to_string().contains("incomplete messages"), "{err}");
     }
 }
