@@ -147,10 +147,12 @@ pub mod signal {
     /// Ctrl+Break to a WinRS command.
     pub const CTRL_BREAK: &str =
         "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/ctrl_break";
-    /// PowerShell pipeline stop. Windows spells it `crtl_c`.
-    pub const PS_CTRL_C: &str = "http://schemas.microsoft.com/powershell/signal/crtl_c";
-    /// PowerShell CRTL_C as some clients spell it; accepted by Windows too.
-    pub const PS_CTRL_C_ALT: &str = "http://schemas.microsoft.com/powershell/signal/ctrl_c";
+    /// PowerShell pipeline stop: a relative URI, misspelt `crtl_c`, as
+    /// [MS-PSRP] 3.1.5.3.9 requires and PowerShell sends.
+    pub const PS_CTRL_C: &str = "powershell/signal/crtl_c";
+    /// PowerShell pipeline stop as [MS-WSMV] 2.2.5.6 and pypsrp spell it;
+    /// Windows accepts it too (test_psrp_nested_command).
+    pub const PS_CTRL_C_ALT: &str = "powershell/signal/ctrl_c";
 }
 
 /// `rsp:CommandState/@State` URIs ([MS-WSMV] 2.2.4.7).
