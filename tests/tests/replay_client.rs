@@ -89,10 +89,9 @@ fn with_release_signals(mut rec: Recording) -> Recording {
                 .then(|| attribute(r, "<rsp:CommandState", "CommandId"))
                 .flatten()
         });
-        let next_is_signal = rec
-            .messages
-            .get(i + 1)
-            .is_some_and(|n| n.request.contains("/shell/Signal<"));
+        let next_is_signal = rec.messages.get(i + 1).is_some_and(|n| {
+            n.request.contains("/shell/Signal<") && done.is_some_and(|c| n.request.contains(c))
+        });
         if let (Some(command_id), false) = (done, next_is_signal) {
             let shell_id = selector_shell_id(&m.request).unwrap().to_string();
             let uri = resource_uri(&m.request).unwrap().to_string();
@@ -1153,4 +1152,41 @@ async fn reset_runspace_state() {
     assert!(!s.reset_runspace_state().await.unwrap(), "refused");
     s.close().await.unwrap();
     check(server);
+}
+
+/// A nested pipeline runs while another one is busy (`$host.EnterNestedPrompt`
+/// style, IsNested), sees its variables, and the busy one is stopped.
+#[tokio::test]
+async fn nested_pipeline_beside_a_running_one_then_stop() {
+    let (server, info) = replay("test_psrp_nested_command").await;
+    let mut s = open(&info).await;
+    let busy = s.start("$i = 0; while ($true) { $i++ }").await.unwrap();
+    let mut nested = PowerShell::new(vec![
+        Command::new("Get-Variable").parameter("Name", Value::String("i".into()))
+    ]);
+    nested.is_nested = true;
+    let r = s
+        .invoke_powershell(nested, false)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.state, Some(PSInvocationState::Completed));
+    assert_eq!(r.output.len(), 1);
+    let variable = r.output[0].as_object().unwrap();
+    assert_eq!(
+        variable.type_name(),
+        Some("System.Management.Automation.PSVariable")
+    );
+    assert_eq!(variable.get_str("Name"), Some("i"));
+    assert_eq!(s.pipeline_state(busy), Some(PSInvocationState::Running));
+    s.stop(busy).await.unwrap();
+    assert_eq!(s.pipeline_state(busy), Some(PSInvocationState::Stopping));
+    s.close().await.unwrap();
+    // The stop Signal (request 7, after the inserted release of the nested
+    // pipeline): we send MS-PSRP's powershell/signal/crtl_c
+    // (3.1.5.3.9), pypsrp sent MS-WSMV's powershell/signal/ctrl_c; Windows
+    // takes both.
+    check_except(server, &[(7, "Signal code")]);
 }

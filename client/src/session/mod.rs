@@ -424,7 +424,9 @@ impl PsSession {
         power_shell: PowerShell,
         input: bool,
     ) -> Result<Uuid> {
+        let is_nested = power_shell.is_nested;
         let mut create = CreatePipeline::new(power_shell);
+        create.is_nested = is_nested;
         create.no_input = !input;
         create.host_info = host_info(self.host.as_ref(), self.raw_ui.as_ref());
         let id = match pipeline_id {
@@ -648,6 +650,14 @@ impl PsSession {
             )
             .await?;
         Ok(Pipeline::new(self, pipeline_id))
+    }
+
+    /// Stops a pipeline running on the host, such as one left running by
+    /// [`start`](Self::start) (Stop-Job): the stop Signal of [MS-PSRP]
+    /// 3.1.4.6 and 3.1.5.3.9. Its end (Stopped) is received with
+    /// [`receive_pipeline`](Self::receive_pipeline) or not at all.
+    pub async fn stop(&mut self, pipeline_id: Uuid) -> Result<()> {
+        self.signal_stop(pipeline_id).await
     }
 
     /// Stops a running pipeline (PowerShell's stop signal).
