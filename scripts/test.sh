@@ -5,7 +5,8 @@
 #   2. the test host's own tests;
 #   3. formatting and lints;
 #   4. every Rust test in the workspace (unit, recordings, replay, interop,
-#      and the client against the test host).
+#      and the client against the test host);
+#   5. a short run of every fuzz target (when a nightly toolchain is there).
 # Exits non-zero if anything failed; every background process a test starts
 # is stopped by pid, pass or fail.
 set -uo pipefail
@@ -50,7 +51,8 @@ if [ -d fixtures/testhost/tests ]; then
 fi
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --quiet -- -D warnings
-step "cargo test" cargo test --workspace
+step "cargo test" cargo test --workspace --no-fail-fast
+step "fuzz targets, a short run each" bash scripts/fuzz-smoke.sh 15
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
