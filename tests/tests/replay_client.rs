@@ -7,7 +7,7 @@
 //! The recordings were made by pypsrp, so two things legitimately differ
 //! and are allowed (see [`HARMLESS`] and [`with_release_signals`]).
 use client::host::{Host, NullHost};
-use client::session::{HostDefaultData, PipelineEvent, PsSession, SessionOptions};
+use client::session::{HostDefaultData, InvokeOptions, PipelineEvent, PsSession, SessionOptions};
 use fixtures::{Delivery, Divergence, RecordedMessage, Recording, ReplayReport, ReplayServer};
 use psrp::clixml::{Content, PsObject, Value};
 use psrp::types::{Command, PSInvocationState, PowerShell, RunspacePoolState};
@@ -1189,4 +1189,139 @@ async fn nested_pipeline_beside_a_running_one_then_stop() {
     // (3.1.5.3.9), pypsrp sent MS-WSMV's powershell/signal/ctrl_c; Windows
     // takes both.
     check_except(server, &[(7, "Signal code")]);
+}
+
+/// AddToHistory: Get-History lists the pipeline only when it asked to be
+/// recorded.
+#[tokio::test]
+async fn history_only_when_asked() {
+    for (name, add_to_history) in [
+        ("test_psrp_with_history", true),
+        ("test_psrp_with_no_history", false),
+    ] {
+        let (server, info) = replay(name).await;
+        let mut s = open(&info).await;
+        let ps = PowerShell::new(vec![Command::script("Write-Output 1; Write-Output 2")]);
+        let options = InvokeOptions {
+            add_to_history,
+            ..Default::default()
+        };
+        let r = s
+            .invoke_with(ps, options)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(r.output, [Value::I32(1), Value::I32(2)]);
+        let r = s.run("Get-History").await.unwrap();
+        let lines: Vec<&str> = r
+            .output
+            .iter()
+            .map(|h| h.as_object().unwrap().get_str("CommandLine").unwrap())
+            .collect();
+        if add_to_history {
+            assert_eq!(lines, ["Write-Output 1; Write-Output 2"]);
+        } else {
+            assert!(lines.is_empty(), "{lines:?}");
+        }
+        s.close().await.unwrap();
+        check(server);
+    }
+}
+
+/// RemoteStreamOptions: without AddInvocationInfo Windows sends the records
+/// bare; with it, each says where it was written.
+#[tokio::test]
+async fn records_with_and_without_invocation_info() {
+    for (name, invocation_info) in [
+        ("test_psrp_stream_output_invocation", true),
+        ("test_psrp_stream_no_output_invocation", false),
+    ] {
+        let (server, info) = replay(name).await;
+        let mut s = open(&info).await;
+        let ps = PowerShell::new(vec![Command::script(ALL_STREAMS)]);
+        let options = InvokeOptions {
+            invocation_info,
+            ..Default::default()
+        };
+        let r = s
+            .invoke_with(ps, options)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(r.output, [Value::String("output stream".into())]);
+        for record in r.debug.iter().chain(&r.verbose).chain(&r.warnings) {
+            assert_eq!(record.serialize_invocation_info, invocation_info, "{name}");
+        }
+        assert_eq!(r.debug[0].message, "debug stream");
+        assert_eq!(r.errors[0].message(), "error stream");
+        s.close().await.unwrap();
+        check(server);
+    }
+}
+
+/// Every stream merged into output (`*>&1`) in one statement, none in the
+/// next: the records arrive as output objects, then on their own streams.
+#[tokio::test]
+async fn merged_streams_arrive_as_output() {
+    use psrp::types::PipelineResultTypes as R;
+    let (server, info) = replay("test_psrp_merge_commands").await;
+    let mut s = open(&info).await;
+    let mut merged = Command::script(ALL_STREAMS);
+    merged.merge_my_result = R::Error;
+    merged.merge_to_result = R::Output;
+    merged.merge_previous_results = R::from_i32(3).unwrap(); // Output, Error
+    for m in [
+        &mut merged.merge_error,
+        &mut merged.merge_warning,
+        &mut merged.merge_verbose,
+        &mut merged.merge_debug,
+        &mut merged.merge_information,
+    ] {
+        *m = Some(R::Output);
+    }
+    let mut ps = PowerShell::new(Vec::new());
+    ps.statements = vec![vec![merged], vec![Command::script(ALL_STREAMS)]];
+    let r = s
+        .invoke_powershell(ps, false)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let kinds: Vec<String> = r
+        .output
+        .iter()
+        .map(|v| match type_name(v) {
+            Some(t) => t.rsplit('.').next().unwrap().to_string(),
+            None => text(v),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "DebugRecord",
+            "VerboseRecord",
+            "ErrorRecord",
+            "output stream",
+            "WarningRecord",
+            "InformationRecord",
+            "output stream",
+        ]
+    );
+    assert_eq!(
+        (
+            r.debug.len(),
+            r.verbose.len(),
+            r.errors.len(),
+            r.warnings.len(),
+            r.information.len()
+        ),
+        (1, 1, 1, 1, 1)
+    );
+    s.close().await.unwrap();
+    check(server);
 }

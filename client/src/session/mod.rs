@@ -61,6 +61,32 @@ pub struct SessionOptions {
     pub raw_ui: Option<HostDefaultData>,
 }
 
+/// How a pipeline is started: the settings of CREATE_PIPELINE ([MS-PSRP]
+/// 2.2.2.10) a caller chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvokeOptions {
+    /// The pipeline takes input (`NoInput` false) until
+    /// [`Pipeline::close_input`].
+    pub input: bool,
+    /// `AddToHistory`: the host records the pipeline in the session's
+    /// history (Get-History).
+    pub add_to_history: bool,
+    /// `RemoteStreamOptions` AddInvocationInfo: error, warning, verbose and
+    /// debug records carry the InvocationInfo of the command that wrote
+    /// them (default true, as Invoke-Command).
+    pub invocation_info: bool,
+}
+
+impl Default for InvokeOptions {
+    fn default() -> Self {
+        InvokeOptions {
+            input: false,
+            add_to_history: false,
+            invocation_info: true,
+        }
+    }
+}
+
 /// A PSSession the host keeps, as `Get-PSSession -ComputerName` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteSession {
@@ -381,7 +407,21 @@ impl PsSession {
         power_shell: PowerShell,
         input: bool,
     ) -> Result<Pipeline<'_>> {
-        let id = self.start_pipeline(power_shell, input).await?;
+        let options = InvokeOptions {
+            input,
+            ..Default::default()
+        };
+        self.invoke_with(power_shell, options).await
+    }
+
+    /// Starts a pipeline with the CREATE_PIPELINE settings of `options`
+    /// ([MS-PSRP] 2.2.2.10): input, history, InvocationInfo on records.
+    pub async fn invoke_with(
+        &mut self,
+        power_shell: PowerShell,
+        options: InvokeOptions,
+    ) -> Result<Pipeline<'_>> {
+        let id = self.start_pipeline_as(None, power_shell, options).await?;
         Ok(Pipeline::new(self, id))
     }
 
@@ -395,8 +435,12 @@ impl PsSession {
         power_shell: PowerShell,
         input: bool,
     ) -> Result<Pipeline<'_>> {
+        let options = InvokeOptions {
+            input,
+            ..Default::default()
+        };
         let id = self
-            .start_pipeline_as(Some(pipeline_id), power_shell, input)
+            .start_pipeline_as(Some(pipeline_id), power_shell, options)
             .await?;
         Ok(Pipeline::new(self, id))
     }
@@ -411,23 +455,24 @@ impl PsSession {
     /// (= CommandId) to receive its output later.
     pub async fn start(&mut self, script: &str) -> Result<Uuid> {
         let ps = PowerShell::new(vec![Command::script(script)]);
-        self.start_pipeline(ps, false).await
-    }
-
-    async fn start_pipeline(&mut self, power_shell: PowerShell, input: bool) -> Result<Uuid> {
-        self.start_pipeline_as(None, power_shell, input).await
+        self.start_pipeline_as(None, ps, InvokeOptions::default())
+            .await
     }
 
     async fn start_pipeline_as(
         &mut self,
         pipeline_id: Option<Uuid>,
         power_shell: PowerShell,
-        input: bool,
+        options: InvokeOptions,
     ) -> Result<Uuid> {
         let is_nested = power_shell.is_nested;
         let mut create = CreatePipeline::new(power_shell);
         create.is_nested = is_nested;
-        create.no_input = !input;
+        create.no_input = !options.input;
+        create.add_to_history = options.add_to_history;
+        if !options.invocation_info {
+            create.remote_stream_options = psrp::types::RemoteStreamOptions::default();
+        }
         create.host_info = host_info(self.host.as_ref(), self.raw_ui.as_ref());
         let id = match pipeline_id {
             Some(id) => self.pool.create_pipeline_with_id(id, create)?,
