@@ -431,3 +431,129 @@ fn mutated_recordings_never_panic() {
         "mutations too weak or too strong"
     );
 }
+
+#[path = "psrpcore_clixml/bridge.rs"]
+mod bridge;
+
+/// The canonical JSON in a form where two faithful readings agree:
+/// adapted and extended properties merged into one map `"p"`; an `<Obj>`
+/// whose content is another `<Obj>` (PowerShell wraps objects so) flattened
+/// into one object, as psrpcore reads it (we keep both layers, and
+/// [`PsObject::property`](psrp::clixml::PsObject::property) looks through),
+/// and a bare `<Obj>` around a primitive read as that primitive;
+/// DateTime text in psrpcore's rendering (`Z` for `+00:00`, no trailing
+/// zeros in the fraction), since psrpcore keeps the instant, not the text.
+fn normalized(j: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match j {
+        J::Object(mut m) if m.get("t").and_then(J::as_str) == Some("Obj") => {
+            let mut props = serde_json::Map::new();
+            let mut content = m.remove("c").map(normalized).unwrap_or(J::Null);
+            if let Some(inner) = content.get("prim").filter(|p| p["t"] == "Obj").cloned() {
+                if let J::Object(p) = &inner["p"] {
+                    props.extend(p.clone());
+                }
+                if m.get("ts") == Some(&J::Null) {
+                    m.insert("ts".into(), inner["ts"].clone());
+                }
+                content = inner["c"].clone();
+            }
+            for bag in ["a", "e"] {
+                if let Some(J::Array(items)) = m.remove(bag) {
+                    for item in items {
+                        if let J::Array(mut pair) = item {
+                            let v = pair.pop().unwrap_or(J::Null);
+                            let k = pair.pop().and_then(|k| k.as_str().map(str::to_owned));
+                            props.insert(k.unwrap_or_default(), normalized(v));
+                        }
+                    }
+                }
+            }
+            // A bare wrapper (no type names, ToString or properties) is the
+            // value it wraps.
+            if props.is_empty() && m.get("tn") == Some(&J::Null) && m.get("ts") == Some(&J::Null) {
+                if let Some(p) = content.get("prim") {
+                    return p.clone();
+                }
+            }
+            m.insert("p".into(), J::Object(props));
+            m.insert("c".into(), content);
+            J::Object(m)
+        }
+        J::Object(mut m) if m.get("t").and_then(J::as_str) == Some("DT") => {
+            if let Some(J::String(dt)) = m.get("v") {
+                let mut dt = dt.replace("+00:00", "Z");
+                if let Some(dot) = dt.find('.') {
+                    let end = dt[dot..]
+                        .find(|c: char| !c.is_ascii_digit() && c != '.')
+                        .map_or(dt.len(), |e| dot + e);
+                    let frac = dt[dot + 1..end].trim_end_matches('0').to_owned();
+                    let sep = if frac.is_empty() { "" } else { "." };
+                    dt = format!("{}{sep}{frac}{}", &dt[..dot], &dt[end..]);
+                }
+                m.insert("v".into(), J::String(dt));
+            }
+            J::Object(m)
+        }
+        J::Object(m) => J::Object(m.into_iter().map(|(k, v)| (k, normalized(v))).collect()),
+        J::Array(a) => J::Array(a.into_iter().map(normalized).collect()),
+        other => other,
+    }
+}
+
+#[test]
+fn psrpcore_reads_the_recorded_messages_as_we_do() {
+    // A third party's reading of the real Windows messages, value by value,
+    // against ours (canonical JSON, see tests/psrpcore_clixml/canon.py).
+    let Some(py) = bridge::python() else { return };
+    let (docs, _) = collect_docs();
+    let mut ours = Vec::new();
+    let mut doc = String::from("<Objs>");
+    for d in docs.iter().filter(|d| d.origin.ends_with("message)")) {
+        let v = clixml::from_slice(&d.xml).expect("parses (checked above)");
+        let text = std::str::from_utf8(&d.xml)
+            .unwrap()
+            .trim_start_matches('\u{FEFF}');
+        let text = match text.find("?>") {
+            Some(i) if text.starts_with("<?xml") => &text[i + 2..],
+            _ => text,
+        };
+        doc.push_str(text);
+        ours.push((d.origin.as_str(), v));
+    }
+    doc.push_str("</Objs>");
+    let theirs = bridge::run_args(&py, &["deserialize.py", "--each"], &doc);
+    let theirs = theirs.as_array().expect("a list");
+    assert_eq!(theirs.len(), ours.len());
+    let (mut same, mut normalized_same, mut skipped, mut differ) = (0, 0, 0, Vec::new());
+    for ((origin, v), t) in ours.iter().zip(theirs) {
+        if t.get("error").is_some() {
+            skipped += 1;
+        } else if &bridge::canon(v) == t {
+            same += 1;
+        } else if normalized(bridge::canon(v)) == normalized(t.clone()) {
+            normalized_same += 1;
+        } else {
+            differ.push(format!(
+                "{origin}\n ours:   {}\n theirs: {}",
+                normalized(bridge::canon(v)),
+                normalized(t.clone())
+            ));
+        }
+    }
+    println!(
+        "{} recorded messages: {same} read identically by psrpcore, {normalized_same} the same \
+         up to DateTime text and wrapped objects, {skipped} it cannot canonicalize, {} differ",
+        ours.len(),
+        differ.len()
+    );
+    assert!(same > 600, "only {same} identical readings");
+    for d in differ.iter().take(5) {
+        println!("{d}");
+    }
+    assert!(
+        differ.is_empty(),
+        "{} messages read differently",
+        differ.len()
+    );
+}

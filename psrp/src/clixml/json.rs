@@ -140,8 +140,13 @@ fn object(o: &PsObject, types: bool) -> Json {
             m.insert("@type".into(), t.into());
         }
     }
-    if let Content::Primitive(p) = &o.content {
-        m.insert("@value".into(), to_json(p, types));
+    match &o.content {
+        // A wrapped object's properties come through `properties()`.
+        Content::Primitive(Value::Object(_)) => {}
+        Content::Primitive(p) => {
+            m.insert("@value".into(), to_json(p, types));
+        }
+        _ => {}
     }
     for (n, v) in o.properties() {
         m.insert(n.to_owned(), to_json(v, types));

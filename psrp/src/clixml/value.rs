@@ -384,12 +384,25 @@ impl PsObject {
     /// compare case-insensitively, as PowerShell's do, an exact match first.
     ///
     /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+    ///
+    /// When the object wraps another object (`<Obj>` content inside `<Obj>`,
+    /// as PowerShell sends a PSObject around a PSObject), the wrapped
+    /// object's properties are found too, after the wrapper's own.
     pub fn property(&self, name: &str) -> Option<&Value> {
         let all = || self.extended.iter().chain(self.adapted.iter());
         all()
             .find(|(n, _)| n == name)
             .or_else(|| all().find(|(n, _)| n.eq_ignore_ascii_case(name)))
             .map(|(_, v)| v)
+            .or_else(|| self.wrapped()?.property(name))
+    }
+
+    /// The object this one wraps, when its content is an `<Obj>`.
+    pub fn wrapped(&self) -> Option<&PsObject> {
+        match &self.content {
+            Content::Primitive(Value::Object(o)) => Some(o),
+            _ => None,
+        }
     }
 
     /// A property's string value, see [`PsObject::property`] and
@@ -427,14 +440,29 @@ impl PsObject {
     }
 
     /// All properties as PowerShell shows them: adapted ones, then extended
-    /// ones, an extended property hiding an adapted one of the same name.
-    pub fn properties(&self) -> impl Iterator<Item = (&str, &Value)> {
+    /// ones, an extended property hiding an adapted one of the same name;
+    /// then those of a [wrapped](PsObject::wrapped) object that the wrapper
+    /// does not hide.
+    pub fn properties(&self) -> Box<dyn Iterator<Item = (&str, &Value)> + '_> {
         let hidden = |n: &str| self.extended.iter().any(|(e, _)| e.eq_ignore_ascii_case(n));
-        self.adapted
+        let own = self
+            .adapted
             .iter()
             .filter(move |(n, _)| !hidden(n))
             .chain(self.extended.iter())
-            .map(|(n, v)| (n.as_str(), v))
+            .map(|(n, v)| (n.as_str(), v));
+        match self.wrapped() {
+            None => Box::new(own),
+            Some(inner) => {
+                let mine = |n: &str| {
+                    self.extended
+                        .iter()
+                        .chain(self.adapted.iter())
+                        .any(|(e, _)| e.eq_ignore_ascii_case(n))
+                };
+                Box::new(own.chain(inner.properties().filter(move |(n, _)| !mine(n))))
+            }
+        }
     }
 
     /// A property bag with the given type names and extended properties, as
@@ -501,6 +529,23 @@ mod tests {
         assert_eq!(names, ["Id", "Name"]);
         assert_eq!(o.type_name(), Some("T"));
         assert!(o.is_type("T") && !o.is_type("U"));
+    }
+
+    #[test]
+    fn wrapped_objects_are_looked_through() {
+        let inner = PsObject::with_properties(
+            &["Inner"],
+            [("Name", Value::from("in")), ("X", Value::I32(1))],
+        );
+        let outer = PsObject {
+            content: Content::Primitive(Value::from(inner)),
+            extended: vec![("Name".into(), Value::from("out"))],
+            ..Default::default()
+        };
+        assert_eq!(outer.get_str("Name"), Some("out"));
+        assert_eq!(outer.get_i64("X"), Some(1));
+        let names: Vec<&str> = outer.properties().map(|(n, _)| n).collect();
+        assert_eq!(names, ["Name", "X"]);
     }
 
     #[test]

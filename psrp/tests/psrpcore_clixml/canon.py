@@ -34,6 +34,7 @@ from psrpcore.types import (
     PSQueueBase,
     PSSByte,
     PSScriptBlock,
+    PSSecureString,
     PSSingle,
     PSStackBase,
     PSString,
@@ -120,6 +121,9 @@ def canon(v):
         return {"t": "Nil"}
     if isinstance(v, bool):
         return {"t": "B", "v": v}
+    if isinstance(v, PSSecureString):
+        # Encrypted with a session key the tests do not have.
+        return {"t": "SS"}
     if isinstance(v, PSBool):
         return {"t": "B", "v": bool(v)}
     if isinstance(v, enum.Enum) and not isinstance(v, PSObject):
