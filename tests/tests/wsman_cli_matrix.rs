@@ -707,6 +707,25 @@ fn check_verbose_log(env: &Env, mode: &Mode) {
         redacted > 0,
         "the Authorization header is logged (redacted): {log}"
     );
+    // The first token's size tells which mechanism served: an NTLM
+    // NEGOTIATE_MESSAGE is about 40 bytes, a Kerberos AP-REQ several hundred.
+    let first_token = log
+        .split("<redacted ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    let inner = if mode.name.contains("krb") || mode.mech == Mechanism::Kerberos {
+        Some(first_token.is_some_and(|n| n > 300))
+    } else if matches!(mode.mech, Mechanism::Ntlm | Mechanism::Negotiate) {
+        Some(first_token.is_some_and(|n| n < 100))
+    } else {
+        None
+    };
+    assert_ne!(
+        inner,
+        Some(false),
+        "not the expected mechanism: the first token has {first_token:?} base64 chars"
+    );
     // Tokens never appear, whatever the key: NTLMSSP and GSS-API prefixes.
     for token_start in [
         "TlRMTVNTUA",
