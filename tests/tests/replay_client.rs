@@ -1363,3 +1363,52 @@ async fn small_envelopes_fragment_the_pipeline_both_ways() {
     // (request 0, a Get); our client takes the size from ConnectionInfo.
     check_except(server, &[(0, "skipped")]);
 }
+
+/// Asking the host how a session is: Connected, then Disconnected (it
+/// was disconnected elsewhere), or gone.
+#[tokio::test]
+async fn host_state_of_a_session() {
+    let (server, info) = replay("test_psrp_is_alive_state_disconnected").await;
+    let mut s = open(&info).await;
+    let shell = s.host_state().await.unwrap();
+    assert_eq!(shell.state.as_deref(), Some("Connected"));
+    assert_eq!(
+        shell.shell_id.parse::<uuid::Uuid>().unwrap(),
+        s.instance_id()
+    );
+    let shell = s.host_state().await.unwrap();
+    assert_eq!(shell.state.as_deref(), Some("Disconnected"));
+    check(server);
+
+    let (server, info) = replay("test_psrp_is_alive_invalid_selectors").await;
+    let mut s = open(&info).await;
+    assert_eq!(
+        s.host_state().await.unwrap().state.as_deref(),
+        Some("Connected")
+    );
+    let e = s.host_state().await.unwrap_err();
+    assert!(matches!(e, client::Error::SessionNotFound(_)), "{e:?}");
+    check(server);
+}
+
+/// Failures on the way do not leave the session unusable: a fault to a Get
+/// is reported and the session still closes; a dropped connection is an
+/// error, not a hang.
+#[tokio::test]
+async fn host_state_failures() {
+    let (server, info) = replay("test_psrp_is_alive_other_wsman_error").await;
+    let mut s = open(&info).await;
+    let e = s.host_state().await.unwrap_err();
+    assert!(e.to_string().contains("invalid timeout field"), "{e}");
+    s.close().await.unwrap();
+    check(server);
+
+    let (server, info) = replay("test_psrp_is_alive_http_error").await;
+    let mut s = open(&info).await;
+    assert_eq!(
+        s.host_state().await.unwrap().state.as_deref(),
+        Some("Connected")
+    );
+    assert!(s.host_state().await.is_err());
+    check(server);
+}

@@ -7,8 +7,10 @@ use psrp::clixml::Value;
 use psrp::crypto::ExchangeKey;
 use psrp::messages::{Availability, GetCommandMetadata, SessionCapability};
 use psrp::types::PrimitiveDictionary;
+use wsman::soap::response::{parse_shell, ShellInfo};
+use wsman::soap::{ns, Selector};
 
-use super::{Pipeline, PsSession};
+use super::{not_found_as, Pipeline, PsSession};
 use crate::{Error, Result};
 
 impl PsSession {
@@ -144,6 +146,20 @@ impl PsSession {
         let id = self.pool.get_command_metadata(request)?;
         self.send_command(id).await?;
         Ok(Pipeline::new(self, id))
+    }
+
+    /// The session as the host sees it now: a WS-Man Get of its shell
+    /// ([MS-WSMV] 3.1.4.2 on the shell resource), whose `state` is
+    /// `Connected` or `Disconnected`. [`Error::SessionNotFound`] when the
+    /// host no longer has it.
+    pub async fn host_state(&mut self) -> Result<ShellInfo> {
+        let selector = [Selector::new("ShellId", &self.shell_id)];
+        let r = self
+            .wsman
+            .get(ns::uri::SHELL, &selector)
+            .await
+            .map_err(|e| not_found_as(e, self.pool.id(), &self.info))?;
+        Ok(parse_shell(&r.xml)?)
     }
 
     /// The exit code a script asked for with `$host.SetShouldExit`
