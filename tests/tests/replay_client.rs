@@ -1421,3 +1421,16 @@ async fn host_state_failures() {
     // the recording has no answer for.
     check_except(server, &[(5, "unexpected request")]);
 }
+
+/// A plain script after the pool opened (pypsrp cleared the commands of a
+/// PowerShell object first; nothing of that goes on the wire).
+#[tokio::test]
+async fn plain_script() {
+    let (server, info) = replay("test_psrp_clear_commands").await;
+    let mut s = open(&info).await;
+    let r = s.run("echo new").await.unwrap();
+    assert_eq!(r.output, [Value::String("new".into())]);
+    assert!(!r.had_errors());
+    s.close().await.unwrap();
+    check(server);
+}
