@@ -8,8 +8,17 @@
 //! pipelines ([`PsSession::invoke`]) whose events stream as they arrive,
 //! disconnects and reconnects, and is removed with [`PsSession::close`].
 //!
-//! Round trips: opening is Create + Receive; a pipeline is Command +
-//! Receive (+ Send for input or a CREATE_PIPELINE that does not fit).
+//! Round trips: opening is Create + Receive; connecting is Connect +
+//! Receive ([MS-PSRP] 3.1.4.10.3); a pipeline is Command + Receive (+ Send
+//! for input or a CREATE_PIPELINE that does not fit) + the Signal that
+//! releases it; listing is one Enumerate of shells plus one of each
+//! session's pipelines.
+//!
+//! Until the host's SESSION_CAPABILITY says it speaks protocol 2.2 or later
+//! a session's envelopes stay within 150 KiB, what PowerShell 2 hosts take;
+//! then the configured MaxEnvelopeSize applies, as PowerShell does. The
+//! CommandId of a pipeline is its id unless the host chose another (WinRM
+//! 2.0 does).
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 mod host_calls;
