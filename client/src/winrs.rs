@@ -3,6 +3,8 @@
 //! `.../windows/shell/cmd` resource).
 //!
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+use std::ops::ControlFlow;
+
 use wsman::client::Client as WsmanClient;
 use wsman::soap::request::{CommandLine, SendStream, ShellCreate};
 use wsman::soap::{ns, WsOption};
@@ -90,6 +92,23 @@ impl WinRsShell {
         command_id: &str,
         mut output: impl FnMut(OutputStream, &[u8]),
     ) -> Result<i64> {
+        let code = self
+            .wait_while(command_id, |stream, data| {
+                output(stream, data);
+                ControlFlow::Continue(())
+            })
+            .await?;
+        Ok(code.expect("never asked to stop"))
+    }
+
+    /// Like [`WinRsShell::wait`], but `output` may ask to stop listening
+    /// (its reader has gone): then `Ok(None)` once the current Receive's
+    /// output is handed over, the command still running (terminate it).
+    pub async fn wait_while(
+        &mut self,
+        command_id: &str,
+        mut output: impl FnMut(OutputStream, &[u8]) -> ControlFlow<()>,
+    ) -> Result<Option<i64>> {
         loop {
             let r = self
                 .client
@@ -100,20 +119,24 @@ impl WinRsShell {
                     "stdout stderr",
                 )
                 .await?;
+            let mut stop = false;
             for s in &r.streams {
                 let which = if s.name == "stderr" {
                     OutputStream::Stderr
                 } else {
                     OutputStream::Stdout
                 };
-                if !s.data.is_empty() {
-                    output(which, &s.data);
+                if !s.data.is_empty() && output(which, &s.data).is_break() {
+                    stop = true;
                 }
             }
             if let Some(state) = &r.command_state {
                 if state.is_done() {
-                    return Ok(state.exit_code.unwrap_or(0));
+                    return Ok(Some(state.exit_code.unwrap_or(0)));
                 }
+            }
+            if stop {
+                return Ok(None);
             }
         }
     }

@@ -675,6 +675,47 @@ fn check_exec_terminate(env: &Env, mode: &Mode, marker: &str) {
     );
 }
 
+/// `wsman exec ... | head`: once stdout's reader has gone, the remote
+/// command is terminated and wsman exits 141 (as after SIGPIPE), even for a
+/// command that would never end.
+fn check_exec_closed_stdout(env: &Env, mode: &Mode) {
+    let marker = format!("wsman-pipe-{}", std::process::id());
+    let script = format!("yes {marker}");
+    let mut cmd = env.command(mode, &["exec", "sh", "-c", &script], PASSWORD);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start wsman");
+    let mut first = [0u8; 64];
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_exact(&mut first)
+        .expect("output arrives");
+    assert!(String::from_utf8_lossy(&first).starts_with(&marker));
+    // The reader is gone now (the pipe was dropped).
+    let t0 = Instant::now();
+    let exited = wait_until(Duration::from_secs(15), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !exited {
+        let _ = child.kill();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(exited, "wsman kept running after stdout closed");
+    assert_eq!(
+        o.status.code(),
+        Some(141),
+        "{} ({:?})",
+        stderr(&o),
+        t0.elapsed()
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || processes_with(&marker, 0)
+            .is_empty()),
+        "the remote command is still running"
+    );
+}
+
 fn check_wrong_password(env: &Env, mode: &Mode) {
     let o = env.run_with(mode, &["get", "winrm/config"], None, WRONG_PASSWORD);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
@@ -1035,6 +1076,9 @@ fn every_auth_mode_and_transport() {
     // Exceeding one envelope of stdin, once (the path is the same for all).
     m.check("ntlm sealed", "exec big stdin", || {
         check_exec_big_stdin(&env, &modes[1])
+    });
+    m.check("ntlm sealed", "exec, stdout closed", || {
+        check_exec_closed_stdout(&env, &modes[1])
     });
     // --nt-hash given as an argument, and a wrong one.
     if let Some(hash) = env.nt_hash.clone() {

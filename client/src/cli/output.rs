@@ -17,6 +17,11 @@ pub fn out_bytes(bytes: &[u8]) {
     }
 }
 
+/// Whether stdout's reader has gone (a write failed, e.g. `wsman ... | head`).
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
 /// Writes one line to stdout.
 pub fn out_line(line: &str) {
     let mut buf = Vec::with_capacity(line.len() + 1);

@@ -1,5 +1,6 @@
 //! The plain WS-Management commands: `identify`, `get`, `enumerate`, `exec`.
 use std::io::{IsTerminal, Read};
+use std::ops::ControlFlow;
 
 use wsman::client::resolve_resource_uri;
 use wsman::soap::request::{Enumerate, Filter};
@@ -7,7 +8,7 @@ use wsman::soap::Selector;
 
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
-use super::output::{err_bytes, out_bytes, out_line};
+use super::output::{err_bytes, out_bytes, out_line, stdout_closed};
 use crate::winrs::{OutputStream, WinRsShell};
 use crate::{Error, Result};
 
@@ -115,9 +116,19 @@ pub async fn exec(args: &ConnectionArgs, command: &[String]) -> Result<i32> {
         _ = &mut ctrl_c => return Ok(130),
         s = WinRsShell::open(&info, false) => s?,
     };
-    let output = |stream: OutputStream, data: &[u8]| match stream {
-        OutputStream::Stdout => out_bytes(data),
-        OutputStream::Stderr => err_bytes(data),
+    // Once stdout's reader has gone (`| head`), stop as a local command
+    // would on SIGPIPE: terminate the remote command rather than receive
+    // output nobody reads, perhaps forever.
+    let output = |stream: OutputStream, data: &[u8]| {
+        match stream {
+            OutputStream::Stdout => out_bytes(data),
+            OutputStream::Stderr => err_bytes(data),
+        }
+        if stdout_closed() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     };
     let mut command_id = None;
     let result = {
@@ -127,7 +138,7 @@ pub async fn exec(args: &ConnectionArgs, command: &[String]) -> Result<i32> {
             if let Some(rx) = stdin {
                 send_stdin(&mut shell, &id, rx).await?;
             }
-            shell.wait(&id, output).await
+            shell.wait_while(&id, output).await
         };
         tokio::select! {
             biased;
@@ -136,7 +147,14 @@ pub async fn exec(args: &ConnectionArgs, command: &[String]) -> Result<i32> {
         }
     };
     let code = match result {
-        Ok(Some(code)) => code,
+        Ok(Some(Some(code))) => code,
+        Ok(Some(None)) => {
+            tracing::debug!("stdout closed: terminating the remote command");
+            if let Some(id) = &command_id {
+                let _ = shell.terminate(id).await;
+            }
+            141 // 128 + SIGPIPE, as a shell reports a writer stopped by a closed pipe
+        }
         Ok(None) => {
             eprintln!("wsman: interrupted: terminating the remote command");
             if let Some(id) = &command_id {
