@@ -716,6 +716,22 @@ fn check_exec_closed_stdout(env: &Env, mode: &Mode) {
     );
 }
 
+/// `wsman enumerate ... | head` with the reader gone: no Pull after the
+/// first batch that could not be written.
+fn check_enumerate_closed_stdout(env: &Env, mode: &Mode) {
+    let stats = env.stats();
+    stats.reset();
+    let mut cmd = env.command(mode, &["enumerate", "wmicimv2/Win32_Service"], PASSWORD);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start wsman");
+    drop(child.stdout.take()); // closed before the first item is written
+    let o = child.wait_with_output().unwrap();
+    env.secrets.assert_absent("enumerate, stdout closed", &o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stats.read();
+    assert_eq!(s.requests, 1, "the Enumerate only, no Pull: {s:?}");
+}
+
 fn check_wrong_password(env: &Env, mode: &Mode) {
     let o = env.run_with(mode, &["get", "winrm/config"], None, WRONG_PASSWORD);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
@@ -1079,6 +1095,9 @@ fn every_auth_mode_and_transport() {
     });
     m.check("ntlm sealed", "exec, stdout closed", || {
         check_exec_closed_stdout(&env, &modes[1])
+    });
+    m.check("ntlm sealed", "enumerate, stdout closed", || {
+        check_enumerate_closed_stdout(&env, &modes[1])
     });
     // --nt-hash given as an argument, and a wrong one.
     if let Some(hash) = env.nt_hash.clone() {

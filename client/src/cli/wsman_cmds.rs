@@ -90,7 +90,9 @@ pub async fn enumerate(args: &ConnectionArgs, resource: &str, filter: Option<&st
         for item in &batch.items {
             print_xml_or_json(item, args.json)?;
         }
-        if batch.is_done() {
+        // Nobody reads the rest (`| head`): stop pulling; the host drops
+        // the enumeration context after its timeout.
+        if batch.is_done() || stdout_closed() {
             break;
         }
         let ctx = batch.context.clone().unwrap_or_default();
