@@ -42,7 +42,7 @@ use crate::host::{Host, NullHost};
 use crate::{ConnectionInfo, Error, Result};
 
 pub use pipeline::{Pipeline, PipelineEvent, PipelineResult};
-pub use raw_ui::HostDefaultData;
+pub use psrp::types::HostDefaultData;
 
 /// The PSRP protocol version we announce ([MS-PSRP] 2.2.2.1).
 const PROTOCOL_VERSION: &str = "2.3";
@@ -181,7 +181,7 @@ fn pool_config(host: &dyn Host, opts: &SessionOptions) -> RunspacePoolConfig {
 /// What HostInfo says about the client's host ([MS-PSRP] 2.2.3.14).
 fn host_info(host: &dyn Host, raw_ui: Option<&HostDefaultData>) -> HostInfo {
     if host.is_interactive() || raw_ui.is_some() {
-        HostInfo::interactive(raw_ui.map(HostDefaultData::entries))
+        HostInfo::interactive(raw_ui.map(HostDefaultData::to_entries))
     } else {
         HostInfo::none()
     }
@@ -625,8 +625,8 @@ impl PsSession {
                 .and_then(psrp::clixml::Value::as_i32);
         }
         let raw = match (&mut self.raw_ui, &mut self.key_reader) {
-            (Some(ui), Some(reader)) => ui.handle(call, reader.as_mut()),
-            (Some(ui), None) => ui.handle(call, &mut |_| None),
+            (Some(ui), Some(reader)) => raw_ui::handle(ui, call, reader.as_mut()),
+            (Some(ui), None) => raw_ui::handle(ui, call, &mut |_| None),
             (None, _) => None,
         };
         let answer = match raw {
