@@ -346,7 +346,16 @@ impl PsSession {
             })
             .collect();
         for s in &mut sessions {
-            let ids = wsman.enumerate_commands(&s.shell.shell_id).await?;
+            let ids = match wsman.enumerate_commands(&s.shell.shell_id).await {
+                Ok(ids) => ids,
+                // Removed since the first Enumerate: no pipelines to list.
+                Err(wsman::Error::Fault(f))
+                    if f.kind() == wsman::fault::FaultKind::ShellNotFound =>
+                {
+                    Vec::new()
+                }
+                Err(e) => return Err(e.into()),
+            };
             s.pipelines = ids.iter().filter_map(|i| i.parse().ok()).collect();
         }
         Ok(sessions)
