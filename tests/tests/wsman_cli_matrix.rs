@@ -6,9 +6,9 @@
 //!
 //! Modes: Basic over HTTP (`--no-encryption`), NTLM sealed, Kerberos with a
 //! password (sealed), Kerberos from a `kinit` cache, Negotiate (Kerberos
-//! inside SPNEGO, and its NTLM fallback), NTLM with the NT hash, NTLM over
-//! HTTPS with channel binding (host `--cbt strict`), and a TLS client
-//! certificate. Also: the errors a user meets (wrong password, a host that
+//! inside SPNEGO, and its NTLM fallback), NTLM with the NT hash, NTLM and
+//! Kerberos over HTTPS with channel binding (host `--cbt strict`), and a TLS
+//! client certificate. Also: the errors a user meets (wrong password, a host that
 //! requires encryption, an untrusted certificate, an unreachable host), and
 //! that no secret ever reaches stdout or stderr, `-vv` included.
 //!
@@ -1045,6 +1045,16 @@ fn every_auth_mode_and_transport() {
                 &https_url,
                 Mechanism::Ntlm,
                 Some(USER),
+                ModeSecret::Password,
+            )
+        },
+        Mode {
+            ca_file: Some(ca.clone()),
+            ..mode(
+                "kerberos https+cbt",
+                &https_url.replace("127.0.0.1", "localhost"),
+                Mechanism::Kerberos,
+                Some(&krb_user),
                 ModeSecret::Password,
             )
         },
