@@ -517,6 +517,31 @@ fn check_get(env: &Env, mode: &Mode) {
     let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(v["Config"]["MaxEnvelopeSizekb"], "500", "{v}");
     assert_eq!(v["Config"]["MaxTimeoutms"], "60000", "{v}");
+    // An instance by selector.
+    let out = ok(
+        "get -s",
+        &env.run(
+            mode,
+            &[
+                "get",
+                "wmicimv2/Win32_Service",
+                "-s",
+                "Name=WinRM",
+                "--json",
+            ],
+            None,
+        ),
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["Win32_Service"]["Name"], "WinRM", "{v}");
+    // A resource the host does not have: its fault, exit 5.
+    let o = env.run(mode, &["get", "wmicimv2/Win32_NoSuchClass"], None);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("DestinationUnreachable"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn check_enumerate(env: &Env, mode: &Mode) {
@@ -909,7 +934,7 @@ fn check_library(env: &Env, mode: &Mode) {
 fn run_mode(m: &mut Matrix, env: &Env, mode: &Mode, marker: &str) {
     let name = mode.name;
     m.check(name, "identify", || check_identify(env, mode));
-    m.check(name, "get (+--json)", || check_get(env, mode));
+    m.check(name, "get (+--json, -s, fault)", || check_get(env, mode));
     m.check(name, "enumerate (60, Pulls)", || check_enumerate(env, mode));
     m.check(name, "exec out/err/exit", || check_exec_streams(env, mode));
     m.check(name, "exec stdin", || check_exec_stdin(env, mode));
