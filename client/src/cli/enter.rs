@@ -1,7 +1,10 @@
 //! `wsman enter`: an interactive PowerShell prompt on the host
 //! (Enter-PSSession). Each line runs in one persistent runspace; line
 //! editing and history come from rustyline; Ctrl+C stops the running
-//! command, not the session; `exit` leaves.
+//! command, not the session; `exit` leaves. While the prompt waits for a
+//! line (read on a blocking thread), the session is kept alive every
+//! [`PsSession::keep_alive_interval`], so the host does not disconnect it
+//! however long the person takes.
 use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
 
@@ -50,21 +53,37 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
             )
         }
     };
+    if s.idle_timeout().is_none() {
+        // A connected session: learn its idle timeout (one Get) to pace
+        // the keep-alive.
+        s.host_state().await?;
+    }
     let prompt = format!("[{}]: PS> ", s.connection().host_name());
-    let mut editor = DefaultEditor::new()
-        .map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?;
+    let mut editor = Some(
+        DefaultEditor::new()
+            .map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?,
+    );
     let mut printer = Printer {
         json: args.json,
         ..Default::default()
     };
     let result = loop {
-        let line = tokio::task::block_in_place(|| editor.readline(&prompt));
+        let (line, keep_alive_failed) = match read_line(&mut s, &mut editor, &prompt).await {
+            Ok(r) => r,
+            Err(e) => break Err(e),
+        };
+        if let Some(e) = keep_alive_failed {
+            break Err(e);
+        }
         let line = match line {
             Ok(l) => l,
             // Ctrl+C at the prompt: a fresh prompt, as in PowerShell.
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break Ok(()),
             Err(e) => break Err(Error::Usage(format!("cannot read the terminal: {e}"))),
+        };
+        let Some(editor) = editor.as_mut() else {
+            break Err(Error::Usage("the line editor is gone".into()));
         };
         let trimmed = line.trim();
         if trimmed.is_empty() {
@@ -88,4 +107,39 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
     };
     result.and(finish)?;
     Ok(0)
+}
+
+/// Reads one line on a blocking thread while keeping `s` alive every
+/// [`PsSession::keep_alive_interval`]. Returns the line and, when a
+/// keep-alive failed (the host cannot be reached any more), that error:
+/// it is reported once the line is in, as the prompt owns the terminal.
+async fn read_line(
+    s: &mut PsSession,
+    editor: &mut Option<DefaultEditor>,
+    prompt: &str,
+) -> Result<(rustyline::Result<String>, Option<Error>)> {
+    let mut ed = editor
+        .take()
+        .ok_or_else(|| Error::Usage("the line editor is gone".into()))?;
+    let prompt = prompt.to_string();
+    let mut reading = tokio::task::spawn_blocking(move || {
+        let line = ed.readline(&prompt);
+        (ed, line)
+    });
+    let mut failed = None;
+    let (ed, line) = loop {
+        let tick = tokio::time::sleep(s.keep_alive_interval());
+        tokio::select! {
+            done = &mut reading => {
+                break done.map_err(|e| Error::Usage(format!("the line editor stopped: {e}")))?;
+            }
+            _ = tick, if failed.is_none() => {
+                if let Err(e) = s.keep_alive().await {
+                    failed = Some(e);
+                }
+            }
+        }
+    };
+    *editor = Some(ed);
+    Ok((line, failed))
 }

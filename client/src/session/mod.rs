@@ -14,6 +14,12 @@
 //! releases it; listing is one Enumerate of shells plus one of each
 //! session's pipelines.
 //!
+//! A session held idle is kept alive with [`PsSession::keep_alive`] (the
+//! host disconnects sessions that send nothing for their idle timeout); a
+//! Receive whose connection dropped is tried again for a bounded time,
+//! then the session is left on the host to connect to later (see
+//! `recovery.rs` and [`PsSession::keep_alive`], [`SessionOptions::reconnect_window`]).
+//!
 //! Until the host's SESSION_CAPABILITY says it speaks protocol 2.2 or later
 //! a session's envelopes stay within 150 KiB, what PowerShell 2 hosts take;
 //! then the configured MaxEnvelopeSize applies, as PowerShell does. The
@@ -25,6 +31,7 @@ mod host_calls;
 mod pipeline;
 mod pool_ops;
 mod raw_ui;
+mod recovery;
 
 use std::time::Duration;
 
@@ -43,6 +50,7 @@ use crate::{ConnectionInfo, Error, Result};
 
 pub use pipeline::{Pipeline, PipelineEvent, PipelineResult};
 pub use psrp::types::HostDefaultData;
+pub use recovery::DEFAULT_RECONNECT_WINDOW;
 
 /// The PSRP protocol version we announce ([MS-PSRP] 2.2.2.1).
 const PROTOCOL_VERSION: &str = "2.3";
@@ -54,8 +62,15 @@ pub struct SessionOptions {
     /// The session's name, shown by Get-PSSession (`rsp:Name`).
     pub name: Option<String>,
     /// How long the host keeps the session while disconnected
-    /// (`rsp:IdleTimeOut`); the host's default when `None`.
+    /// (`rsp:IdleTimeOut`); the host's default when `None`. A connected
+    /// session that sends nothing for this long is disconnected by the host
+    /// too: see [`PsSession::keep_alive`].
     pub idle_timeout: Option<Duration>,
+    /// How long a Receive keeps trying to reach the host again after the
+    /// network dropped, with backoff, before it gives up and leaves the
+    /// session on the host (see [`PsSession::set_reconnect_window`]);
+    /// [`DEFAULT_RECONNECT_WINDOW`] when `None`.
+    pub reconnect_window: Option<Duration>,
     /// MinRunspaces (default 1).
     pub min_runspaces: Option<i32>,
     /// MaxRunspaces (default 1).
@@ -143,6 +158,11 @@ pub struct PsSession {
     raw_ui: Option<HostDefaultData>,
     /// Where ReadKey gets its keys.
     key_reader: Option<KeyReader>,
+    /// The host's `rsp:IdleTimeOut` for this shell, when known.
+    idle_timeout: Option<Duration>,
+    /// How long a Receive tries to reach the host again after the network
+    /// dropped.
+    reconnect_window: Duration,
 }
 
 /// Gives `$host.UI.RawUI.ReadKey(options)` its key ([MS-PSRP] 2.2.3.3).
@@ -234,6 +254,11 @@ impl PsSession {
         }
         let created = wsman.create_shell(&resource_uri, &create, options).await?;
         let shell_id = created.shell_id().map(str::to_string).unwrap_or(shell_id);
+        let idle_timeout = created
+            .shell
+            .as_ref()
+            .and_then(|s| s.idle_timeout)
+            .or(opts.idle_timeout);
         let mut session = PsSession {
             info: info.clone(),
             wsman,
@@ -249,6 +274,8 @@ impl PsSession {
             availability: Vec::new(),
             command_ids: Vec::new(),
             key_reader: None,
+            idle_timeout,
+            reconnect_window: opts.reconnect_window.unwrap_or(DEFAULT_RECONNECT_WINDOW),
         };
         session.wait_for_pool(RunspacePoolState::Opened).await?;
         Ok(session)
@@ -302,6 +329,8 @@ impl PsSession {
             availability: Vec::new(),
             command_ids: Vec::new(),
             key_reader: None,
+            idle_timeout: None,
+            reconnect_window: DEFAULT_RECONNECT_WINDOW,
         };
         session.drain_pool_events()?;
         if session.pool.state() == RunspacePoolState::Opened {
@@ -562,16 +591,7 @@ impl PsSession {
 
     /// [`receive`](Self::receive), also telling whether any PSRP data came.
     pub(crate) async fn receive_some(&mut self, pipeline_id: Option<Uuid>) -> Result<(bool, bool)> {
-        let command_id = pipeline_id.map(|p| self.command_id(p));
-        let r = self
-            .wsman
-            .receive_once(
-                &self.resource_uri,
-                &self.shell_id,
-                command_id.as_deref(),
-                "stdout",
-            )
-            .await?;
+        let r = self.receive_recovering(pipeline_id).await?;
         let Some(r) = r else {
             return Ok((false, false));
         };

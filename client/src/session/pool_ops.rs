@@ -151,7 +151,8 @@ impl PsSession {
     /// The session as the host sees it now: a WS-Man Get of its shell
     /// ([MS-WSMV] 3.1.4.2 on the shell resource), whose `state` is
     /// `Connected` or `Disconnected`. [`Error::SessionNotFound`] when the
-    /// host no longer has it.
+    /// host no longer has it. Also learns the session's
+    /// [`idle_timeout`](PsSession::idle_timeout).
     pub async fn host_state(&mut self) -> Result<ShellInfo> {
         let selector = [Selector::new("ShellId", &self.shell_id)];
         let r = self
@@ -159,7 +160,9 @@ impl PsSession {
             .get(ns::uri::SHELL, &selector)
             .await
             .map_err(|e| not_found_as(e, self.pool.id(), &self.info))?;
-        Ok(parse_shell(&r.xml)?)
+        let shell = parse_shell(&r.xml)?;
+        self.note_idle_timeout(shell.idle_timeout);
+        Ok(shell)
     }
 
     /// The exit code a script asked for with `$host.SetShouldExit`

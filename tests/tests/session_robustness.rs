@@ -1,0 +1,336 @@
+//! A live session against the test host when nothing happens for a while
+//! and when the network drops: keep-alive, recovery of a Receive cut
+//! midway, giving up after the reconnect window (the session is left on
+//! the host for another client), and which requests the transport resends.
+//!
+//! The network is a TCP forwarder in this file between the client and the
+//! host that can cut every live connection and refuse new ones.
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use client::host::NullHost;
+use client::session::{PipelineEvent, PsSession, SessionOptions};
+use integration_tests::{wsman_bin, TestHost};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
+use wsman::transport::{Endpoint, TransportConfig};
+
+/// A TCP forwarder to the host that can cut all live connections and
+/// refuse new ones (accepting and closing them at once, as a balancer
+/// without a backend would).
+struct Forwarder {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: AbortHandle,
+}
+
+#[derive(Default)]
+struct Shared {
+    refusing: AtomicBool,
+    accepted: AtomicUsize,
+    live: Mutex<Vec<AbortHandle>>,
+}
+
+impl Forwarder {
+    async fn start(upstream: SocketAddr) -> Forwarder {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut down, _)) = listener.accept().await {
+                if s.refusing.load(Ordering::SeqCst) {
+                    drop(down);
+                    continue;
+                }
+                s.accepted.fetch_add(1, Ordering::SeqCst);
+                let task = tokio::spawn(async move {
+                    if let Ok(mut up) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                    }
+                });
+                s.live.lock().unwrap().push(task.abort_handle());
+            }
+        })
+        .abort_handle();
+        Forwarder {
+            addr,
+            shared,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/wsman", self.addr)
+    }
+
+    /// Closes every live connection on both sides.
+    fn cut(&self) {
+        for c in self.shared.live.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn refuse(&self, on: bool) {
+        self.shared.refusing.store(on, Ordering::SeqCst);
+    }
+
+    fn accepted(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+fn host_addr(host: &TestHost) -> SocketAddr {
+    let url = host.url();
+    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
+    authority.parse().unwrap()
+}
+
+/// NTLM (sealed) to `url` as the host's user; requests wait at most 1 s
+/// on the host, so a Receive abandoned by a cut ends there within a second
+/// (the test host, unlike WinRM, does not notice its client went away).
+fn connection(host: &TestHost, url: &str) -> client::ConnectionInfo {
+    let endpoint = Endpoint::parse(url, false).unwrap();
+    let creds = Credentials::parse(
+        host.get("user").unwrap(),
+        Secret::password(host.get("password").unwrap()),
+    );
+    let t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Ntlm, creds));
+    let mut info = client::ConnectionInfo::new(t);
+    info.options.operation_timeout = Duration::from_secs(1);
+    info
+}
+
+fn text(v: &psrp::clixml::Value) -> String {
+    client::format::to_text(v)
+}
+
+async fn host_state_of(info: &client::ConnectionInfo, s: &PsSession) -> String {
+    PsSession::list(info)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.instance_id == s.instance_id())
+        .map(|r| r.state)
+        .unwrap_or_else(|| "gone".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_holds_an_idle_session_connected_and_without_it_the_host_disconnects() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
+        return;
+    };
+    let info = connection(&host, host.url());
+    let mut idle = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let mut kept = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    assert_eq!(kept.idle_timeout(), Some(Duration::from_secs(3)));
+    assert_eq!(kept.keep_alive_interval(), Duration::from_secs(1));
+    idle.run("$x = 1").await.unwrap();
+    kept.run("$x = 7").await.unwrap();
+
+    // Twice the idle timeout, keeping one of the two alive.
+    let until = Instant::now() + Duration::from_secs(6);
+    let mut ticks = 0;
+    while Instant::now() < until {
+        tokio::time::sleep(kept.keep_alive_interval()).await;
+        kept.keep_alive().await.unwrap();
+        ticks += 1;
+    }
+    assert!(ticks >= 3, "{ticks}");
+    assert_eq!(host_state_of(&info, &idle).await, "Disconnected");
+    assert_eq!(host_state_of(&info, &kept).await, "Connected");
+    let r = kept.run("$x").await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["7"]);
+    assert!(
+        idle.run("$x").await.is_err(),
+        "the host disconnected the session left alone"
+    );
+    kept.close().await.unwrap();
+}
+
+#[test]
+fn enter_keeps_its_session_alive_while_the_prompt_waits() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
+        return;
+    };
+    let bin = wsman_bin();
+    assert!(bin.exists(), "{} is not built", bin.display());
+    let state = std::env::temp_dir().join(format!("wsman-robust-enter-{}", std::process::id()));
+    let mut child = Command::new(bin)
+        .args([
+            "-H",
+            host.url(),
+            "-a",
+            "ntlm",
+            "-u",
+            host.get("user").unwrap(),
+        ])
+        .arg("enter")
+        .env("WSMAN_PASSWORD", host.get("password").unwrap())
+        .env("WSMAN_STATE_DIR", &state)
+        .env_remove("WSMAN_HOST")
+        .env_remove("WSMAN_USER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "$x = 'still-here'").unwrap();
+    // The person thinks for twice the idle timeout.
+    std::thread::sleep(Duration::from_secs(7));
+    writeln!(stdin, "$x").unwrap();
+    writeln!(stdin, "exit").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("still-here"),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(state);
+}
+
+const SCRIPT: &str = "'a'; Start-Sleep 3; 'b'; Start-Sleep 3; 'c'";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receive_cut_midway_reconnects_and_delivers_everything_once() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let info = connection(&host, &fwd.url());
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let before = s.stats();
+    let mut p = s.invoke(SCRIPT).await.unwrap();
+    let mut out = Vec::new();
+    let mut cuts = Vec::new();
+    while let Some(e) = p.next().await.unwrap() {
+        if let PipelineEvent::Output(v) = e {
+            out.push(text(&v));
+            if out.len() == 1 {
+                // Cut the network while the Receive waits for 'b'.
+                let f = fwd.clone();
+                cuts.push(tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(1000)).await;
+                    f.cut();
+                }));
+            }
+        }
+    }
+    drop(p);
+    for c in cuts {
+        c.await.unwrap();
+    }
+    assert_eq!(out, ["a", "b", "c"], "in order, none lost, none twice");
+    let after = s.stats();
+    assert!(
+        after.auth_handshakes > before.auth_handshakes,
+        "NTLM again on the new connection: {before:?} -> {after:?}"
+    );
+    assert!(fwd.accepted() >= 2, "{}", fwd.accepted());
+    // The session goes on as if nothing happened.
+    let r = s.run("'after'").await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["after"]);
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_another_client() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
+        return;
+    };
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let info = connection(&host, &fwd.url());
+    let opts = SessionOptions {
+        name: Some("robust".into()),
+        reconnect_window: Some(Duration::from_secs(2)),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    let id = s.instance_id();
+    let mut p = s.invoke(SCRIPT).await.unwrap();
+    let pid = p.id();
+    let mut first = Vec::new();
+    let started = Instant::now();
+    let err = loop {
+        match p.next().await {
+            Ok(Some(PipelineEvent::Output(v))) => {
+                first.push(text(&v));
+                let f = fwd.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(1000)).await;
+                    f.refuse(true);
+                    f.cut();
+                });
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the pipeline ended through an outage: {first:?}"),
+            Err(e) => break e,
+        }
+    };
+    let gave_up_after = started.elapsed();
+    assert_eq!(first, ["a"]);
+    assert!(
+        gave_up_after < Duration::from_secs(6),
+        "bounded: {gave_up_after:?}"
+    );
+    let m = err.to_string();
+    assert!(m.contains("left on the host"), "{m}");
+    assert!(m.contains(&id.to_string()) && m.contains("robust"), "{m}");
+    assert!(m.contains("wsman session receive"), "{m}");
+    assert!(m.contains("receive_pipeline"), "{m}");
+    assert_eq!(err.exit_code(), 4, "a connection failure: {m}");
+    drop(p);
+    drop(s);
+
+    // Another client, straight to the host: the session turns Disconnected
+    // after its idle timeout, and its output is all there.
+    let direct = connection(&host, host.url());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let listed = PsSession::list(&direct).await.unwrap();
+        let me = listed.iter().find(|r| r.instance_id == id).expect("kept");
+        if me.state == "Disconnected" {
+            assert!(me.pipelines.contains(&pid), "{me:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {}", me.state);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mut s2 = PsSession::connect(&direct, id, Box::new(NullHost))
+        .await
+        .unwrap();
+    let r = s2
+        .receive_pipeline(pid)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let rest: Vec<String> = r.output.iter().map(text).collect();
+    assert_eq!(rest, ["b", "c"], "the rest, none lost, none twice");
+    s2.close().await.unwrap();
+}
