@@ -14,6 +14,9 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
 triple=$(rustc -vV | sed -n 's/^host: //p')
+# One target folder for both fuzz workspaces: libFuzzer and the shared
+# dependencies are built once.
+export CARGO_TARGET_DIR="$root/target/fuzz"
 
 seed() { # seed DIR FILES...
   local dir=$1; shift
@@ -25,7 +28,7 @@ seed() { # seed DIR FILES...
 
 run() { # run CRATE_FUZZ_DIR TARGET
   local dir=$1 target=$2
-  local bin="$dir/target/$triple/release/$target"
+  local bin="$CARGO_TARGET_DIR/$triple/release/$target"
   local corpus="$dir/corpus/$target"
   echo "fuzz-smoke: $target for ${secs}s"
   mkdir -p "$dir/artifacts/$target"
