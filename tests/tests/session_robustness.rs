@@ -20,9 +20,10 @@ use tokio::task::AbortHandle;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
-/// A TCP forwarder to the host that can cut all live connections and
-/// refuse new ones (accepting and closing them at once, as a balancer
-/// without a backend would).
+/// A TCP forwarder to the host that can cut all live connections, refuse
+/// new ones (accepting and closing them at once, as a balancer without a
+/// backend would), and let the next request through but lose its answer
+/// with the connection.
 struct Forwarder {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -32,6 +33,9 @@ struct Forwarder {
 #[derive(Default)]
 struct Shared {
     refusing: AtomicBool,
+    /// The next bytes from the client go to the host, then the connection
+    /// is cut before the host's answer comes back.
+    lose_next_answer: AtomicBool,
     accepted: AtomicUsize,
     live: Mutex<Vec<AbortHandle>>,
 }
@@ -43,15 +47,16 @@ impl Forwarder {
         let shared = Arc::new(Shared::default());
         let s = shared.clone();
         let accept = tokio::spawn(async move {
-            while let Ok((mut down, _)) = listener.accept().await {
+            while let Ok((down, _)) = listener.accept().await {
                 if s.refusing.load(Ordering::SeqCst) {
                     drop(down);
                     continue;
                 }
                 s.accepted.fetch_add(1, Ordering::SeqCst);
+                let shared = s.clone();
                 let task = tokio::spawn(async move {
-                    if let Ok(mut up) = TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                    if let Ok(up) = TcpStream::connect(upstream).await {
+                        pump(down, up, &shared).await;
                     }
                 });
                 s.live.lock().unwrap().push(task.abort_handle());
@@ -83,6 +88,51 @@ impl Forwarder {
     fn accepted(&self) -> usize {
         self.shared.accepted.load(Ordering::SeqCst)
     }
+
+    /// The next request reaches the host; its answer is lost with the
+    /// connection.
+    fn lose_next_answer(&self) {
+        self.shared.lose_next_answer.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies both ways until either side closes; when `lose_next_answer` is
+/// set, the next request is delivered and the connection closed half a
+/// second later, its answer never forwarded.
+async fn pump(down: TcpStream, up: TcpStream, shared: &Shared) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut down_r, mut down_w) = down.into_split();
+    let (mut up_r, mut up_w) = up.into_split();
+    let muted = Arc::new(AtomicBool::new(false));
+    let m = muted.clone();
+    let answers = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = up_r.read(&mut buf).await {
+            if m.load(Ordering::SeqCst) || down_w.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut cut_at: Option<tokio::time::Instant> = None;
+    loop {
+        let read = match cut_at {
+            Some(at) => match tokio::time::timeout_at(at, down_r.read(&mut buf)).await {
+                Ok(r) => r,
+                Err(_) => break,
+            },
+            None => down_r.read(&mut buf).await,
+        };
+        let Ok(n @ 1..) = read else { break };
+        if cut_at.is_none() && shared.lose_next_answer.swap(false, Ordering::SeqCst) {
+            muted.store(true, Ordering::SeqCst);
+            cut_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
+        }
+        if up_w.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    answers.abort();
 }
 
 impl Drop for Forwarder {
@@ -333,4 +383,55 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
     let rest: Vec<String> = r.output.iter().map(text).collect();
     assert_eq!(rest, ["b", "c"], "the rest, none lost, none twice");
     s2.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_answer_is_lost_is_not_sent_again_but_a_receive_is() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host)).await;
+    let info = connection(&host, &fwd.url());
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+
+    // A Receive (the keep-alive) whose answer is lost: sent again on a new
+    // connection, which authenticates again.
+    let before = s.stats();
+    fwd.lose_next_answer();
+    s.keep_alive().await.unwrap();
+    let after = s.stats();
+    assert_eq!(after.resends, before.resends + 1, "{after:?}");
+    assert_eq!(after.auth_handshakes, before.auth_handshakes + 1);
+
+    // A connection the host closed while idle: the Command provably never
+    // went out on it, so it goes out on a new one.
+    fwd.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = s.run("'once'").await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["once"]);
+
+    // A Command whose answer is lost: the host has it; it is not sent
+    // again, and the error says the host may have acted on it.
+    let before = s.stats();
+    fwd.lose_next_answer();
+    let e = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap_err();
+    let m = e.to_string();
+    assert!(m.contains("may or may not have acted on it"), "{m}");
+    assert!(m.contains("not sent again"), "{m}");
+    assert_eq!(s.stats().resends, before.resends, "no resend of a Command");
+    let listed = PsSession::list(&connection(&host, host.url()))
+        .await
+        .unwrap();
+    let me = listed
+        .iter()
+        .find(|r| r.instance_id == s.instance_id())
+        .unwrap();
+    assert_eq!(
+        me.pipelines.len(),
+        1,
+        "the host got the Command once: {me:?}"
+    );
+    s.close().await.unwrap();
 }

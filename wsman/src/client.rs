@@ -4,7 +4,10 @@
 //!
 //! One `Client` is one authenticated connection; requests are sent one at a
 //! time in order. Receive long-polls that end in `w:TimedOut` are retried
-//! transparently by [`Client::receive`].
+//! transparently by [`Client::receive`]. Each operation tells the transport
+//! whether it may be resent after a dropped connection ([`Resend`], the
+//! [resend rule](crate::transport#the-resend-rule)): Create, Command, Send,
+//! Connect with `connectXml` and Pull are never sent twice.
 //!
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 use std::time::Duration;
@@ -15,7 +18,7 @@ use crate::soap::response::{
     self, Connected, Created, Enumeration, Identify, Received, Resource, ShellInfo,
 };
 use crate::soap::{ns, Header, Selector, WsOption};
-use crate::transport::{Stats, Transport, TransportConfig};
+use crate::transport::{Resend, Stats, Transport, TransportConfig};
 use crate::{Error, Result};
 
 /// Settings every request carries.
@@ -140,8 +143,15 @@ impl Client {
     }
 
     /// Sends one envelope; returns the body of a 200 answer, or the fault of
-    /// a 500 one as [`Error::Fault`].
+    /// a 500 one as [`Error::Fault`]. Not sent again once written if the
+    /// connection drops ([`Resend::OnlyIfUnsent`]); see
+    /// [`call_with`](Self::call_with).
     pub async fn call(&mut self, envelope: &str) -> Result<Vec<u8>> {
+        self.call_with(envelope, Resend::OnlyIfUnsent).await
+    }
+
+    /// [`call`](Self::call) under the given resend rule.
+    pub async fn call_with(&mut self, envelope: &str, resend: Resend) -> Result<Vec<u8>> {
         // The HTTP deadline must outlast the host's OperationTimeout.
         let deadline = self.options.operation_timeout + Duration::from_secs(15);
         if self.in_flight {
@@ -149,7 +159,10 @@ impl Client {
             self.transport.disconnect();
         }
         self.in_flight = true;
-        let resp = self.transport.send(envelope.as_bytes(), deadline).await;
+        let resp = self
+            .transport
+            .send_with(envelope.as_bytes(), deadline, resend)
+            .await;
         self.in_flight = false;
         let resp = resp?;
         match resp.status {
@@ -172,7 +185,7 @@ impl Client {
     pub async fn identify(&mut self) -> Result<Identify> {
         let mut buf = String::new();
         request::identify(&mut buf);
-        let body = self.call(&buf).await?;
+        let body = self.call_with(&buf, Resend::Idempotent).await?;
         response::parse_identify(&body)
     }
 
@@ -182,7 +195,7 @@ impl Client {
         h.selectors.extend_from_slice(selectors);
         let mut buf = String::new();
         request::get(&h, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self.call_with(&buf, Resend::Idempotent).await?;
         response::parse_get(&body)
     }
 
@@ -198,7 +211,7 @@ impl Client {
         h.selectors.extend_from_slice(selectors);
         let mut buf = String::new();
         request::enumerate(&h, e, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self.call_with(&buf, Resend::Idempotent).await?;
         response::parse_enumerate(&body)
     }
 
@@ -329,7 +342,7 @@ impl Client {
         request::receive(&h, command_id, streams, &mut buf);
         // A fault is a fault whatever the HTTP status (a recorded Windows
         // w:TimedOut came with 200): parse_receive reports it as one.
-        let received = match self.call(&buf).await {
+        let received = match self.call_with(&buf, Resend::Idempotent).await {
             Ok(body) => response::parse_receive(&body).map(Some),
             Err(e) => Err(e),
         };
@@ -368,7 +381,7 @@ impl Client {
         let h = self.shell_header(resource_uri, shell_id);
         let mut buf = String::new();
         request::signal(&h, command_id, code, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self.call_with(&buf, Resend::Idempotent).await?;
         response::parse_ack(&body).map(|_| ())
     }
 
@@ -377,7 +390,7 @@ impl Client {
         let h = self.shell_header(resource_uri, shell_id);
         let mut buf = String::new();
         request::delete(&h, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self.call_with(&buf, Resend::Idempotent).await?;
         response::parse_ack(&body).map(|_| ())
     }
 
@@ -392,7 +405,7 @@ impl Client {
         let h = self.shell_header(resource_uri, shell_id);
         let mut buf = String::new();
         request::disconnect(&h, idle_timeout, buffer_mode, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self.call_with(&buf, Resend::Idempotent).await?;
         response::parse_ack(&body).map(|_| ())
     }
 
@@ -401,7 +414,7 @@ impl Client {
         let h = self.shell_header(resource_uri, shell_id);
         let mut buf = String::new();
         request::reconnect(&h, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self.call_with(&buf, Resend::Idempotent).await?;
         response::parse_ack(&body).map(|_| ())
     }
 
@@ -420,7 +433,13 @@ impl Client {
         h.options = options;
         let mut buf = String::new();
         request::connect(&h, command_id, connect_xml, &mut buf);
-        let body = self.call(&buf).await?;
+        // Connecting to a command again changes nothing; connectXml carries
+        // PSRP fragments that must not arrive twice.
+        let resend = match connect_xml {
+            None => Resend::Idempotent,
+            Some(_) => Resend::OnlyIfUnsent,
+        };
+        let body = self.call_with(&buf, resend).await?;
         response::parse_connect(&body)
     }
 }

@@ -1,6 +1,6 @@
 //! The connection behind a [`super::Transport`]: dialing (proxy, TLS,
 //! channel binding), the authentication legs, sealed exchanges, and the
-//! one resend after a dropped connection.
+//! one resend after a dropped connection (see [`super::Resend`]).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::encryption;
 use super::proxy::{self, Proxy};
 use super::tls;
-use super::{Endpoint, Response, Stats, TransportConfig};
+use super::{Endpoint, Resend, Response, Stats, TransportConfig};
 use crate::auth::{Mechanism, SecurityContext};
 use crate::{Error, Result};
 
@@ -36,9 +36,14 @@ const USER_AGENT_VALUE: &str = concat!("winrm-rs/", env!("CARGO_PKG_VERSION"));
 /// CredSSP about 6).
 const MAX_AUTH_LEGS: usize = 16;
 
-/// How an exchange failed: a dropped connection may be retried on a new
-/// one, anything else may not.
+/// How an exchange failed: a connection that dropped before the request
+/// was written may always be retried on a new one, one that dropped later
+/// only for a request that may run twice; anything else may not.
 enum Failure {
+    /// The connection was closed before any of the request was written.
+    Unsent(Error),
+    /// The connection dropped after the request was (or may have been)
+    /// written: the host may have acted on it.
     Dropped(Error),
     Fatal(Error),
 }
@@ -46,7 +51,7 @@ enum Failure {
 impl Failure {
     fn into_error(self) -> Error {
         match self {
-            Failure::Dropped(e) | Failure::Fatal(e) => e,
+            Failure::Unsent(e) | Failure::Dropped(e) | Failure::Fatal(e) => e,
         }
     }
 }
@@ -125,12 +130,24 @@ impl Inner {
         self.conn = None;
     }
 
-    pub(super) async fn send(&mut self, body: &[u8], deadline: Duration) -> Result<Response> {
+    pub(super) async fn send(
+        &mut self,
+        body: &[u8],
+        deadline: Duration,
+        resend: Resend,
+    ) -> Result<Response> {
         let span = tracing::debug_span!("wsman_send", endpoint = %self.config.endpoint);
-        self.send_inner(body, deadline).instrument(span).await
+        self.send_inner(body, deadline, resend)
+            .instrument(span)
+            .await
     }
 
-    async fn send_inner(&mut self, body: &[u8], deadline: Duration) -> Result<Response> {
+    async fn send_inner(
+        &mut self,
+        body: &[u8],
+        deadline: Duration,
+        resend: Resend,
+    ) -> Result<Response> {
         let mut resent = false;
         loop {
             if self.conn.as_ref().is_some_and(|c| c.sender.is_closed()) {
@@ -158,11 +175,29 @@ impl Inner {
                     }
                     return result;
                 }
-                Err(Failure::Dropped(e)) if !resent => {
+                Err(Failure::Unsent(e)) if !resent => {
+                    tracing::debug!(error = %e, "connection closed before the request was written; reconnecting, re-authenticating and sending it");
+                    self.conn = None;
+                    self.stats.resends += 1;
+                    resent = true;
+                }
+                Err(Failure::Dropped(e)) if !resent && resend == Resend::Idempotent => {
                     tracing::debug!(error = %e, "connection dropped; reconnecting, re-authenticating and resending");
                     self.conn = None;
                     self.stats.resends += 1;
                     resent = true;
+                }
+                Err(Failure::Dropped(e)) if resend == Resend::OnlyIfUnsent => {
+                    self.conn = None;
+                    return Err(Error::Transport {
+                        message: format!(
+                            "the connection to {} dropped after the request was sent, so the host may \
+                             or may not have acted on it; it is not sent again because running it \
+                             twice could repeat a command or its input",
+                            self.config.endpoint.authority()
+                        ),
+                        source: Some(Box::new(e)),
+                    });
                 }
                 Err(f) => {
                     self.conn = None;
@@ -404,16 +439,23 @@ async fn round_trip(
         authorization = %redacted(req.headers().get(AUTHORIZATION)),
         "HTTP request"
     );
-    let dropped = |what: &str, e: hyper::Error| {
-        Failure::Dropped(Error::Transport {
-            message: format!("connection to {} {what}", ep.authority()),
-            source: Some(Box::new(e)),
-        })
+    let transport = |what: &str, e: hyper::Error| Error::Transport {
+        message: format!("connection to {} {what}", ep.authority()),
+        source: Some(Box::new(e)),
     };
+    let dropped = |what: &str, e: hyper::Error| Failure::Dropped(transport(what, e));
     let exchange = async {
-        sender.ready().await.map_err(|e| dropped("is closed", e))?;
-        let resp = sender.send_request(req).await.map_err(|e| {
-            if e.is_parse() {
+        sender
+            .ready()
+            .await
+            .map_err(|e| Failure::Unsent(transport("is closed", e)))?;
+        let resp = sender.try_send_request(req).await.map_err(|mut e| {
+            // hyper hands the request back when none of it was written.
+            let unsent = e.take_message().is_some();
+            let e = e.into_error();
+            if unsent {
+                Failure::Unsent(transport("closed before the request was written", e))
+            } else if e.is_parse() {
                 Failure::Fatal(Error::Protocol {
                     message: format!("{} sent an invalid HTTP response: {e}", ep.authority()),
                 })
@@ -569,7 +611,7 @@ async fn authenticate(
         let raw = round_trip(&mut conn.sender, cfg, req, deadline)
             .await
             .map_err(|f| match f {
-                Failure::Dropped(e) => fatal(Error::Transport {
+                Failure::Unsent(e) | Failure::Dropped(e) => fatal(Error::Transport {
                     message: format!(
                         "{} closed the connection during {scheme} authentication",
                         cfg.endpoint.host

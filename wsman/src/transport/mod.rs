@@ -18,9 +18,36 @@
 //!    `multipart/encrypted` over HTTP (see [`encryption`]), in clear over
 //!    HTTPS (TLS protects it) or with Basic (`Authorization` on each
 //!    request).
-//! 4. If the host closed the connection (keep-alive expiry, reset), the
-//!    transport reconnects, authenticates a new security context and sends
-//!    the request again, once.
+//! 4. If the connection drops, the transport reconnects, authenticates a
+//!    new security context and sends the request again, once, when that is
+//!    safe (the resend rule below).
+//!
+//! # The resend rule
+//!
+//! A request whose connection dropped after it was written may or may not
+//! have reached the host; without [MS-WSMV] 3.1.4.1.39 robust connections
+//! the client cannot ask which. So each request says what a second copy
+//! would do ([`Resend`]):
+//!
+//! - a connection found closed **before any of the request was written**
+//!   (the host closed it while idle; hyper hands the request back) is
+//!   replaced and the request sent on the new one, whatever it is: the
+//!   host provably never saw it;
+//! - [`Resend::Idempotent`] requests are also sent again when the drop came
+//!   after writing: a second copy changes nothing or fails harmlessly —
+//!   Identify, Get, Enumerate, Receive (it takes output the first copy did
+//!   not deliver; output in a response lost with the connection is lost
+//!   unless the host keeps it), Signal (stop and terminate twice are
+//!   once), Delete, Disconnect, Reconnect, Connect to a command;
+//! - [`Resend::OnlyIfUnsent`] requests are not: Create, Command and Send
+//!   could start a shell or a command twice or repeat input, Connect with
+//!   `connectXml` repeats PSRP fragments, and Pull would skip a batch of
+//!   the enumeration. The error says the host may or may not have acted on
+//!   the request.
+//!
+//! [`Transport::send`] treats its body as idempotent (the caller knows
+//! what it sends; [`crate::client::Client`] declares each operation with
+//! [`Transport::send_with`]).
 //!
 //! ```no_run
 //! # async fn demo() -> wsman::Result<()> {
@@ -137,6 +164,20 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// Whether a request may be sent again on a new connection after its
+/// connection dropped once it was written (see the
+/// [resend rule](self#the-resend-rule)). A request the connection dropped
+/// before writing is always sent again, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    /// A second copy does no harm (Identify, Get, Enumerate, Receive,
+    /// Signal, Delete, Disconnect, Reconnect): sent again once.
+    Idempotent,
+    /// A second copy could act twice (Create, Command, Send, Connect with
+    /// `connectXml`, Pull): an error instead, saying so.
+    OnlyIfUnsent,
+}
+
 /// Counters for tests and diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -148,7 +189,8 @@ pub struct Stats {
     pub auth_handshakes: u64,
     /// HTTP requests carrying a SOAP body that were answered.
     pub requests: u64,
-    /// Requests sent again on a new connection after the old one dropped.
+    /// Requests sent again on a new connection after the old one dropped
+    /// (see [`Resend`]).
     pub resends: u64,
 }
 
@@ -208,7 +250,9 @@ impl Transport {
     /// long-poll is cut off before the host answers.
     ///
     /// Connects and authenticates first if needed; if the connection turns
-    /// out to be closed, reconnects, re-authenticates and resends once.
+    /// out to be closed, reconnects, re-authenticates and resends once, as
+    /// [`Resend::Idempotent`]: use [`send_with`](Self::send_with) for a
+    /// request that must not run twice.
     ///
     /// Errors: [`Error::Authentication`] when the host refuses the user,
     /// [`Error::Encryption`] when the host demands encryption that was
@@ -216,7 +260,22 @@ impl Transport {
     /// [`Error::Transport`] for network, TLS and unexpected HTTP statuses
     /// (413: the message exceeded the host's `MaxEnvelopeSize`).
     pub async fn send(&mut self, soap_body: &[u8], deadline: Duration) -> Result<Response> {
-        self.inner.send(soap_body, deadline).await
+        self.inner
+            .send(soap_body, deadline, Resend::Idempotent)
+            .await
+    }
+
+    /// [`send`](Self::send) under the given resend rule: with
+    /// [`Resend::OnlyIfUnsent`], a connection that dropped after the body
+    /// was written is an [`Error::Transport`] saying the host may or may
+    /// not have acted on it, and nothing is sent again.
+    pub async fn send_with(
+        &mut self,
+        soap_body: &[u8],
+        deadline: Duration,
+        resend: Resend,
+    ) -> Result<Response> {
+        self.inner.send(soap_body, deadline, resend).await
     }
 
     /// Counters: connections, handshakes, requests, resends.
