@@ -435,3 +435,57 @@ async fn a_command_whose_answer_is_lost_is_not_sent_again_but_a_receive_is() {
     );
     s.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_host_disconnected_during_an_outage_is_reconnected_within_the_window() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
+        return;
+    };
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let info = connection(&host, &fwd.url());
+    let opts = SessionOptions {
+        reconnect_window: Some(Duration::from_secs(30)),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    let id = s.instance_id();
+    let direct = connection(&host, host.url());
+    let mut p = s.invoke(SCRIPT).await.unwrap();
+    let mut out = Vec::new();
+    let mut outage = None;
+    while let Some(e) = p.next().await.unwrap() {
+        if let PipelineEvent::Output(v) = e {
+            out.push(text(&v));
+            if outage.is_none() {
+                // The network goes away until the host has disconnected
+                // the session (its idle timeout passed), then comes back.
+                let (f, d) = (fwd.clone(), direct.clone());
+                outage = Some(tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(1000)).await;
+                    f.refuse(true);
+                    f.cut();
+                    let deadline = Instant::now() + Duration::from_secs(15);
+                    loop {
+                        let listed = PsSession::list(&d).await.unwrap();
+                        let me = listed.iter().find(|r| r.instance_id == id).unwrap();
+                        if me.state == "Disconnected" {
+                            break;
+                        }
+                        assert!(Instant::now() < deadline, "still {}", me.state);
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    f.refuse(false);
+                }));
+            }
+        }
+    }
+    drop(p);
+    outage.unwrap().await.unwrap();
+    assert_eq!(out, ["a", "b", "c"], "in order, none lost, none twice");
+    assert_eq!(host_state_of(&direct, &s).await, "Connected");
+    let r = s.run("'back'").await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["back"]);
+    s.close().await.unwrap();
+}
