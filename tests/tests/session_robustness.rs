@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use client::host::NullHost;
 use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::{wsman_bin, TestHost};
+use psrp::types::{Command as PsCommand, PowerShell};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
@@ -386,7 +387,7 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_command_whose_answer_is_lost_is_not_sent_again_but_a_receive_is() {
+async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
@@ -412,27 +413,42 @@ async fn a_command_whose_answer_is_lost_is_not_sent_again_but_a_receive_is() {
     let r = s.run("'once'").await.unwrap();
     assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["once"]);
 
-    // A Command whose answer is lost: the host has it; it is not sent
-    // again, and the error says the host may have acted on it.
+    // A Command whose answer is lost: not sent again; the session finds
+    // its CommandId among the shell's commands, so the pipeline goes on.
+    let sid = s.instance_id();
     let before = s.stats();
     fwd.lose_next_answer();
-    let e = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap_err();
-    let m = e.to_string();
-    assert!(m.contains("may or may not have acted on it"), "{m}");
-    assert!(m.contains("not sent again"), "{m}");
-    assert_eq!(s.stats().resends, before.resends, "no resend of a Command");
+    let mut p = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap();
     let listed = PsSession::list(&connection(&host, host.url()))
         .await
         .unwrap();
-    let me = listed
-        .iter()
-        .find(|r| r.instance_id == s.instance_id())
-        .unwrap();
-    assert_eq!(
-        me.pipelines.len(),
-        1,
-        "the host got the Command once: {me:?}"
-    );
+    let me = listed.iter().find(|r| r.instance_id == sid).unwrap();
+    assert_eq!(me.pipelines, [p.id()], "the host got the Command once");
+    let mut out = Vec::new();
+    while let Some(e) = p.next().await.unwrap() {
+        if let PipelineEvent::Output(v) = e {
+            out.push(text(&v));
+        }
+    }
+    drop(p);
+    assert_eq!(out, ["a", "b"]);
+    assert_eq!(s.stats().resends, before.resends, "no resend of a Command");
+
+    // A Send (pipeline input) whose answer is lost: not sent again, and
+    // the error says the host may have acted on it.
+    let ps = PowerShell::new(vec![PsCommand::script("$input")]);
+    let before = s.stats();
+    let mut p = s.invoke_powershell(ps, true).await.unwrap();
+    fwd.lose_next_answer();
+    let e = p
+        .send_input(psrp::clixml::Value::String("x".into()))
+        .await
+        .unwrap_err();
+    let m = e.to_string();
+    assert!(m.contains("may or may not have acted on it"), "{m}");
+    assert!(m.contains("not sent again"), "{m}");
+    drop(p);
+    assert_eq!(s.stats().resends, before.resends, "no resend of a Send");
     s.close().await.unwrap();
 }
 

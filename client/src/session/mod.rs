@@ -27,6 +27,7 @@
 //! 2.0 does).
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+mod concurrent;
 mod host_calls;
 mod pipeline;
 mod pool_ops;
@@ -48,6 +49,7 @@ use wsman::soap::{ns, WsOption};
 use crate::host::{Host, NullHost};
 use crate::{ConnectionInfo, Error, Result};
 
+pub use concurrent::ConcurrentPipelines;
 pub use pipeline::{Pipeline, PipelineEvent, PipelineResult};
 pub use psrp::types::HostDefaultData;
 pub use recovery::DEFAULT_RECONNECT_WINDOW;
@@ -545,15 +547,42 @@ impl PsSession {
             arguments: vec![base64::engine::general_purpose::STANDARD.encode(&first.data)],
         };
         let options = vec![WsOption::new(ns::option::WINRS_SKIP_CMD_SHELL, "False")];
-        let command_id = self
+        let chosen = line.command_id.as_deref().unwrap_or_default();
+        let command_id = match self
             .wsman
             .command(&self.resource_uri, &self.shell_id, &line, options)
-            .await?;
-        let chosen = line.command_id.as_deref().unwrap_or_default();
+            .await
+        {
+            Ok(c) => c,
+            Err(e) if wsman::transport::maybe_delivered(&e) => {
+                self.command_delivered(chosen, e).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !command_id.is_empty() && !command_id.eq_ignore_ascii_case(chosen) {
             self.command_ids.push((id, command_id));
         }
         self.flush().await
+    }
+
+    /// After a Command whose connection dropped once it was written (not
+    /// sent again, see `wsman::transport`): the host has it if its
+    /// CommandId is among the shell's commands, and the pipeline goes on;
+    /// otherwise `cause` is the error, as nothing proves it never arrived.
+    async fn command_delivered(&mut self, command_id: &str, cause: wsman::Error) -> Result<String> {
+        let listed = match self.wsman.enumerate_commands(&self.shell_id).await {
+            Ok(ids) => ids,
+            Err(_) => return Err(cause.into()),
+        };
+        if listed.iter().any(|c| c.eq_ignore_ascii_case(command_id)) {
+            tracing::info!(
+                command_id,
+                "the connection dropped after the Command; the host has it, so it is not sent again"
+            );
+            Ok(command_id.to_string())
+        } else {
+            Err(cause.into())
+        }
     }
 
     /// Sends everything the pool has queued (rest of CREATE_PIPELINE,

@@ -196,7 +196,7 @@ impl Inner {
                              twice could repeat a command or its input",
                             self.config.endpoint.authority()
                         ),
-                        source: Some(Box::new(e)),
+                        source: Some(Box::new(super::MaybeDelivered(e))),
                     });
                 }
                 Err(f) => {

@@ -178,6 +178,37 @@ pub enum Resend {
     OnlyIfUnsent,
 }
 
+/// The source of the [`Error::Transport`] for a [`Resend::OnlyIfUnsent`]
+/// request whose connection dropped after it was written: the host may or
+/// may not have acted on it. Holds the network error. A caller that can
+/// find out (a Command's CommandId among the shell's commands, say) tests
+/// for it with [`maybe_delivered`].
+#[derive(Debug)]
+pub struct MaybeDelivered(pub Error);
+
+impl fmt::Display for MaybeDelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for MaybeDelivered {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Whether `e` says a request that must not run twice was written before
+/// its connection dropped and was not sent again ([`MaybeDelivered`]).
+pub fn maybe_delivered(e: &Error) -> bool {
+    match e {
+        Error::Transport {
+            source: Some(s), ..
+        } => s.is::<MaybeDelivered>(),
+        _ => false,
+    }
+}
+
 /// Counters for tests and diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
