@@ -27,6 +27,7 @@
 //! 2.0 does).
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+mod concurrent;
 mod host_calls;
 mod pipeline;
 mod pool_ops;
@@ -48,6 +49,7 @@ use wsman::soap::{ns, WsOption};
 use crate::host::{Host, NullHost};
 use crate::{ConnectionInfo, Error, Result};
 
+pub use concurrent::ConcurrentPipelines;
 pub use pipeline::{Pipeline, PipelineEvent, PipelineResult};
 pub use psrp::types::HostDefaultData;
 pub use recovery::DEFAULT_RECONNECT_WINDOW;

@@ -1,0 +1,261 @@
+//! Several pipelines at once in one PSSession (`PsSession::invoke_many`)
+//! against the independent test host (psrpcore server), which runs at most
+//! MaxRunspaces pipelines of a pool at once, each in its own thread.
+use client::host::NullHost;
+use client::session::{PipelineEvent, PsSession, SessionOptions};
+use integration_tests::TestHost;
+use psrp::types::PSInvocationState;
+use uuid::Uuid;
+use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
+use wsman::transport::{Endpoint, TransportConfig};
+
+fn connection(host: &TestHost) -> client::ConnectionInfo {
+    let endpoint = Endpoint::parse(host.url(), false).unwrap();
+    let creds = Credentials::parse(
+        host.get("user").unwrap(),
+        Secret::password(host.get("password").unwrap()),
+    );
+    client::ConnectionInfo::new(TransportConfig::new(
+        endpoint,
+        AuthOptions::new(Mechanism::Ntlm, creds),
+    ))
+}
+
+async fn open(host: &TestHost, max_runspaces: i32) -> PsSession {
+    let opts = SessionOptions {
+        max_runspaces: Some(max_runspaces),
+        ..Default::default()
+    };
+    let s = PsSession::open(&connection(host), opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    assert_eq!(s.max_runspaces(), max_runspaces);
+    s
+}
+
+fn as_text(v: &psrp::clixml::Value) -> String {
+    client::format::to_text(v)
+}
+
+/// What arrived, in arrival order: (script index, output text), with
+/// `"<end>"` for a pipeline's Finished; and the final state per script.
+async fn run_tagged(
+    s: &mut PsSession,
+    scripts: &[&str],
+) -> (Vec<(usize, String)>, Vec<Option<PSInvocationState>>) {
+    let mut group = s.invoke_many(scripts).await.unwrap();
+    let ids: Vec<Uuid> = group.ids();
+    assert_eq!(ids.len(), scripts.len());
+    let mut seen = Vec::new();
+    let mut states = vec![None; scripts.len()];
+    while let Some((id, e)) = group.next().await.unwrap() {
+        let i = ids.iter().position(|p| *p == id).expect("one of ours");
+        assert!(states[i].is_none(), "event after Finished for script {i}");
+        match e {
+            PipelineEvent::Output(v) => seen.push((i, as_text(&v))),
+            PipelineEvent::Finished { state, .. } => {
+                states[i] = Some(state);
+                seen.push((i, "<end>".to_string()));
+            }
+            _ => {}
+        }
+    }
+    (seen, states)
+}
+
+fn position(seen: &[(usize, String)], i: usize, text: &str) -> usize {
+    seen.iter()
+        .position(|(j, t)| *j == i && t == text)
+        .unwrap_or_else(|| panic!("{text} of script {i} never arrived: {seen:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_pipelines_run_at_once_and_each_keeps_its_order() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let mut s = open(&host, 3).await;
+    let scripts = [
+        "'a1'; Start-Sleep 2; 'a2'",
+        "'b1'; Start-Sleep 1; 'b2'",
+        "'c1'",
+    ];
+    let (seen, states) = run_tagged(&mut s, &scripts).await;
+
+    // Every output exactly once, in its pipeline's order, Finished last.
+    let of = |i: usize| -> Vec<&str> {
+        seen.iter()
+            .filter(|(j, _)| *j == i)
+            .map(|(_, t)| t.as_str())
+            .collect()
+    };
+    assert_eq!(of(0), ["a1", "a2", "<end>"], "{seen:?}");
+    assert_eq!(of(1), ["b1", "b2", "<end>"], "{seen:?}");
+    assert_eq!(of(2), ["c1", "<end>"], "{seen:?}");
+    assert!(states
+        .iter()
+        .all(|s| *s == Some(PSInvocationState::Completed)));
+
+    // Run one after the other, a2 would come before b1 and c1. Here the
+    // others' output arrives while A sleeps, and C ends before A does.
+    let a2 = position(&seen, 0, "a2");
+    assert!(position(&seen, 1, "b1") < a2, "{seen:?}");
+    assert!(position(&seen, 2, "c1") < a2, "{seen:?}");
+    assert!(
+        position(&seen, 2, "<end>") < position(&seen, 0, "<end>"),
+        "{seen:?}"
+    );
+
+    // The session goes on as before: one pipeline at a time.
+    let r = s.run("'after'").await.unwrap();
+    assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["after"]);
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variable_set_before_is_seen_by_every_pipeline() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let mut s = open(&host, 3).await;
+    s.run("$x = 5").await.unwrap();
+    let results = s
+        .invoke_many(&["$x", "'two'; $x", "Start-Sleep 1; $x"])
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let outputs: Vec<Vec<String>> = results
+        .iter()
+        .map(|(_, r)| r.output.iter().map(as_text).collect())
+        .collect();
+    assert_eq!(outputs, [vec!["5"], vec!["two", "5"], vec!["5"]]);
+    for (_, r) in &results {
+        assert_eq!(r.state, Some(PSInvocationState::Completed));
+        assert!(!r.had_errors());
+    }
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_failing_pipeline_does_not_stop_the_others() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let mut s = open(&host, 3).await;
+    let results = s
+        .invoke_many(&["'before'; Start-Sleep 1; 'ok1'", "throw 'boom'", "'ok3'"])
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = |i: usize| -> Vec<String> { results[i].1.output.iter().map(as_text).collect() };
+    assert_eq!(text(0), ["before", "ok1"]);
+    assert_eq!(results[0].1.state, Some(PSInvocationState::Completed));
+    assert_eq!(text(2), ["ok3"]);
+    assert_eq!(results[2].1.state, Some(PSInvocationState::Completed));
+
+    let failed = &results[1].1;
+    assert_eq!(failed.state, Some(PSInvocationState::Failed));
+    let error = failed.error.as_ref().expect("the terminating error");
+    assert!(
+        error
+            .to_string
+            .as_deref()
+            .unwrap_or_default()
+            .contains("boom")
+            || as_text(&error.exception).contains("boom"),
+        "{error:?}"
+    );
+    assert!(failed.had_errors());
+    s.close().await.unwrap();
+}
+
+/// Totals from the host's stats endpoint: (requests, connections).
+fn stats(host: &TestHost) -> (u64, u64) {
+    let url = host.get("stats_url").unwrap();
+    let addr = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET /testhost/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    let json = &body[body.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    (n("requests"), n("connections"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_running_pipeline_receives_on_a_connection_of_its_own() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let mut s = open(&host, 3).await;
+    let mut last = stats(&host);
+    let mut new_connections = || {
+        let now = stats(&host);
+        // Each stats query is a connection of its own: not counted.
+        let d = now.1 - last.1 - 1;
+        last = now;
+        d
+    };
+
+    // One pipeline at a time uses the session's connection only.
+    s.run("'one'").await.unwrap();
+    assert_eq!(new_connections(), 0);
+
+    // Three at once: each running pipeline keeps a Receive outstanding on
+    // a connection of its own (an HTTP/1.1 connection carries one request
+    // at a time, and a Receive waits up to the OperationTimeout), while
+    // the session's connection stays free for the Commands, the Sends
+    // answering host calls and the Signals releasing finished pipelines.
+    // So: one extra authenticated connection per concurrent pipeline.
+    let results = s
+        .invoke_many(&["'a'; Start-Sleep 1; 'a'", "'b'", "'c'"])
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert!(results.iter().all(|(_, r)| !r.had_errors()));
+    let three = new_connections();
+    println!("3 pipelines at once, MaxRunspaces 3: {three} new connections");
+    assert_eq!(three, 3);
+
+    // Five scripts with MaxRunspaces 3: two wait here until a runspace is
+    // free, and reuse the Receive connection of a pipeline that ended, so
+    // no more connections than pipelines running at once.
+    let scripts = ["Start-Sleep 1; 'x'"; 5];
+    let results = s
+        .invoke_many(&scripts)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 5);
+    for (_, r) in &results {
+        assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["x"]);
+        assert_eq!(r.state, Some(PSInvocationState::Completed));
+    }
+    let five = new_connections();
+    println!("5 pipelines, MaxRunspaces 3: {five} new connections");
+    assert_eq!(five, 3);
+
+    // And the session's own connection still serves it.
+    s.run("'still here'").await.unwrap();
+    assert_eq!(new_connections(), 0);
+    s.close().await.unwrap();
+}
