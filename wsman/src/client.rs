@@ -334,7 +334,24 @@ impl Client {
         command_id: Option<&str>,
         streams: &str,
     ) -> Result<Option<Received>> {
+        self.receive_once_within(resource_uri, shell_id, command_id, streams, None)
+            .await
+    }
+
+    /// [`receive_once`](Self::receive_once) with its own OperationTimeout
+    /// (e.g. a keep-alive's short poll) instead of the client's.
+    pub async fn receive_once_within(
+        &mut self,
+        resource_uri: &str,
+        shell_id: &str,
+        command_id: Option<&str>,
+        streams: &str,
+        operation_timeout: Option<Duration>,
+    ) -> Result<Option<Received>> {
         let mut h = self.shell_header(resource_uri, shell_id);
+        if let Some(t) = operation_timeout {
+            h.operation_timeout = Some(t);
+        }
         if resource_uri.starts_with(ns::uri::POWERSHELL_PREFIX) {
             h.options.push(WsOption::new(ns::option::KEEPALIVE, "True"));
         }

@@ -134,8 +134,18 @@ async fn read_line(
                 break done.map_err(|e| Error::Usage(format!("the line editor stopped: {e}")))?;
             }
             _ = tick, if failed.is_none() => {
-                if let Err(e) = s.keep_alive().await {
-                    failed = Some(e);
+                // The line may come while the keep-alive waits (up to the
+                // reconnect window when the host cannot be reached): the
+                // line wins, the keep-alive is dropped.
+                tokio::select! {
+                    r = s.keep_alive() => {
+                        if let Err(e) = r {
+                            failed = Some(e);
+                        }
+                    }
+                    done = &mut reading => {
+                        break done.map_err(|e| Error::Usage(format!("the line editor stopped: {e}")))?;
+                    }
                 }
             }
         }

@@ -620,7 +620,16 @@ impl PsSession {
 
     /// [`receive`](Self::receive), also telling whether any PSRP data came.
     pub(crate) async fn receive_some(&mut self, pipeline_id: Option<Uuid>) -> Result<(bool, bool)> {
-        let r = self.receive_recovering(pipeline_id).await?;
+        let r = self.receive_recovering(pipeline_id, None).await?;
+        self.take_received(r)
+    }
+
+    /// Feeds a Receive's PSRP data to the pool; returns whether the host
+    /// reported the command Done and whether any data came.
+    fn take_received(
+        &mut self,
+        r: Option<wsman::soap::response::Received>,
+    ) -> Result<(bool, bool)> {
         let Some(r) = r else {
             return Ok((false, false));
         };

@@ -99,18 +99,38 @@ impl PsSession {
     /// session; running pipelines need none (their Receives are traffic).
     /// Does nothing unless the pool is Opened (a disconnected session stays
     /// disconnected). A network failure is handled as for any Receive (see
-    /// [`SessionOptions::reconnect_window`](super::SessionOptions::reconnect_window)).
+    /// [`SessionOptions::reconnect_window`](super::SessionOptions::reconnect_window)),
+    /// so while the host cannot be reached this can take that long; the
+    /// future may be dropped at any point (something else to do): nothing is
+    /// lost, and the next request opens a new connection.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut session: client::session::PsSession,
+    /// #     mut work: tokio::sync::mpsc::Receiver<String>) -> client::Result<()> {
+    /// // Run scripts as they come; keep the session alive in between.
+    /// loop {
+    ///     tokio::select! {
+    ///         script = work.recv() => match script {
+    ///             Some(script) => { session.run(&script).await?; }
+    ///             None => break,
+    ///         },
+    ///         _ = tokio::time::sleep(session.keep_alive_interval()) => {
+    ///             session.keep_alive().await?;
+    ///         }
+    ///     }
+    /// }
+    /// session.close().await
+    /// # }
+    /// ```
     ///
     /// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
     pub async fn keep_alive(&mut self) -> Result<()> {
         if self.pool.state() != RunspacePoolState::Opened {
             return Ok(());
         }
-        let saved = self.wsman.options().operation_timeout;
-        self.wsman.options_mut().operation_timeout = KEEP_ALIVE_POLL.min(saved);
-        let r = self.receive_some(None).await;
-        self.wsman.options_mut().operation_timeout = saved;
-        r?;
+        let poll = KEEP_ALIVE_POLL.min(self.wsman.options().operation_timeout);
+        let r = self.receive_recovering(None, Some(poll)).await?;
+        self.take_received(r)?;
         self.drain_pool_events()
     }
 
@@ -135,6 +155,7 @@ impl PsSession {
     pub(crate) async fn receive_recovering(
         &mut self,
         pipeline_id: Option<Uuid>,
+        operation_timeout: Option<Duration>,
     ) -> Result<Option<Received>> {
         let command_id = pipeline_id.map(|p| self.command_id(p));
         let mut lost: Option<(Instant, u32)> = None;
@@ -142,11 +163,12 @@ impl PsSession {
         loop {
             let r = self
                 .wsman
-                .receive_once(
+                .receive_once_within(
                     &self.resource_uri,
                     &self.shell_id,
                     command_id.as_deref(),
                     "stdout",
+                    operation_timeout,
                 )
                 .await;
             let e = match r {
