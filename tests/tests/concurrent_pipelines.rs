@@ -1,6 +1,8 @@
 //! Several pipelines at once in one PSSession (`PsSession::invoke_many`)
 //! against the independent test host (psrpcore server), which runs at most
 //! MaxRunspaces pipelines of a pool at once, each in its own thread.
+use std::sync::Arc;
+
 use client::host::NullHost;
 use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::TestHost;
@@ -257,5 +259,198 @@ async fn each_running_pipeline_receives_on_a_connection_of_its_own() {
     // And the session's own connection still serves it.
     s.run("'still here'").await.unwrap();
     assert_eq!(new_connections(), 0);
+    s.close().await.unwrap();
+}
+
+/// A TCP forwarder to the host that cuts, before forwarding, any
+/// connection carrying a Receive for one poisoned CommandId (the bodies are
+/// in clear: Basic over HTTP), including the connections that already did.
+struct Forwarder {
+    addr: std::net::SocketAddr,
+    shared: std::sync::Arc<Shared>,
+    accept: tokio::task::AbortHandle,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// `DesiredStream CommandId="…"` of the pipeline whose Receives fail.
+    poison: std::sync::Mutex<Option<String>>,
+    /// Each live connection: what the client sent on it, and its task.
+    live: std::sync::Mutex<Vec<(Arc<std::sync::Mutex<String>>, tokio::task::AbortHandle)>>,
+}
+
+impl Forwarder {
+    async fn start(upstream: std::net::SocketAddr) -> Forwarder {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        let s = shared.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((down, _)) = listener.accept().await {
+                let seen = Arc::new(std::sync::Mutex::new(String::new()));
+                let (shared, mine) = (s.clone(), seen.clone());
+                let task = tokio::spawn(async move {
+                    if let Ok(up) = tokio::net::TcpStream::connect(upstream).await {
+                        pump(down, up, &shared, &mine).await;
+                    }
+                });
+                s.live.lock().unwrap().push((seen, task.abort_handle()));
+            }
+        })
+        .abort_handle();
+        Forwarder {
+            addr,
+            shared,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/wsman", self.addr)
+    }
+
+    /// From now on every Receive for `command_id` fails: the connections
+    /// that carried one are cut, and so is any that carries one later.
+    fn poison(&self, command_id: &str) {
+        let pattern = format!("DesiredStream CommandId=\"{command_id}\"");
+        for (seen, task) in self.shared.live.lock().unwrap().iter() {
+            if seen.lock().unwrap().contains(&pattern) {
+                task.abort();
+            }
+        }
+        *self.shared.poison.lock().unwrap() = Some(pattern);
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.accept.abort();
+        for (_, task) in self.shared.live.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// Copies both ways until either side closes or the client sends a
+/// poisoned Receive.
+async fn pump(
+    down: tokio::net::TcpStream,
+    up: tokio::net::TcpStream,
+    shared: &Shared,
+    seen: &std::sync::Mutex<String>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut down_r, mut down_w) = down.into_split();
+    let (mut up_r, mut up_w) = up.into_split();
+    let requests = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = down_r.read(&mut buf).await {
+            let poisoned = {
+                let mut seen = seen.lock().unwrap();
+                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                let poison = shared.poison.lock().unwrap();
+                poison.as_ref().is_some_and(|p| seen.contains(p.as_str()))
+            };
+            if poisoned || up_w.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    let answers = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = up_r.read(&mut buf).await {
+            if down_w.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = requests => {}
+        _ = answers => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receive_connection_that_fails_fails_its_pipeline_only() {
+    let Some(host) = TestHost::start(&["--auth", "basic", "--allow-unencrypted"]) else {
+        return;
+    };
+    let upstream = {
+        let rest = host.url().trim_start_matches("http://");
+        let hostport = rest.split('/').next().unwrap();
+        tokio::net::lookup_host(hostport)
+            .await
+            .unwrap()
+            .next()
+            .unwrap()
+    };
+    let forwarder = Forwarder::start(upstream).await;
+    let endpoint = Endpoint::parse(&forwarder.url(), false).unwrap();
+    let creds = Credentials::parse(
+        host.get("user").unwrap(),
+        Secret::password(host.get("password").unwrap()),
+    );
+    let mut t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Basic, creds));
+    t.allow_unencrypted = true;
+    let info = client::ConnectionInfo::new(t);
+    let opts = SessionOptions {
+        max_runspaces: Some(3),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+
+    let mut group = s
+        .invoke_many(&[
+            "'a1'; Start-Sleep 3; 'a2'",
+            "'b1'; Start-Sleep 1; 'b2'",
+            "'c1'",
+        ])
+        .await
+        .unwrap();
+    let ids = group.ids();
+    // A's Receives fail from now on (its outstanding one and the one the
+    // transport sends again on a new connection): A ends as Failed here.
+    forwarder.poison(&ids[0].hyphenated().to_string().to_uppercase());
+    let mut outputs = vec![Vec::new(); 3];
+    let mut ends = vec![None; 3];
+    while let Some((id, e)) = group.next().await.unwrap() {
+        let i = ids.iter().position(|p| *p == id).unwrap();
+        match e {
+            PipelineEvent::Output(v) => outputs[i].push(as_text(&v)),
+            PipelineEvent::Finished { state, error } => ends[i] = Some((state, error)),
+            _ => {}
+        }
+    }
+    drop(group);
+
+    let (state, error) = ends[0].clone().expect("A ended");
+    assert_eq!(state, PSInvocationState::Failed);
+    let error = error.expect("why A failed");
+    println!("A: {}", error.to_string.as_deref().unwrap_or_default());
+    assert_eq!(error.fully_qualified_error_id, "ReceiveConnectionFailed");
+    assert!(
+        error
+            .to_string
+            .as_deref()
+            .is_some_and(|m| m.contains("connection")),
+        "{error:?}"
+    );
+    assert!(!outputs[0].contains(&"a2".to_string()), "{outputs:?}");
+
+    // The others were not disturbed.
+    assert_eq!(outputs[1], ["b1", "b2"]);
+    assert_eq!(outputs[2], ["c1"]);
+    for end in &ends[1..] {
+        assert_eq!(
+            end.as_ref().map(|(s, _)| *s),
+            Some(PSInvocationState::Completed)
+        );
+    }
+
+    // Nor was the session, whose connection carried no poisoned Receive.
+    let r = s.run("'after'").await.unwrap();
+    assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["after"]);
     s.close().await.unwrap();
 }

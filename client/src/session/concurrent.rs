@@ -268,7 +268,10 @@ impl ConcurrentPipelines<'_> {
             return Ok(());
         }
         let message = match error {
-            Some(e) => format!("the connection receiving pipeline {id} failed: {e}"),
+            Some(e) => format!(
+                "lost the output of pipeline {id}: the connection receiving it failed ({e}); \
+                 the host is told to terminate it"
+            ),
             None => format!("the host ended pipeline {id} without its final state"),
         };
         self.fail(id, &message);
