@@ -454,3 +454,83 @@ async fn a_receive_connection_that_fails_fails_its_pipeline_only() {
     assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["after"]);
     s.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_the_host_refuses_fails_that_pipeline_only() {
+    // The host allows 3 operations per user: the shell and two commands.
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--max-concurrent-operations", "3"])
+    else {
+        return;
+    };
+    let mut s = open(&host, 3).await;
+    let results = s
+        .invoke_many(&[
+            "'a1'; Start-Sleep 2; 'a2'",
+            "'b1'; Start-Sleep 2; 'b2'",
+            "'c1'",
+        ])
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = |i: usize| -> Vec<String> { results[i].1.output.iter().map(as_text).collect() };
+    assert_eq!(text(0), ["a1", "a2"]);
+    assert_eq!(text(1), ["b1", "b2"]);
+    assert_eq!(results[0].1.state, Some(PSInvocationState::Completed));
+    assert_eq!(results[1].1.state, Some(PSInvocationState::Completed));
+
+    let refused = &results[2].1;
+    assert!(refused.output.is_empty());
+    assert_eq!(refused.state, Some(PSInvocationState::Failed));
+    let error = refused.error.as_ref().expect("why C failed");
+    assert_eq!(error.fully_qualified_error_id, "CommandRefused");
+    let message = error.to_string.as_deref().unwrap_or_default();
+    assert!(message.contains("concurrent operations"), "{message}");
+
+    // With A and B done, the quota has room again.
+    let r = s.run("'after'").await.unwrap();
+    assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["after"]);
+    s.close().await.unwrap();
+}
+
+/// An interactive host whose user types `typed` at every Read-Host.
+struct Typist;
+
+impl client::host::Host for Typist {
+    fn is_interactive(&self) -> bool {
+        true
+    }
+    fn read_line(&mut self, _prompt_hint: Option<&str>) -> Option<String> {
+        Some("typed".into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_calls_are_answered_while_another_pipeline_waits() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let opts = SessionOptions {
+        max_runspaces: Some(3),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&connection(&host), opts, Box::new(Typist))
+        .await
+        .unwrap();
+    let scripts = [
+        "'a1'; Start-Sleep 2; 'a2'",
+        "$n = Read-Host 'name'; \"hi $n\"",
+        "Read-Host 'again'",
+    ];
+    let (seen, states) = run_tagged(&mut s, &scripts).await;
+    assert!(states
+        .iter()
+        .all(|s| *s == Some(PSInvocationState::Completed)));
+    // The Read-Host answers go out on the session's connection while A's
+    // Receive waits on its own: B and C end before A does.
+    let a2 = position(&seen, 0, "a2");
+    assert!(position(&seen, 1, "hi typed") < a2, "{seen:?}");
+    assert!(position(&seen, 2, "typed") < a2, "{seen:?}");
+    s.close().await.unwrap();
+}

@@ -29,7 +29,7 @@
 //! [`PipelineEvent::Finished`] in state Failed and an error record saying
 //! why (FullyQualifiedErrorId `ReceiveConnectionFailed`), the host is told
 //! to terminate it, and the others go on; the same for a Command the host
-//! refused. Malformed PSRP data, a broken RunspacePool, or a failure of the
+//! answered with a fault (`CommandRefused`). Malformed PSRP data, a broken RunspacePool, or a failure of the
 //! session's own connection fail them all (an `Err` from
 //! [`ConcurrentPipelines::next`]), as the pipelines share the pool's
 //! reassembler and the session's connection.
@@ -274,17 +274,17 @@ impl ConcurrentPipelines<'_> {
             ),
             None => format!("the host ended pipeline {id} without its final state"),
         };
-        self.fail(id, &message);
+        self.fail(id, "ReceiveConnectionFailed", &message);
         Ok(())
     }
 
     /// Ends a pipeline here as Failed with `message`.
-    fn fail(&mut self, id: Uuid, message: &str) {
+    fn fail(&mut self, id: Uuid, error_id: &str, message: &str) {
         if let Some(m) = self.member(id) {
             m.finished = true;
             m.failed_here = true;
         }
-        let record = ErrorRecord::new(message, "ReceiveConnectionFailed", CONNECTION_ERROR);
+        let record = ErrorRecord::new(message, error_id, CONNECTION_ERROR);
         self.queued.push_back((
             id,
             PipelineEvent::Finished {
@@ -365,11 +365,19 @@ impl ConcurrentPipelines<'_> {
             .session
             .start_pipeline_as(Some(id), ps, InvokeOptions::default())
             .await;
-        if let Err(e) = started {
-            // The host refused this one (a quota, say): the others go on.
-            let message = format!("could not start pipeline {id}: {e}");
-            self.fail(id, &message);
-            return Ok(());
+        match started {
+            Ok(_) => {}
+            Err(Error::Wsman(wsman::Error::Fault(f))) => {
+                // The host refused this one (a quota, say): the others go
+                // on, and there is nothing to release on the host.
+                let message = format!("the host refused to start pipeline {id}: {f}");
+                self.fail(id, "CommandRefused", &message);
+                if let Some(m) = self.member(id) {
+                    m.released = true;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e),
         }
         let wsman = match self.spare.pop() {
             Some(c) => c,
