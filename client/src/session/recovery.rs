@@ -285,3 +285,52 @@ fn is_disconnected_fault(e: &wsman::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(subcode: &str) -> wsman::Error {
+        wsman::fault::Fault {
+            code: "s:Sender".into(),
+            subcode: Some(subcode.into()),
+            ..Default::default()
+        }
+        .into()
+    }
+
+    #[test]
+    fn only_an_unreachable_host_is_retried() {
+        let refused = wsman::Error::Transport {
+            message: "cannot connect to h:5985".into(),
+            source: Some(Box::new(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            ))),
+        };
+        assert!(is_network_failure(&refused));
+        let no_answer = wsman::Error::Timeout {
+            message: "no answer".into(),
+        };
+        assert!(is_network_failure(&no_answer));
+        // An HTTP status the host chose (413, 404) is its answer.
+        let status = wsman::Error::Transport {
+            message: "answered HTTP 413".into(),
+            source: None,
+        };
+        assert!(!is_network_failure(&status));
+        assert!(!is_network_failure(&fault("w:InvalidSelectors")));
+        let refused_user = wsman::Error::Authentication {
+            message: "refused".into(),
+        };
+        assert!(!is_network_failure(&refused_user));
+    }
+
+    #[test]
+    fn a_disconnected_shell_is_recognised_by_its_subcode() {
+        assert!(is_disconnected_fault(&fault("w:InvalidState")));
+        assert!(!is_disconnected_fault(&fault("w:InvalidSelectors")));
+        assert!(!is_disconnected_fault(&wsman::Error::Timeout {
+            message: "x".into()
+        }));
+    }
+}
