@@ -534,3 +534,48 @@ async fn host_calls_are_answered_while_another_pipeline_waits() {
     assert!(position(&seen, 2, "typed") < a2, "{seen:?}");
     s.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_pipeline_is_stopped_and_a_queued_one_never_starts() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    // MaxRunspaces 2: C waits here until A or B is done.
+    let mut s = open(&host, 2).await;
+    let mut group = s
+        .invoke_many(&[
+            "'a1'; Start-Sleep 30; 'a2'",
+            "'b1'; Start-Sleep 1; 'b2'",
+            "'c1'",
+        ])
+        .await
+        .unwrap();
+    let ids = group.ids();
+    group.stop(ids[2]).await.unwrap();
+    let mut outputs = vec![Vec::new(); 3];
+    let mut states = vec![None; 3];
+    while let Some((id, e)) = group.next().await.unwrap() {
+        let i = ids.iter().position(|p| *p == id).unwrap();
+        match e {
+            PipelineEvent::Output(v) => {
+                let t = as_text(&v);
+                if t == "a1" {
+                    group.stop(id).await.unwrap();
+                }
+                outputs[i].push(t);
+            }
+            PipelineEvent::Finished { state, .. } => states[i] = Some(state),
+            _ => {}
+        }
+    }
+    drop(group);
+    assert_eq!(outputs[0], ["a1"], "A stopped before a2");
+    assert_eq!(states[0], Some(PSInvocationState::Stopped));
+    assert_eq!(outputs[1], ["b1", "b2"]);
+    assert_eq!(states[1], Some(PSInvocationState::Completed));
+    assert!(outputs[2].is_empty(), "C never ran: {:?}", outputs[2]);
+    assert_eq!(states[2], Some(PSInvocationState::Stopped));
+    let r = s.run("'after'").await.unwrap();
+    assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["after"]);
+    s.close().await.unwrap();
+}

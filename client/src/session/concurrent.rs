@@ -218,6 +218,37 @@ impl ConcurrentPipelines<'_> {
         }
     }
 
+    /// Stops one of the pipelines: a running one gets PowerShell's stop
+    /// Signal on the session's connection ([MS-PSRP] 3.1.4.6, 3.1.5.3.9)
+    /// and ends as Stopped, seen by [`next`](Self::next); a queued one is
+    /// never started and ends as Stopped at once. Nothing for one that
+    /// already ended.
+    ///
+    /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+    pub async fn stop(&mut self, pipeline_id: Uuid) -> Result<()> {
+        let Some(m) = self.member(pipeline_id) else {
+            return Err(Error::Usage(format!(
+                "pipeline {pipeline_id} is not one of this group"
+            )));
+        };
+        if m.finished {
+            return Ok(());
+        }
+        if m.script.take().is_some() {
+            m.finished = true;
+            m.released = true;
+            self.queued.push_back((
+                pipeline_id,
+                PipelineEvent::Finished {
+                    state: PSInvocationState::Stopped,
+                    error: None,
+                },
+            ));
+            return Ok(());
+        }
+        self.session.signal_stop(pipeline_id).await
+    }
+
     /// Runs every pipeline to its end; one result per script, in the order
     /// of the scripts, with its pipeline id.
     pub async fn collect(mut self) -> Result<Vec<(Uuid, PipelineResult)>> {
