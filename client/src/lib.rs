@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod connection;
+pub mod copy;
 pub mod error;
 pub mod format;
 pub mod host;

@@ -3,6 +3,7 @@
 //! commands. `main` only turns [`run`]'s result into an exit code.
 pub mod args;
 pub mod config;
+mod copy_cmd;
 mod enter;
 pub mod output;
 mod ps_cmds;
@@ -12,7 +13,7 @@ mod wsman_cmds;
 pub use args::Cli;
 use args::Command;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// Sets up diagnostics on stderr: `-v` debug, `-vv` trace (SOAP bodies,
 /// secrets redacted by the transport). `RUST_LOG` overrides.
@@ -60,22 +61,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
         } => ps_cmds::invoke(c, script, *throttle, input.as_deref()).await,
         Command::Session(cmd) => ps_cmds::session(c, cmd).await,
         Command::Enter { session } => enter::enter(c, session.as_deref()).await,
-        other => Err(Error::Usage(format!(
-            "{} is not available in this build yet",
-            command_name(other)
-        ))),
-    }
-}
-
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::Identify => "identify",
-        Command::Get { .. } => "get",
-        Command::Enumerate { .. } => "enumerate",
-        Command::Exec { .. } => "exec",
-        Command::Invoke { .. } => "invoke",
-        Command::Enter { .. } => "enter",
-        Command::Session(_) => "session",
-        Command::Copy { .. } => "copy",
+        Command::Copy { src, dest } => copy_cmd::copy(c, src, dest).await,
     }
 }

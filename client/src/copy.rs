@@ -1,0 +1,585 @@
+//! Copying a file to or from the host over a PSSession, as `Copy-Item
+//! -ToSession` and `-FromSession` do: the file travels as PowerShell
+//! objects of one pipeline ([MS-PSRP] 3.1.4.5 pipeline input, 3.1.4.4
+//! output), in chunks, never whole in memory on either side, and its digest
+//! (SHA-256 unless [`CopyOptions::digest`] says otherwise) is computed on
+//! both sides and compared.
+//!
+//! To the host ([`copy_to_host`]): a script reads base64 chunks from its
+//! input (each chunk one PIPELINE_INPUT sized to fit one WS-Man Send), writes
+//! them to `DEST.wsman-partial` through a `System.IO.FileStream` while
+//! hashing them, and gets the client's digest as the last input (a string
+//! starting with `digest:`). It compares, moves the partial file over DEST
+//! only when they match (and removes it otherwise, also when anything
+//! fails), and outputs DEST's full path and its digest, which the client
+//! compares once more.
+//!
+//! From the host ([`copy_from_host`]): a script outputs the file's length,
+//! then base64 chunks, then the digest as its last output. The client
+//! writes the chunks to `DEST.wsman-partial`, holding one output back so the
+//! last one is taken as the digest, compares, and renames the partial file
+//! over DEST only when they match; on any error the partial file is
+//! removed.
+//!
+//! Both scripts accept outputs of hosts that do not send everything: a
+//! missing length (no total for the progress), a copy to the host that
+//! answers only the path (the host compared the digests itself; older
+//! clients' scripts do so).
+//!
+//! Limits: the session configuration's MaximumReceivedDataSizePerCommandMB
+//! (50 MB by default on Windows) caps what one pipeline may receive, so a
+//! larger copy to the host is refused by the host with its own error.
+//!
+//! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use psrp::clixml::Value;
+use psrp::types::{Command, PSInvocationState, PowerShell};
+use sha2::Digest;
+
+use crate::session::{InvokeOptions, PipelineEvent, PsSession};
+use crate::{Error, Result};
+
+/// A digest computed as the file streams, on this side; the host computes
+/// the same with the .NET class [`FileDigest::powershell`] names.
+pub trait FileDigest: Send {
+    /// A PowerShell expression creating the same algorithm on the host,
+    /// such as `[System.Security.Cryptography.SHA256]::Create()`.
+    fn powershell(&self) -> &'static str;
+    /// The length of the digest in bytes.
+    fn digest_len(&self) -> usize;
+    /// Hashes more of the file.
+    fn update(&mut self, data: &[u8]);
+    /// The digest of everything given, in lower-case hex.
+    fn finish_hex(&mut self) -> String;
+}
+
+/// SHA-256, the default.
+#[derive(Default)]
+pub struct Sha256Digest(sha2::Sha256);
+
+impl FileDigest for Sha256Digest {
+    fn powershell(&self) -> &'static str {
+        "[System.Security.Cryptography.SHA256]::Create()"
+    }
+    fn digest_len(&self) -> usize {
+        32
+    }
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    fn finish_hex(&mut self) -> String {
+        hex(&std::mem::take(&mut self.0).finalize())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// How a copy is done.
+#[derive(Clone, Copy)]
+pub struct CopyOptions {
+    /// Makes the digest both sides compute (SHA-256 by default).
+    pub digest: fn() -> Box<dyn FileDigest>,
+    /// Bytes per chunk; derived from the session's MaxEnvelopeSize when
+    /// `None` ([`chunk_size`]).
+    pub chunk_size: Option<usize>,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            digest: || Box::new(Sha256Digest::default()),
+            chunk_size: None,
+        }
+    }
+}
+
+impl fmt::Debug for CopyOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CopyOptions")
+            .field("chunk_size", &self.chunk_size)
+            .finish()
+    }
+}
+
+/// How far a copy is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes copied so far.
+    pub done: u64,
+    /// The file's size, when known.
+    pub total: Option<u64>,
+}
+
+/// What a finished copy reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Where the file now is: the host's full path of a copy to the host,
+    /// the local path of a copy from it.
+    pub path: String,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// The digest computed on this side (lower-case hex).
+    pub digest: String,
+    /// The digest the host reported, when it did (equal to `digest`).
+    pub remote_digest: Option<String>,
+    /// Warnings the host wrote (Write-Warning).
+    pub warnings: Vec<String>,
+}
+
+/// Bytes before base64 of one PIPELINE_INPUT that, with its headers and
+/// `<S>` element, fills at most one PSRP packet of a WS-Man Send in an
+/// envelope of `max_envelope` bytes (the same room the session leaves for
+/// the SOAP around it).
+pub fn chunk_size(max_envelope: u32) -> usize {
+    let packet = (max_envelope as usize).saturating_sub(4096).max(4096) / 4 * 3;
+    // Fragment header 21, message header 40, BOM 3, `<S></S>` 7, slack.
+    let b64 = packet.saturating_sub(21 + 40 + 3 + 7 + 64);
+    (b64 / 4 * 3).max(3)
+}
+
+const PARTIAL_SUFFIX: &str = ".wsman-partial";
+
+/// The script that receives a file on the host. Arguments: destination
+/// path; input: base64 chunks, then `digest:HEX`.
+fn receive_script(digest: &str) -> String {
+    format!(
+        r#"param([string]$Destination)
+begin {{
+    $ErrorActionPreference = 'Stop'
+    $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination)
+    if ([System.IO.Directory]::Exists($target)) {{
+        throw "'$target' is a directory: give the path of the file to write"
+    }}
+    $folder = [System.IO.Path]::GetDirectoryName($target)
+    if ($folder -and -not [System.IO.Directory]::Exists($folder)) {{
+        throw "the folder '$folder' does not exist"
+    }}
+    $partial = $target + '{PARTIAL_SUFFIX}'
+    $algorithm = {digest}
+    $expected = $null
+    $file = New-Object -TypeName System.IO.FileStream -ArgumentList $partial, 'Create', 'Write', 'None'
+}}
+process {{
+    try {{
+        if ($_.StartsWith('digest:')) {{
+            $expected = $_.Substring(7)
+        }} else {{
+            $chunk = [System.Convert]::FromBase64String($_)
+            [void]$algorithm.TransformBlock($chunk, 0, $chunk.Length, $null, 0)
+            $file.Write($chunk, 0, $chunk.Length)
+        }}
+    }} catch {{
+        $file.Dispose()
+        [System.IO.File]::Delete($partial)
+        throw
+    }}
+}}
+end {{
+    $file.Dispose()
+    try {{
+        [void]$algorithm.TransformFinalBlock((New-Object -TypeName byte[] -ArgumentList 0), 0, 0)
+        $actual = ([System.BitConverter]::ToString($algorithm.Hash) -replace '-', '').ToLowerInvariant()
+        if ($null -eq $expected) {{
+            throw "the copy to '$target' ended before the client's digest arrived"
+        }}
+        if ($actual -ne $expected) {{
+            throw "the file written to '$target' does not match the one sent (digest $actual here, $expected there)"
+        }}
+        if ([System.IO.File]::Exists($target)) {{ [System.IO.File]::Delete($target) }}
+        [System.IO.File]::Move($partial, $target)
+        $target
+        $actual
+    }} finally {{
+        if ([System.IO.File]::Exists($partial)) {{ [System.IO.File]::Delete($partial) }}
+    }}
+}}"#
+    )
+}
+
+/// The script that sends a file from the host. Arguments: source path and
+/// chunk size; output: the length, base64 chunks, the digest.
+fn send_script(digest: &str) -> String {
+    format!(
+        r#"param([string]$Source, [int]$ChunkSize)
+$ErrorActionPreference = 'Stop'
+$path = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Source)
+if ([System.IO.Directory]::Exists($path)) {{
+    throw "'$path' is a directory, not a file"
+}}
+if (-not [System.IO.File]::Exists($path)) {{
+    throw "'$path' does not exist"
+}}
+$algorithm = {digest}
+$file = New-Object -TypeName System.IO.FileStream -ArgumentList $path, 'Open', 'Read', 'ReadWrite'
+try {{
+    [long]$file.Length
+    $buffer = New-Object -TypeName byte[] -ArgumentList $ChunkSize
+    while (($read = $file.Read($buffer, 0, $buffer.Length)) -gt 0) {{
+        [void]$algorithm.TransformBlock($buffer, 0, $read, $null, 0)
+        [System.Convert]::ToBase64String($buffer, 0, $read)
+    }}
+    [void]$algorithm.TransformFinalBlock($buffer, 0, 0)
+}} finally {{
+    $file.Dispose()
+}}
+([System.BitConverter]::ToString($algorithm.Hash) -replace '-', '').ToLowerInvariant()"#
+    )
+}
+
+/// Reads up to `buf.len()` bytes, fewer only at the end of the file.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn local_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Usage(format!("{what} {}: {e}", path.display()))
+}
+
+/// What ended a pipeline badly, as a user reads it.
+fn failed(what: &str, state: PSInvocationState, error: Option<String>) -> Error {
+    match error {
+        Some(m) => Error::Broken(format!("{what} failed on the host: {m}")),
+        None => Error::Broken(format!("{what} ended {state:?} on the host")),
+    }
+}
+
+/// Copies the local file `local` to `remote` on the host (Copy-Item
+/// -ToSession), in chunks of pipeline input; `progress` is called after
+/// each chunk. The host keeps nothing of a copy that fails.
+pub async fn copy_to_host(
+    session: &mut PsSession,
+    local: &Path,
+    remote: &str,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    options: &CopyOptions,
+) -> Result<CopyReport> {
+    let meta = std::fs::metadata(local).map_err(|e| local_error("cannot read", local, e))?;
+    if meta.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is a directory: only files can be copied",
+            local.display()
+        )));
+    }
+    let mut file = std::fs::File::open(local).map_err(|e| local_error("cannot open", local, e))?;
+    let total = meta.len();
+    let size = options
+        .chunk_size
+        .unwrap_or_else(|| chunk_size(session.connection().options.max_envelope_size))
+        .max(1);
+    let mut digest = (options.digest)();
+    let what = format!("the copy to {remote}");
+    let ps = PowerShell::new(vec![Command::script(receive_script(digest.powershell()))
+        .argument(Value::String(remote.to_string()))]);
+    let opts = InvokeOptions {
+        input: true,
+        ..Default::default()
+    };
+    let mut pipeline = session.invoke_with(ps, opts).await?;
+    progress(Progress {
+        done: 0,
+        total: Some(total),
+    });
+    // One chunk read ahead, so that the last goes in one Send with the
+    // digest and the end of input.
+    let mut current = vec![0u8; size];
+    let mut next = vec![0u8; size];
+    let mut n =
+        read_full(&mut file, &mut current).map_err(|e| local_error("cannot read", local, e))?;
+    let mut done = 0u64;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    loop {
+        let m = if n == size {
+            read_full(&mut file, &mut next).map_err(|e| local_error("cannot read", local, e))?
+        } else {
+            0
+        };
+        let last = n < size || m == 0;
+        digest.update(&current[..n]);
+        let chunk = Value::String(b64.encode(&current[..n]));
+        done += n as u64;
+        if last {
+            let sum = digest.finish_hex();
+            pipeline
+                .send_all_input([chunk, Value::String(format!("digest:{sum}"))])
+                .await?;
+            progress(Progress {
+                done,
+                total: Some(total),
+            });
+            let mut report = CopyReport {
+                path: String::new(),
+                bytes: done,
+                digest: sum,
+                remote_digest: None,
+                warnings: Vec::new(),
+            };
+            let mut outputs = Vec::new();
+            while let Some(ev) = pipeline.next().await? {
+                match ev {
+                    PipelineEvent::Output(v) if outputs.len() < 2 => {
+                        outputs.push(v.as_str().unwrap_or_default().to_string());
+                    }
+                    PipelineEvent::Warning(w) => report.warnings.push(w.message),
+                    PipelineEvent::Error(e) => {
+                        return Err(failed(
+                            &what,
+                            PSInvocationState::Failed,
+                            Some(e.message().into()),
+                        ))
+                    }
+                    PipelineEvent::Finished { state, error }
+                        if state != PSInvocationState::Completed =>
+                    {
+                        return Err(failed(&what, state, error.map(|e| e.message().into())));
+                    }
+                    _ => {}
+                }
+            }
+            let mut outputs = outputs.into_iter();
+            report.path = outputs
+                .next()
+                .ok_or_else(|| Error::Broken(format!("{what}: the host answered nothing")))?;
+            report.remote_digest = outputs.next();
+            if let Some(theirs) = &report.remote_digest {
+                check_digest(&what, &report.digest, theirs, digest.digest_len())?;
+            }
+            return Ok(report);
+        }
+        pipeline.send_input(chunk).await?;
+        progress(Progress {
+            done,
+            total: Some(total),
+        });
+        std::mem::swap(&mut current, &mut next);
+        n = m;
+    }
+}
+
+fn check_digest(what: &str, ours: &str, theirs: &str, len: usize) -> Result<()> {
+    let theirs = theirs.trim();
+    if theirs.len() != len * 2 || !theirs.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Broken(format!(
+            "{what}: the host's digest {theirs:?} is not one of the {}-bit algorithm asked for",
+            len * 8
+        )));
+    }
+    if !theirs.eq_ignore_ascii_case(ours) {
+        return Err(Error::Broken(format!(
+            "{what}: hash mismatch: the file here has digest {ours}, the host's has {theirs}"
+        )));
+    }
+    Ok(())
+}
+
+/// The partial file next to `dest`, removed when dropped unless kept.
+struct Partial {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    keep: bool,
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        self.file.take();
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Copies `remote` on the host to the local file `local` (Copy-Item
+/// -FromSession); `progress` is called after each chunk. Nothing is left
+/// at `local` when the copy fails (an existing file there is replaced only
+/// by a complete, verified copy).
+pub async fn copy_from_host(
+    session: &mut PsSession,
+    remote: &str,
+    local: &Path,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    options: &CopyOptions,
+) -> Result<CopyReport> {
+    if local.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is a directory: give the path of the file to write",
+            local.display()
+        )));
+    }
+    let mut partial_path = local.as_os_str().to_owned();
+    partial_path.push(PARTIAL_SUFFIX);
+    let partial_path = PathBuf::from(partial_path);
+    let file = std::fs::File::create(&partial_path)
+        .map_err(|e| local_error("cannot write", &partial_path, e))?;
+    let mut partial = Partial {
+        path: partial_path,
+        file: Some(file),
+        keep: false,
+    };
+    let size = options
+        .chunk_size
+        .unwrap_or_else(|| chunk_size(session.connection().options.max_envelope_size))
+        .max(1);
+    let mut digest = (options.digest)();
+    let what = format!("the copy of {remote}");
+    let ps = PowerShell::new(vec![Command::script(send_script(digest.powershell()))
+        .argument(Value::String(remote.to_string()))
+        .argument(Value::I32(i32::try_from(size).unwrap_or(i32::MAX)))]);
+    let mut pipeline = session.invoke_with(ps, InvokeOptions::default()).await?;
+    let mut total = None;
+    let mut done = 0u64;
+    let mut held: Option<String> = None;
+    let mut first = true;
+    let mut warnings = Vec::new();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut write_chunk = |text: &str, done: &mut u64| -> Result<()> {
+        let bytes = b64.decode(text.trim()).map_err(|e| {
+            Error::Broken(format!(
+                "{what}: the host sent a chunk that is not base64: {e}"
+            ))
+        })?;
+        digest.update(&bytes);
+        if let Some(f) = partial.file.as_mut() {
+            f.write_all(&bytes)
+                .map_err(|e| local_error("cannot write", &partial.path, e))?;
+        }
+        *done += bytes.len() as u64;
+        Ok(())
+    };
+    while let Some(ev) = pipeline.next().await? {
+        match ev {
+            PipelineEvent::Output(v) => {
+                if std::mem::take(&mut first) {
+                    if let Some(len) = v.as_i64() {
+                        total = u64::try_from(len).ok();
+                        progress(Progress { done, total });
+                        continue;
+                    }
+                }
+                let text = v.as_str().map(str::to_string).ok_or_else(|| {
+                    Error::Broken(format!("{what}: the host sent something other than text"))
+                })?;
+                if let Some(prev) = held.replace(text) {
+                    write_chunk(&prev, &mut done)?;
+                    progress(Progress { done, total });
+                }
+            }
+            PipelineEvent::Warning(w) => warnings.push(w.message),
+            PipelineEvent::Error(e) => {
+                return Err(failed(
+                    &what,
+                    PSInvocationState::Failed,
+                    Some(e.message().into()),
+                ))
+            }
+            PipelineEvent::Finished { state, error } if state != PSInvocationState::Completed => {
+                return Err(failed(&what, state, error.map(|e| e.message().into())));
+            }
+            _ => {}
+        }
+    }
+    let theirs = held.ok_or_else(|| Error::Broken(format!("{what}: the host sent no digest")))?;
+    let sum = digest.finish_hex();
+    check_digest(&what, &sum, &theirs, digest.digest_len())?;
+    if let Some(f) = partial.file.take() {
+        f.sync_all()
+            .map_err(|e| local_error("cannot write", &partial.path, e))?;
+    }
+    std::fs::rename(&partial.path, local).map_err(|e| local_error("cannot write", local, e))?;
+    partial.keep = true;
+    Ok(CopyReport {
+        path: local.display().to_string(),
+        bytes: done,
+        digest: sum,
+        remote_digest: Some(theirs.trim().to_ascii_lowercase()),
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_fills_one_send_of_the_envelope() {
+        for envelope in [153_600u32, 512_000, 8_192] {
+            let n = chunk_size(envelope);
+            let packet = (envelope as usize - 4096).max(4096) / 4 * 3;
+            let b64 = n.div_ceil(3) * 4;
+            assert!(21 + 40 + 3 + 7 + b64 <= packet, "{envelope}: {n}");
+            assert!(
+                21 + 40 + 3 + 7 + b64 + 200 > packet,
+                "{envelope}: {n} leaves room"
+            );
+            assert_eq!(n % 3, 0, "whole base64 groups, no padding mid-file");
+        }
+    }
+
+    #[test]
+    fn sha256_matches_the_known_digest() {
+        let mut d = Sha256Digest::default();
+        d.update(b"ab");
+        d.update(b"c");
+        assert_eq!(
+            d.finish_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(d.digest_len(), 32);
+    }
+
+    #[test]
+    fn digests_compare_without_case_and_reject_another_algorithm() {
+        let ours = "ab".repeat(32);
+        assert!(check_digest("x", &ours, &"AB".repeat(32), 32).is_ok());
+        let e = check_digest("x", &ours, &"cd".repeat(32), 32).unwrap_err();
+        assert!(e.to_string().contains("hash mismatch"), "{e}");
+        let e = check_digest("x", &ours, &"ab".repeat(20), 32).unwrap_err();
+        assert!(e.to_string().contains("256-bit"), "{e}");
+    }
+
+    #[test]
+    fn read_full_fills_across_short_reads() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(2);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut r = Trickle(b"abcdefg");
+        let mut buf = [0u8; 5];
+        assert_eq!(read_full(&mut r, &mut buf).unwrap(), 5);
+        assert_eq!(&buf, b"abcde");
+        assert_eq!(read_full(&mut r, &mut buf).unwrap(), 2);
+        assert_eq!(read_full(&mut r, &mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn scripts_use_the_digest_given() {
+        let d = Sha256Digest::default();
+        assert!(receive_script(d.powershell())
+            .contains("$algorithm = [System.Security.Cryptography.SHA256]::Create()"));
+        assert!(
+            send_script(d.powershell()).contains("[System.Security.Cryptography.SHA256]::Create()")
+        );
+    }
+}
