@@ -1,7 +1,9 @@
 //! Output volume through the PSSession API against the independent test
 //! host (psrpcore server, NTLM sealed): a pipeline that writes 200,000
 //! integers delivers every one, in order, consumed one event at a time, and
-//! the client holds none of them while doing so (memory stays flat).
+//! the client holds none of them while doing so (memory stays flat); and
+//! sessions that have received a long output do not keep the memory it
+//! took, so many sessions in one process stay cheap.
 //!
 //! Wall time and memory beside pypsrp for up to 1,000,000 outputs are
 //! measured by `tests/bench/volume.sh`, not here.
@@ -44,8 +46,12 @@ fn rss_kb() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The tests measure the process's memory: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_integer_of_a_long_output_arrives_in_order_in_flat_memory() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
@@ -95,4 +101,59 @@ async fn every_integer_of_a_long_output_arrives_in_order_in_flat_memory() {
     let r = s.run("$x = 1; $x").await.unwrap();
     assert_eq!(r.output.len(), 1);
     s.close().await.unwrap();
+}
+
+/// Sessions in [`sessions_do_not_keep_the_memory_of_a_long_output`].
+const SESSIONS: usize = 8;
+
+/// Outputs each of them receives: more than one Receive carries (a
+/// 512,000-byte envelope holds about 4,900 of these integers).
+const EACH: i64 = 8_000;
+
+/// How much the process may grow from the sessions' long outputs. What is
+/// left is hyper's read buffer per connection (about 400 kB after 500 kB
+/// responses); a RunspacePool that kept the room of its largest burst of
+/// events added about 1.7 MB per session.
+const MAX_KEPT_KB: u64 = 8 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_do_not_keep_the_memory_of_a_long_output() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let info = connection(&host);
+    let mut sessions = Vec::new();
+    for _ in 0..SESSIONS {
+        let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+            .await
+            .unwrap();
+        assert_eq!(s.run("1..3").await.unwrap().output.len(), 3);
+        sessions.push(s);
+    }
+    let before = rss_kb();
+    for s in &mut sessions {
+        let mut p = s.invoke(&format!("1..{EACH}")).await.unwrap();
+        let mut last = 0;
+        while let Some(e) = p.next().await.unwrap() {
+            if let PipelineEvent::Output(v) = e {
+                last = v.as_i64().unwrap();
+            }
+        }
+        assert_eq!(last, EACH);
+    }
+    let after = rss_kb();
+    if let (Some(before), Some(after)) = (before, after) {
+        let kept = after.saturating_sub(before);
+        eprintln!(
+            "{SESSIONS} sessions, {EACH} outputs each: RSS {before} kB -> {after} kB (+{kept} kB)"
+        );
+        assert!(
+            kept <= MAX_KEPT_KB,
+            "{SESSIONS} open sessions kept {kept} kB after their long outputs"
+        );
+    }
+    for s in sessions {
+        s.close().await.unwrap();
+    }
 }

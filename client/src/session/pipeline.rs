@@ -2,8 +2,6 @@
 //! ([MS-PSRP] 3.1.4.4 to 3.1.4.6).
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
-use std::collections::VecDeque;
-
 use psrp::clixml::Value;
 use psrp::types::{
     ErrorRecord, InformationRecord, InformationalRecord, PSInvocationState, ProgressRecord,
@@ -75,7 +73,6 @@ impl PipelineResult {
 pub struct Pipeline<'a> {
     session: &'a mut PsSession,
     id: Uuid,
-    queued: VecDeque<PipelineEvent>,
     finished: bool,
     released: bool,
 }
@@ -94,7 +91,6 @@ impl<'a> Pipeline<'a> {
         Pipeline {
             session,
             id,
-            queued: VecDeque::new(),
             finished: false,
             released: false,
         }
@@ -105,9 +101,11 @@ impl<'a> Pipeline<'a> {
         self.id
     }
 
-    /// Sorts the pool's queued events: this pipeline's into `queued`, host
-    /// calls answered, the rest handled by the session.
-    fn drain(&mut self) -> Result<()> {
+    /// The next of this pipeline's events the pool has queued, taken one at
+    /// a time (a Receive's thousands of outputs are not copied into a second
+    /// queue); host calls met on the way are answered, other events handled
+    /// by the session.
+    fn next_queued(&mut self) -> Result<Option<PipelineEvent>> {
         while let Some(ev) = self.session.pool_mut().next_event() {
             let mine = |pid: Uuid| pid == self.id;
             let e = match ev {
@@ -159,17 +157,16 @@ impl<'a> Pipeline<'a> {
                     continue;
                 }
             };
-            self.queued.push_back(e);
+            return Ok(Some(e));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The next event, receiving from the host as needed; `None` after
     /// [`PipelineEvent::Finished`].
     pub async fn next(&mut self) -> Result<Option<PipelineEvent>> {
         loop {
-            self.drain()?;
-            if let Some(e) = self.queued.pop_front() {
+            if let Some(e) = self.next_queued()? {
                 return Ok(Some(e));
             }
             if self.finished {

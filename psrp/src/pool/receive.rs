@@ -13,6 +13,9 @@ use crate::message::{Destination, Message};
 use crate::messages::{Availability, Body, PublicKey};
 use crate::types::RunspacePoolState;
 
+/// Events a drained pool keeps room for.
+const KEPT_EVENT_ROOM: usize = 64;
+
 impl RunspacePool {
     /// Feeds received bytes: the base64-decoded content of one `rsp:Stream`
     /// (or of `connectResponseXml`, or an out-of-process `<Data>`). Events
@@ -30,8 +33,16 @@ impl RunspacePool {
     }
 
     /// The next event, or `None` until more data is received.
+    ///
+    /// Once every event is taken, the room a burst needed (thousands of
+    /// outputs from one Receive) is given back: a session does not keep its
+    /// largest burst for the rest of its life.
     pub fn next_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > KEPT_EVENT_ROOM {
+            self.events.shrink_to(KEPT_EVENT_ROOM);
+        }
+        event
     }
 
     fn process(&mut self, msg: Message) -> Result<()> {
