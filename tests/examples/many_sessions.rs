@@ -10,7 +10,12 @@
 //! ```sh
 //! cargo run --release -p integration-tests --example many_sessions -- 100 500 1000
 //! cargo run --release -p integration-tests --example many_sessions -- --open-at-once 64 1000
+//! cargo run --release -p integration-tests --example many_sessions -- --outputs 20000 50
 //! ```
+//!
+//! `--outputs M` also runs `1..M` in each session (consumed one event at a
+//! time) before closing: what a session keeps after a long output shows in
+//! the memory after the run.
 //!
 //! Each K is a round on the same host (`--max-shells-per-user` set to the
 //! largest K); the test host's own CPU time per round is printed too, as the
@@ -25,7 +30,7 @@
 use std::time::{Duration, Instant};
 
 use client::host::NullHost;
-use client::session::{PsSession, SessionOptions};
+use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::TestHost;
 use tokio::task::JoinSet;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
@@ -97,7 +102,42 @@ fn report_errors(phase: &str, errors: &[String]) -> usize {
     errors.len()
 }
 
-async fn round(info: &client::ConnectionInfo, k: usize, open_at_once: usize, host_pid: &str) {
+/// Runs `$x = 1; $x`, then, with `outputs` > 0, `1..outputs` consumed one
+/// event at a time.
+async fn work(s: &mut PsSession, outputs: u32) -> Result<(), String> {
+    let r = s.run("$x = 1; $x").await.map_err(|e| e.to_string())?;
+    if r.output.len() != 1 || r.output[0].as_i64() != Some(1) {
+        return Err(format!("unexpected output {:?}", r.output));
+    }
+    if outputs == 0 {
+        return Ok(());
+    }
+    let mut p = s
+        .invoke(&format!("1..{outputs}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut n = 0u32;
+    while let Some(e) = p.next().await.map_err(|e| e.to_string())? {
+        if let PipelineEvent::Output(v) = e {
+            n += 1;
+            if v.as_i64() != Some(i64::from(n)) {
+                return Err(format!("output {n} was {v:?}"));
+            }
+        }
+    }
+    if n != outputs {
+        return Err(format!("{n} outputs of {outputs}"));
+    }
+    Ok(())
+}
+
+async fn round(
+    info: &client::ConnectionInfo,
+    k: usize,
+    open_at_once: usize,
+    outputs: u32,
+    host_pid: &str,
+) {
     let before = sample();
     let host_cpu0 = cpu_seconds(host_pid);
     let own_cpu0 = cpu_seconds("self");
@@ -134,12 +174,7 @@ async fn round(info: &client::ConnectionInfo, k: usize, open_at_once: usize, hos
     let mut tasks = JoinSet::new();
     for mut s in sessions {
         tasks.spawn(async move {
-            let r = s.run("$x = 1; $x").await;
-            let ok = match r {
-                Ok(r) if r.output.len() == 1 && r.output[0].as_i64() == Some(1) => Ok(()),
-                Ok(r) => Err(format!("unexpected output {:?}", r.output)),
-                Err(e) => Err(e.to_string()),
-            };
+            let ok = work(&mut s, outputs).await;
             (s, ok)
         });
     }
@@ -199,9 +234,13 @@ async fn round(info: &client::ConnectionInfo, k: usize, open_at_once: usize, hos
 async fn main() {
     let mut open_at_once = usize::MAX >> 4;
     let mut ks: Vec<usize> = Vec::new();
+    let mut outputs = 0;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--open-at-once" {
+        if a == "--outputs" {
+            let n = args.next().and_then(|n| n.parse().ok());
+            outputs = n.expect("--outputs M: a number");
+        } else if a == "--open-at-once" {
             let n = args.next().and_then(|n| n.parse().ok());
             open_at_once = n.expect("--open-at-once N: a number");
         } else {
@@ -232,6 +271,6 @@ async fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for k in ks {
-        round(&info, k, open_at_once, &host_pid).await;
+        round(&info, k, open_at_once, outputs, &host_pid).await;
     }
 }
