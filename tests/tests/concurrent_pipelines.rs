@@ -553,7 +553,7 @@ async fn one_pipeline_is_stopped_and_a_queued_one_never_starts() {
     let ids = group.ids();
     group.stop(ids[2]).await.unwrap();
     let mut outputs = vec![Vec::new(); 3];
-    let mut states = vec![None; 3];
+    let mut states = [None; 3];
     while let Some((id, e)) = group.next().await.unwrap() {
         let i = ids.iter().position(|p| *p == id).unwrap();
         match e {

@@ -3,43 +3,10 @@
 //! own ([MS-PSRP] 3.1.4.2, 3.1.4.4), as `Invoke-Command -Session $s -AsJob`
 //! started several times or `ForEach-Object -Parallel` in a pool.
 //!
-//! **Connections.** A Receive for a pipeline with nothing to say waits on
-//! the host up to the OperationTimeout ([MS-WSMV] 3.1.4.14), and an HTTP/1.1
-//! connection carries one request at a time, so pipelines cannot take
-//! turns on one connection: PowerShell keeps one Receive outstanding per
-//! running command. Here each running pipeline gets a connection of its own
-//! (a new authenticated one, same ShellId and resource URI), used only for
-//! that pipeline's Receives by a tokio task that forwards the `rsp:Stream`
-//! bytes, in wire order, over a bounded channel. The session's own
-//! connection stays free for what the client says: the Commands that start
-//! the pipelines, the Sends that answer host calls, the Signals that release
-//! finished pipelines. So host calls are answered at once, whichever
-//! pipeline makes them, and N pipelines at once cost N extra connections
-//! (each with its authentication); a connection whose pipeline ended is
-//! reused for the next queued one.
-//!
-//! **MaxRunspaces.** More scripts than the pool's MaxRunspaces
-//! ([`PsSession::max_runspaces`]) are queued here, in order, and each
-//! starts when an earlier one ended and was released: the host would run
-//! no more at once anyway (it queues them itself), and a queued pipeline
-//! would hold a connection for nothing.
-//!
-//! **Failures.** A Receive connection that fails (beyond the transport's
-//! own resend of a Receive) fails its pipeline only: it ends with
-//! [`PipelineEvent::Finished`] in state Failed and an error record saying
-//! why (FullyQualifiedErrorId `ReceiveConnectionFailed`), the host is told
-//! to terminate it, and the others go on; the same for a Command the host
-//! answered with a fault (`CommandRefused`). Malformed PSRP data, a broken RunspacePool, or a failure of the
-//! session's own connection fail them all (an `Err` from
-//! [`ConcurrentPipelines::next`]), as the pipelines share the pool's
-//! reassembler and the session's connection.
-//!
-//! Dropping [`ConcurrentPipelines`] before the end stops its Receive tasks;
-//! the pipelines still running are left on the host, as a dropped
-//! [`Pipeline`](super::Pipeline) is.
+//! See [`ConcurrentPipelines`] for the connections, the queueing beyond
+//! MaxRunspaces and what a failure ends.
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
-//! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 use std::collections::VecDeque;
 
 use psrp::types::{Command, ErrorRecord, PSInvocationState, PowerShell};
@@ -96,9 +63,50 @@ impl Member {
 
 /// Pipelines running at once in a [`PsSession`], started by
 /// [`PsSession::invoke_many`]: their events stream as they arrive from any
-/// of them, each tagged with its pipeline id. Borrows the session until
-/// dropped. See the [module documentation](self) for connections, queueing
-/// beyond MaxRunspaces and failures.
+/// of them, each tagged with its pipeline id ([`next`](Self::next)), or
+/// are collected per pipeline ([`collect`](Self::collect)). Borrows the
+/// session until dropped.
+///
+/// **Connections.** A Receive for a pipeline with nothing to say waits on
+/// the host up to the OperationTimeout ([MS-WSMV] 3.1.4.14), and an HTTP/1.1
+/// connection carries one request at a time, so pipelines cannot take
+/// turns on one connection: PowerShell keeps one Receive outstanding per
+/// running command. Here each running pipeline gets a connection of its own
+/// (a new authenticated one, same ShellId and resource URI), used only for
+/// that pipeline's Receives by a tokio task that forwards the `rsp:Stream`
+/// bytes, in wire order, over a bounded channel. The session's own
+/// connection stays free for what the client says: the Commands that start
+/// the pipelines, the Sends that answer host calls, the Signals that release
+/// finished pipelines. So host calls are answered at once, whichever
+/// pipeline makes them, and N pipelines at once cost N extra connections
+/// (each with its authentication); a connection whose pipeline ended is
+/// reused for the next queued one of the same group, and closed when the
+/// group is dropped.
+///
+/// **MaxRunspaces.** More scripts than the pool's MaxRunspaces
+/// ([`PsSession::max_runspaces`]) are queued here, in order, and each
+/// starts when an earlier one ended and was released: the host would run
+/// no more at once anyway (it queues them itself), and a queued pipeline
+/// would hold a connection for nothing.
+///
+/// **Failures.** A Receive connection that fails (beyond the transport's
+/// own resend of a Receive on a new connection; there is no retrying within
+/// the session's reconnect window here, unlike a single pipeline's
+/// Receives) fails its pipeline only: it ends with
+/// [`PipelineEvent::Finished`] in state Failed and an error record saying
+/// why (FullyQualifiedErrorId `ReceiveConnectionFailed`), the host is told
+/// to terminate it, and the others go on; the same for a Command the host
+/// answered with a fault (`CommandRefused`). Malformed PSRP data, a broken
+/// RunspacePool, or a failure of the session's own connection fail them
+/// all (an `Err` from [`next`](Self::next)), as the pipelines share the
+/// pool's reassembler and the session's connection.
+///
+/// Dropping it before the end stops its Receive tasks;
+/// the pipelines still running are left on the host, as a dropped
+/// [`Pipeline`](super::Pipeline) is.
+///
+/// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 pub struct ConcurrentPipelines<'a> {
     session: &'a mut PsSession,
     members: Vec<Member>,
@@ -136,7 +144,8 @@ impl PsSession {
     /// or [`set_max_runspaces`](Self::set_max_runspaces)); the rest are
     /// queued and start, in order, as earlier ones end. Each is a WS-Man
     /// Command on the session's connection; each running one receives on a
-    /// connection of its own ([MS-PSRP] 3.1.4.4, 3.1.5.3.7).
+    /// connection of its own ([MS-PSRP] 3.1.4.4, 3.1.5.3.7), received by a
+    /// task spawned on the current tokio runtime.
     ///
     /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
     pub async fn invoke_many(&mut self, scripts: &[&str]) -> Result<ConcurrentPipelines<'_>> {
