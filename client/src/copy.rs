@@ -262,6 +262,21 @@ fn failed(what: &str, state: PSInvocationState, error: Option<String>) -> Error 
     }
 }
 
+/// Keeps the first error a pipeline reported (an error record, or its end
+/// other than Completed), so that it runs to its end and is released.
+fn note_failure(failure: &mut Option<Error>, what: &str, ev: PipelineEvent) {
+    let e = match ev {
+        PipelineEvent::Error(e) => {
+            failed(what, PSInvocationState::Failed, Some(e.message().into()))
+        }
+        PipelineEvent::Finished { state, error } if state != PSInvocationState::Completed => {
+            failed(what, state, error.map(|e| e.message().into()))
+        }
+        _ => return,
+    };
+    failure.get_or_insert(e);
+}
+
 /// Copies the local file `local` to `remote` on the host (Copy-Item
 /// -ToSession), in chunks of pipeline input; `progress` is called after
 /// each chunk. The host keeps nothing of a copy that fails.
@@ -333,26 +348,19 @@ pub async fn copy_to_host(
                 warnings: Vec::new(),
             };
             let mut outputs = Vec::new();
+            let mut failure = None;
             while let Some(ev) = pipeline.next().await? {
                 match ev {
                     PipelineEvent::Output(v) if outputs.len() < 2 => {
                         outputs.push(v.as_str().unwrap_or_default().to_string());
                     }
                     PipelineEvent::Warning(w) => report.warnings.push(w.message),
-                    PipelineEvent::Error(e) => {
-                        return Err(failed(
-                            &what,
-                            PSInvocationState::Failed,
-                            Some(e.message().into()),
-                        ))
-                    }
-                    PipelineEvent::Finished { state, error }
-                        if state != PSInvocationState::Completed =>
-                    {
-                        return Err(failed(&what, state, error.map(|e| e.message().into())));
-                    }
-                    _ => {}
+                    other => note_failure(&mut failure, &what, other),
                 }
+            }
+            // Ran to its end (and was released on the host) first.
+            if let Some(e) = failure {
+                return Err(e);
             }
             let mut outputs = outputs.into_iter();
             report.path = outputs
@@ -448,6 +456,7 @@ pub async fn copy_from_host(
     let mut held: Option<String> = None;
     let mut first = true;
     let mut warnings = Vec::new();
+    let mut failure = None;
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut write_chunk = |text: &str, done: &mut u64| -> Result<()> {
         let bytes = b64.decode(text.trim()).map_err(|e| {
@@ -465,6 +474,7 @@ pub async fn copy_from_host(
     };
     while let Some(ev) = pipeline.next().await? {
         match ev {
+            PipelineEvent::Output(_) if failure.is_some() => {}
             PipelineEvent::Output(v) => {
                 if std::mem::take(&mut first) {
                     if let Some(len) = v.as_i64() {
@@ -482,18 +492,11 @@ pub async fn copy_from_host(
                 }
             }
             PipelineEvent::Warning(w) => warnings.push(w.message),
-            PipelineEvent::Error(e) => {
-                return Err(failed(
-                    &what,
-                    PSInvocationState::Failed,
-                    Some(e.message().into()),
-                ))
-            }
-            PipelineEvent::Finished { state, error } if state != PSInvocationState::Completed => {
-                return Err(failed(&what, state, error.map(|e| e.message().into())));
-            }
-            _ => {}
+            other => note_failure(&mut failure, &what, other),
         }
+    }
+    if let Some(e) = failure {
+        return Err(e);
     }
     let theirs = held.ok_or_else(|| Error::Broken(format!("{what}: the host sent no digest")))?;
     let sum = digest.finish_hex();
