@@ -40,7 +40,7 @@ use psrp::clixml::Value;
 use psrp::types::{Command, PSInvocationState, PowerShell};
 use sha2::Digest;
 
-use crate::session::{InvokeOptions, PipelineEvent, PsSession};
+use crate::session::{InvokeOptions, Pipeline, PipelineEvent, PsSession};
 use crate::{Error, Result};
 
 /// A digest computed as the file streams, on this side; the host computes
@@ -277,6 +277,25 @@ fn note_failure(failure: &mut Option<Error>, what: &str, ev: PipelineEvent) {
     failure.get_or_insert(e);
 }
 
+/// After input could not be sent: the host's own error when the pipeline
+/// failed there (its script refused the destination, say), which explains
+/// more than the WS-Man fault of the Send; else the Send's error.
+async fn why_input_failed(pipeline: &mut Pipeline<'_>, what: &str, sent: Error) -> Error {
+    let mut failure = None;
+    // A pipeline that failed ends at once; one still running (the Send
+    // failed for another reason) is not waited for long.
+    let drain = async {
+        while failure.is_none() {
+            match pipeline.next().await {
+                Ok(Some(ev)) => note_failure(&mut failure, what, ev),
+                Ok(None) | Err(_) => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
+    failure.unwrap_or(sent)
+}
+
 /// Copies the local file `local` to `remote` on the host (Copy-Item
 /// -ToSession), in chunks of pipeline input; `progress` is called after
 /// each chunk. The host keeps nothing of a copy that fails.
@@ -333,9 +352,12 @@ pub async fn copy_to_host(
         done += n as u64;
         if last {
             let sum = digest.finish_hex();
-            pipeline
+            let sent = pipeline
                 .send_all_input([chunk, Value::String(format!("digest:{sum}"))])
-                .await?;
+                .await;
+            if let Err(e) = sent {
+                return Err(why_input_failed(&mut pipeline, &what, e).await);
+            }
             progress(Progress {
                 done,
                 total: Some(total),
@@ -372,7 +394,9 @@ pub async fn copy_to_host(
             }
             return Ok(report);
         }
-        pipeline.send_input(chunk).await?;
+        if let Err(e) = pipeline.send_input(chunk).await {
+            return Err(why_input_failed(&mut pipeline, &what, e).await);
+        }
         progress(Progress {
             done,
             total: Some(total),

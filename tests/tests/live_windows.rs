@@ -170,3 +170,79 @@ async fn pssession_disconnect_and_connect_from_a_new_client() {
     let listed = PsSession::list(&info).await.unwrap();
     assert!(listed.iter().all(|r| r.instance_id != id), "removed");
 }
+
+/// `wsman copy` both ways through the PSSession API: a file of a few
+/// chunks to the host (its SHA-256 reported by the host and by
+/// Get-FileHash equal to ours), back again byte for byte, then the errors a
+/// user meets (a missing remote file, a folder as destination), each
+/// leaving no partial file.
+#[tokio::test]
+async fn copy_file_to_the_host_and_back() {
+    use client::copy::{copy_from_host, copy_to_host, CopyOptions};
+    let Some(info) = live("copy_file_to_the_host_and_back") else {
+        return;
+    };
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let temp = texts(&s.run("$env:TEMP").await.unwrap().output).remove(0);
+    let remote = format!(r"{temp}\wsman-live-{}.bin", uuid::Uuid::new_v4().simple());
+    let local_dir = std::env::temp_dir().join(format!("wsman-live-{}", std::process::id()));
+    std::fs::create_dir_all(&local_dir).unwrap();
+    let local = local_dir.join("up.bin");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&local, &data).unwrap();
+    let options = CopyOptions {
+        chunk_size: Some(48 * 1024),
+        ..Default::default()
+    };
+    let mut steps = 0;
+    let up = copy_to_host(&mut s, &local, &remote, &mut |_| steps += 1, &options)
+        .await
+        .unwrap();
+    assert_eq!(up.path, remote);
+    assert_eq!(up.bytes, 200_000);
+    assert_eq!(up.remote_digest.as_deref(), Some(up.digest.as_str()));
+    assert!(steps >= 5, "one progress call per chunk: {steps}");
+    let hash = s
+        .run(&format!(
+            "(Get-FileHash -Algorithm SHA256 -LiteralPath '{remote}').Hash"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(texts(&hash.output), [up.digest.to_uppercase()]);
+
+    let back = local_dir.join("down.bin");
+    let down = copy_from_host(&mut s, &remote, &back, &mut |_| {}, &options)
+        .await
+        .unwrap();
+    assert_eq!(down.digest, up.digest);
+    assert_eq!(std::fs::read(&back).unwrap(), data);
+
+    let missing = format!("{remote}.missing");
+    let e = copy_from_host(
+        &mut s,
+        &missing,
+        &local_dir.join("none"),
+        &mut |_| {},
+        &options,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    assert!(!local_dir.join("none").exists());
+    let e = copy_to_host(&mut s, &local, &temp, &mut |_| {}, &options)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("is a directory"), "{e}");
+
+    let left = s
+        .run(&format!(
+            "Remove-Item -LiteralPath '{remote}'; Test-Path -LiteralPath '{remote}.wsman-partial'"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(texts(&left.output), ["False"]);
+    s.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&local_dir);
+}
