@@ -593,3 +593,89 @@ fn sha1_of_known_vectors() {
         "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
     );
 }
+
+/// Runs the `wsman` binary (built by `cargo build -p client`) against a
+/// replay server: exit code, stdout, stderr.
+async fn wsman_cli(server: &ReplayServer, args: &[&str]) -> (i32, String, String) {
+    let bin = integration_tests::wsman_bin();
+    assert!(
+        bin.exists(),
+        "{} is missing: cargo build -p client",
+        bin.display()
+    );
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args([
+        "-H",
+        &server.url(),
+        "-a",
+        "basic",
+        "--no-encryption",
+        "-u",
+        "vagrant",
+        "-p",
+        "vagrant",
+        "copy",
+    ])
+    .args(args)
+    .env("WSMAN_STATE_DIR", std::env::temp_dir());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `wsman copy FILE host:PATH`: exit 0, the host's full path and our
+/// SHA-256 printed.
+#[tokio::test]
+async fn cli_copy_to_host() {
+    let rec = first_session("test_client_copy_file");
+    let (file, _) = sent_file(&rec);
+    let dir = TempDir::new();
+    let local = dir.0.join("test_file");
+    std::fs::write(&local, &file).unwrap();
+    let server = ReplayServer::start(rec).await;
+    let (code, out, err) = wsman_cli(&server, &[local.to_str().unwrap(), "host:test_file"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim(),
+        format!(
+            "{} -> host:C:\\Users\\vagrant-domain\\Documents\\test_file: 26 bytes, SHA-256 \
+             71c480df93d6ae2f1efad1447c66c9525e316218cf51fc8d9ed832f2daf18b73 (verified)",
+            local.display()
+        )
+    );
+    check(server);
+}
+
+/// `wsman copy host:MISSING FILE`: exit 1, the host's reason on stderr,
+/// no file written.
+#[tokio::test]
+async fn cli_copy_from_host_missing() {
+    let server = ReplayServer::start(first_session("test_client_fetch_file_fail_missing")).await;
+    let dir = TempDir::new();
+    let local = dir.0.join("out.txt");
+    let (code, out, err) =
+        wsman_cli(&server, &[r"host:C:\fakefile.txt", local.to_str().unwrap()]).await;
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert_eq!(
+        err.trim(),
+        r"wsman: the copy of C:\fakefile.txt failed on the host: The path at 'C:\fakefile.txt' does not exist"
+    );
+    assert!(!local.exists() && !partial_left(&local));
+    check(server);
+}
+
+#[tokio::test]
+async fn cli_copy_needs_one_remote_side() {
+    let server = ReplayServer::start(first_session("test_client_copy_file")).await;
+    let (code, _, err) = wsman_cli(&server, &["a.txt", "b.txt"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("mark the remote path with host:"), "{err}");
+    // Nothing was sent.
+    assert_eq!(server.finish().received, 0);
+}
