@@ -122,10 +122,7 @@ async fn a_variable_set_before_is_seen_by_every_pipeline() {
     let mut s = open(&host, 3).await;
     s.run("$x = 5").await.unwrap();
     let results = s
-        .invoke_many(&["$x", "'two'; $x", "Start-Sleep 1; $x"])
-        .await
-        .unwrap()
-        .collect()
+        .run_many(&["$x", "'two'; $x", "Start-Sleep 1; $x"])
         .await
         .unwrap();
     let outputs: Vec<Vec<String>> = results
@@ -289,6 +286,9 @@ impl Forwarder {
             while let Ok((down, _)) = listener.accept().await {
                 let seen = Arc::new(std::sync::Mutex::new(String::new()));
                 let (shared, mine) = (s.clone(), seen.clone());
+                // Listed before its pump can check the poison (which takes
+                // this lock), so that `poison` sees every connection.
+                let _poison = s.poison.lock().unwrap();
                 let task = tokio::spawn(async move {
                     if let Ok(up) = tokio::net::TcpStream::connect(upstream).await {
                         pump(down, up, &shared, &mine).await;
@@ -313,12 +313,15 @@ impl Forwarder {
     /// that carried one are cut, and so is any that carries one later.
     fn poison(&self, command_id: &str) {
         let pattern = format!("DesiredStream CommandId=\"{command_id}\"");
+        // Held while the connections are looked at: a request is either
+        // seen here or checked against the poison by its pump.
+        let mut poison = self.shared.poison.lock().unwrap();
         for (seen, task) in self.shared.live.lock().unwrap().iter() {
             if seen.lock().unwrap().contains(&pattern) {
                 task.abort();
             }
         }
-        *self.shared.poison.lock().unwrap() = Some(pattern);
+        *poison = Some(pattern);
     }
 }
 
@@ -346,9 +349,9 @@ async fn pump(
         let mut buf = vec![0u8; 64 * 1024];
         while let Ok(n @ 1..) = down_r.read(&mut buf).await {
             let poisoned = {
+                let poison = shared.poison.lock().unwrap();
                 let mut seen = seen.lock().unwrap();
                 seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-                let poison = shared.poison.lock().unwrap();
                 poison.as_ref().is_some_and(|p| seen.contains(p.as_str()))
             };
             if poisoned || up_w.write_all(&buf[..n]).await.is_err() {
@@ -426,7 +429,7 @@ async fn a_receive_connection_that_fails_fails_its_pipeline_only() {
     drop(group);
 
     let (state, error) = ends[0].clone().expect("A ended");
-    assert_eq!(state, PSInvocationState::Failed);
+    assert_eq!(state, PSInvocationState::Failed, "{outputs:?}");
     let error = error.expect("why A failed");
     println!("A: {}", error.to_string.as_deref().unwrap_or_default());
     assert_eq!(error.fully_qualified_error_id, "ReceiveConnectionFailed");

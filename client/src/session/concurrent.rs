@@ -176,6 +176,13 @@ impl PsSession {
         Ok(group)
     }
 
+    /// Runs `scripts` at once as [`invoke_many`](Self::invoke_many) does,
+    /// to their ends; one result per script, in the order of the scripts,
+    /// with its pipeline id.
+    pub async fn run_many(&mut self, scripts: &[&str]) -> Result<Vec<(Uuid, PipelineResult)>> {
+        self.invoke_many(scripts).await?.collect().await
+    }
+
     /// A new connection for a pipeline's Receives, with this session's
     /// settings (OperationTimeout, MaxEnvelopeSize, locale, SessionId).
     fn receive_connection(&self) -> Result<WsmanClient> {
