@@ -26,9 +26,13 @@
 //! answers only the path (the host compared the digests itself; older
 //! clients' scripts do so).
 //!
-//! Limits: the session configuration's MaximumReceivedDataSizePerCommandMB
-//! (50 MB by default on Windows) caps what one pipeline may receive, so a
-//! larger copy to the host is refused by the host with its own error.
+//! The session configuration's MaximumReceivedDataSizePerCommandMB (50 MB
+//! by default on Windows) caps what one pipeline may receive, so a copy to
+//! the host larger than [`CopyOptions::segment_size`] goes in several
+//! pipelines, one after another in the same session: the first opens the
+//! partial file and keeps it (with the hash state) in a global variable of
+//! the session's runspace, the next ones go on writing, the one that gets
+//! the digest finishes.
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use std::fmt;
@@ -92,13 +96,23 @@ pub struct CopyOptions {
     /// Bytes per chunk; derived from the session's MaxEnvelopeSize when
     /// `None` ([`chunk_size`]).
     pub chunk_size: Option<usize>,
+    /// Most bytes a copy to the host sends in one pipeline; a larger file
+    /// goes in several, one after another, the host keeping the file open
+    /// between them. [`DEFAULT_SEGMENT_SIZE`] when `None`.
+    pub segment_size: Option<u64>,
 }
+
+/// 24 MiB: 32 MiB of base64 per pipeline, within the 50 MB a session
+/// configuration takes by default in one command
+/// (MaximumReceivedDataSizePerCommandMB).
+pub const DEFAULT_SEGMENT_SIZE: u64 = 24 << 20;
 
 impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             digest: || Box::new(Sha256Digest::default()),
             chunk_size: None,
+            segment_size: None,
         }
     }
 }
@@ -107,6 +121,7 @@ impl fmt::Debug for CopyOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CopyOptions")
             .field("chunk_size", &self.chunk_size)
+            .field("segment_size", &self.segment_size)
             .finish()
     }
 }
@@ -153,21 +168,33 @@ const PARTIAL_SUFFIX: &str = ".wsman-partial";
 /// path; input: base64 chunks, then `digest:HEX`.
 fn receive_script(digest: &str) -> String {
     format!(
-        r#"param([string]$Destination)
+        r#"param([string]$Destination, [bool]$Continue)
 begin {{
     $ErrorActionPreference = 'Stop'
-    $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination)
-    if ([System.IO.Directory]::Exists($target)) {{
-        throw "'$target' is a directory: give the path of the file to write"
+    if ($Continue) {{
+        $copy = $global:WsmanCopyInProgress
+        if ($null -eq $copy) {{
+            throw "the first part of the copy to '$Destination' is no longer on the host"
+        }}
+    }} else {{
+        $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination)
+        if ([System.IO.Directory]::Exists($target)) {{
+            throw "'$target' is a directory: give the path of the file to write"
+        }}
+        $folder = [System.IO.Path]::GetDirectoryName($target)
+        if ($folder -and -not [System.IO.Directory]::Exists($folder)) {{
+            throw "the folder '$folder' does not exist"
+        }}
+        $partial = $target + '{PARTIAL_SUFFIX}'
+        $copy = @{{
+            Target = $target
+            Partial = $partial
+            Algorithm = {digest}
+            File = New-Object -TypeName System.IO.FileStream -ArgumentList $partial, 'Create', 'Write', 'None'
+        }}
+        $global:WsmanCopyInProgress = $copy
     }}
-    $folder = [System.IO.Path]::GetDirectoryName($target)
-    if ($folder -and -not [System.IO.Directory]::Exists($folder)) {{
-        throw "the folder '$folder' does not exist"
-    }}
-    $partial = $target + '{PARTIAL_SUFFIX}'
-    $algorithm = {digest}
     $expected = $null
-    $file = New-Object -TypeName System.IO.FileStream -ArgumentList $partial, 'Create', 'Write', 'None'
 }}
 process {{
     try {{
@@ -175,32 +202,37 @@ process {{
             $expected = $_.Substring(7)
         }} else {{
             $chunk = [System.Convert]::FromBase64String($_)
-            [void]$algorithm.TransformBlock($chunk, 0, $chunk.Length, $null, 0)
-            $file.Write($chunk, 0, $chunk.Length)
+            [void]$copy.Algorithm.TransformBlock($chunk, 0, $chunk.Length, $null, 0)
+            $copy.File.Write($chunk, 0, $chunk.Length)
         }}
     }} catch {{
-        $file.Dispose()
-        [System.IO.File]::Delete($partial)
+        $global:WsmanCopyInProgress = $null
+        $copy.File.Dispose()
+        [System.IO.File]::Delete($copy.Partial)
         throw
     }}
 }}
 end {{
-    $file.Dispose()
+    if ($null -eq $expected) {{
+        # More follows in the next pipeline.
+        return
+    }}
+    $global:WsmanCopyInProgress = $null
+    $copy.File.Dispose()
+    $target = $copy.Target
     try {{
+        $algorithm = $copy.Algorithm
         [void]$algorithm.TransformFinalBlock((New-Object -TypeName byte[] -ArgumentList 0), 0, 0)
         $actual = ([System.BitConverter]::ToString($algorithm.Hash) -replace '-', '').ToLowerInvariant()
-        if ($null -eq $expected) {{
-            throw "the copy to '$target' ended before the client's digest arrived"
-        }}
         if ($actual -ne $expected) {{
             throw "the file written to '$target' does not match the one sent (digest $actual here, $expected there)"
         }}
         if ([System.IO.File]::Exists($target)) {{ [System.IO.File]::Delete($target) }}
-        [System.IO.File]::Move($partial, $target)
+        [System.IO.File]::Move($copy.Partial, $target)
         $target
         $actual
     }} finally {{
-        if ([System.IO.File]::Exists($partial)) {{ [System.IO.File]::Delete($partial) }}
+        if ([System.IO.File]::Exists($copy.Partial)) {{ [System.IO.File]::Delete($copy.Partial) }}
     }}
 }}"#
     )
@@ -319,15 +351,17 @@ pub async fn copy_to_host(
         .chunk_size
         .unwrap_or_else(|| chunk_size(session.connection().options.max_envelope_size))
         .max(1);
+    let segment = options
+        .segment_size
+        .unwrap_or(DEFAULT_SEGMENT_SIZE)
+        .max(size as u64);
     let mut digest = (options.digest)();
     let what = format!("the copy to {remote}");
-    let ps = PowerShell::new(vec![Command::script(receive_script(digest.powershell()))
-        .argument(Value::String(remote.to_string()))]);
+    let script = receive_script(digest.powershell());
     let opts = InvokeOptions {
         input: true,
         ..Default::default()
     };
-    let mut pipeline = session.invoke_with(ps, opts).await?;
     progress(Progress {
         done: 0,
         total: Some(total),
@@ -339,70 +373,98 @@ pub async fn copy_to_host(
     let mut n =
         read_full(&mut file, &mut current).map_err(|e| local_error("cannot read", local, e))?;
     let mut done = 0u64;
+    let mut warnings = Vec::new();
+    let mut continuing = false;
     let b64 = base64::engine::general_purpose::STANDARD;
+    // One pipeline per segment; the host keeps the open file between them.
     loop {
-        let m = if n == size {
-            read_full(&mut file, &mut next).map_err(|e| local_error("cannot read", local, e))?
-        } else {
-            0
-        };
-        let last = n < size || m == 0;
-        digest.update(&current[..n]);
-        let chunk = Value::String(b64.encode(&current[..n]));
-        done += n as u64;
-        if last {
-            let sum = digest.finish_hex();
-            let sent = pipeline
-                .send_all_input([chunk, Value::String(format!("digest:{sum}"))])
-                .await;
-            if let Err(e) = sent {
+        let ps = PowerShell::new(vec![Command::script(script.clone())
+            .argument(Value::String(remote.to_string()))
+            .argument(Value::Bool(continuing))]);
+        let mut pipeline = session.invoke_with(ps, opts).await?;
+        let mut in_segment = 0u64;
+        loop {
+            let m = if n == size {
+                read_full(&mut file, &mut next).map_err(|e| local_error("cannot read", local, e))?
+            } else {
+                0
+            };
+            let last = n < size || m == 0;
+            digest.update(&current[..n]);
+            let chunk = Value::String(b64.encode(&current[..n]));
+            done += n as u64;
+            in_segment += n as u64;
+            if last {
+                let sum = digest.finish_hex();
+                let sent = pipeline
+                    .send_all_input([chunk, Value::String(format!("digest:{sum}"))])
+                    .await;
+                if let Err(e) = sent {
+                    return Err(why_input_failed(&mut pipeline, &what, e).await);
+                }
+                progress(Progress {
+                    done,
+                    total: Some(total),
+                });
+                let outputs = finish_segment(pipeline, &what, &mut warnings).await?;
+                let mut outputs = outputs.into_iter();
+                let report = CopyReport {
+                    path: outputs.next().ok_or_else(|| {
+                        Error::Broken(format!("{what}: the host answered nothing"))
+                    })?,
+                    bytes: done,
+                    digest: sum,
+                    remote_digest: outputs.next(),
+                    warnings,
+                };
+                if let Some(theirs) = &report.remote_digest {
+                    check_digest(&what, &report.digest, theirs, digest.digest_len())?;
+                }
+                return Ok(report);
+            }
+            if let Err(e) = pipeline.send_input(chunk).await {
                 return Err(why_input_failed(&mut pipeline, &what, e).await);
             }
             progress(Progress {
                 done,
                 total: Some(total),
             });
-            let mut report = CopyReport {
-                path: String::new(),
-                bytes: done,
-                digest: sum,
-                remote_digest: None,
-                warnings: Vec::new(),
-            };
-            let mut outputs = Vec::new();
-            let mut failure = None;
-            while let Some(ev) = pipeline.next().await? {
-                match ev {
-                    PipelineEvent::Output(v) if outputs.len() < 2 => {
-                        outputs.push(v.as_str().unwrap_or_default().to_string());
-                    }
-                    PipelineEvent::Warning(w) => report.warnings.push(w.message),
-                    other => note_failure(&mut failure, &what, other),
-                }
+            std::mem::swap(&mut current, &mut next);
+            n = m;
+            if in_segment + n as u64 > segment {
+                break;
             }
-            // Ran to its end (and was released on the host) first.
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            let mut outputs = outputs.into_iter();
-            report.path = outputs
-                .next()
-                .ok_or_else(|| Error::Broken(format!("{what}: the host answered nothing")))?;
-            report.remote_digest = outputs.next();
-            if let Some(theirs) = &report.remote_digest {
-                check_digest(&what, &report.digest, theirs, digest.digest_len())?;
-            }
-            return Ok(report);
         }
-        if let Err(e) = pipeline.send_input(chunk).await {
+        if let Err(e) = pipeline.close_input().await {
             return Err(why_input_failed(&mut pipeline, &what, e).await);
         }
-        progress(Progress {
-            done,
-            total: Some(total),
-        });
-        std::mem::swap(&mut current, &mut next);
-        n = m;
+        finish_segment(pipeline, &what, &mut warnings).await?;
+        continuing = true;
+    }
+}
+
+/// Runs a pipeline of a copy to the host to its end (so that it is
+/// released on the host): its first two outputs, warnings noted, its
+/// failure as the error.
+async fn finish_segment(
+    mut pipeline: Pipeline<'_>,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    let mut outputs = Vec::new();
+    let mut failure = None;
+    while let Some(ev) = pipeline.next().await? {
+        match ev {
+            PipelineEvent::Output(v) if outputs.len() < 2 => {
+                outputs.push(v.as_str().unwrap_or_default().to_string());
+            }
+            PipelineEvent::Warning(w) => warnings.push(w.message),
+            other => note_failure(&mut failure, what, other),
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(outputs),
     }
 }
 
@@ -601,12 +663,15 @@ mod tests {
     }
 
     #[test]
-    fn scripts_use_the_digest_given() {
+    fn scripts_are_balanced_and_create_the_digest_asked_for() {
         let d = Sha256Digest::default();
-        assert!(receive_script(d.powershell())
-            .contains("$algorithm = [System.Security.Cryptography.SHA256]::Create()"));
-        assert!(
-            send_script(d.powershell()).contains("[System.Security.Cryptography.SHA256]::Create()")
-        );
+        for script in [receive_script(d.powershell()), send_script(d.powershell())] {
+            let count = |c| script.chars().filter(|x| *x == c).count();
+            assert_eq!(count('{'), count('}'), "{script}");
+            assert_eq!(count('('), count(')'), "{script}");
+            assert!(!script.contains("{{") && !script.contains("}}"), "{script}");
+            assert_eq!(script.matches(d.powershell()).count(), 1, "{script}");
+        }
+        assert!(receive_script("X").contains(&format!("$target + '{PARTIAL_SUFFIX}'")));
     }
 }

@@ -109,7 +109,7 @@ impl Drop for TempDir {
 fn sha1_options() -> CopyOptions {
     CopyOptions {
         digest: || Box::new(Sha1::default()),
-        chunk_size: None,
+        ..Default::default()
     }
 }
 

@@ -172,7 +172,7 @@ async fn pssession_disconnect_and_connect_from_a_new_client() {
 }
 
 /// `wsman copy` both ways through the PSSession API: a file of a few
-/// chunks to the host (its SHA-256 reported by the host and by
+/// chunks, in several pipelines, to the host (its SHA-256 reported by the host and by
 /// Get-FileHash equal to ours), back again byte for byte, then the errors a
 /// user meets (a missing remote file, a folder as destination), each
 /// leaving no partial file.
@@ -192,8 +192,11 @@ async fn copy_file_to_the_host_and_back() {
     let local = local_dir.join("up.bin");
     let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(&local, &data).unwrap();
+    // 200,000 bytes in chunks of 48 KiB, at most 96 KiB per pipeline: the
+    // copy to the host takes three pipelines, the file kept open between.
     let options = CopyOptions {
         chunk_size: Some(48 * 1024),
+        segment_size: Some(96 * 1024),
         ..Default::default()
     };
     let mut steps = 0;
