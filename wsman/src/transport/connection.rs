@@ -31,6 +31,9 @@ use crate::{Error, Result};
 const CERTIFICATE_PROFILE: &str =
     "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual";
 const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
+
+/// The most hyper buffers per connection (its default is about 400 kB).
+const READ_BUFFER_MAX: usize = 64 * 1024;
 const USER_AGENT_VALUE: &str = concat!("winrm-rs/", env!("CARGO_PKG_VERSION"));
 /// More legs than any mechanism needs (NTLM 2, Kerberos 1-2, SPNEGO 3,
 /// CredSSP about 6).
@@ -369,8 +372,12 @@ async fn start_http<IO>(
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    // hyper's read buffer grows to fit a whole Receive (up to ~400 kB by
+    // default) and stays that size while the connection idles: with
+    // thousands of sessions, each would keep it. 64 KiB reads still fill it.
     let (sender, connection) = hyper::client::conn::http1::Builder::new()
         .title_case_headers(true)
+        .max_buf_size(READ_BUFFER_MAX)
         .handshake(TokioIo::new(io))
         .await
         .map_err(|e| Error::Transport {
