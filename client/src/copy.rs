@@ -162,7 +162,9 @@ pub fn chunk_size(max_envelope: u32) -> usize {
     (b64 / 4 * 3).max(3)
 }
 
-const PARTIAL_SUFFIX: &str = ".wsman-partial";
+/// Appended to a destination's name while the copy is written to it
+/// (`DEST.wsman-partial`), on either side.
+pub const PARTIAL_SUFFIX: &str = ".wsman-partial";
 
 /// The script that receives a file on the host. Arguments: destination
 /// path; input: base64 chunks, then `digest:HEX`.

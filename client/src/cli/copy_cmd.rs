@@ -3,13 +3,15 @@
 //! file ([`crate::copy`]), a progress bar shows on stderr when it is a
 //! terminal.
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
 use super::output::out_line;
-use crate::copy::{copy_from_host, copy_to_host, CopyOptions, CopyReport, Progress};
+use crate::copy::{
+    copy_from_host, copy_to_host, CopyOptions, CopyReport, Progress, PARTIAL_SUFFIX as PARTIAL,
+};
 use crate::host::ConsoleHost;
 use crate::session::{PsSession, SessionOptions};
 use crate::{Error, Result};
@@ -42,6 +44,20 @@ fn direction<'a>(src: &'a str, dest: &'a str) -> Result<Direction<'a>> {
                 .into(),
         )),
         _ => Err(Error::Usage("copy: host: needs a path after it".into())),
+    }
+}
+
+/// The local file a copy from the host writes: `local` itself, or, when it
+/// is a folder, the remote file's name in it (as `cp` and Copy-Item do).
+fn local_target(local: &Path, remote: &str) -> PathBuf {
+    let name = remote
+        .rsplit(['\\', '/'])
+        .find(|p| !p.is_empty())
+        .unwrap_or(remote);
+    if local.is_dir() && !name.is_empty() && !name.ends_with(':') {
+        local.join(name)
+    } else {
+        local.to_path_buf()
     }
 }
 
@@ -142,27 +158,37 @@ pub async fn copy(args: &ConnectionArgs, src: &str, dest: &str) -> Result<i32> {
         }
     };
     let options = CopyOptions::default();
-    let result = match &dir {
-        Direction::ToHost { local, remote } => {
-            copy_to_host(
-                &mut session,
-                Path::new(local),
-                remote,
-                &mut on_progress,
-                &options,
-            )
-            .await
+    let copying = async {
+        match &dir {
+            Direction::ToHost { local, remote } => {
+                copy_to_host(
+                    &mut session,
+                    Path::new(local),
+                    remote,
+                    &mut on_progress,
+                    &options,
+                )
+                .await
+            }
+            Direction::FromHost { remote, local } => {
+                let target = local_target(Path::new(local), remote);
+                copy_from_host(&mut session, remote, &target, &mut on_progress, &options).await
+            }
         }
-        Direction::FromHost { remote, local } => {
-            copy_from_host(
-                &mut session,
-                remote,
-                Path::new(local),
-                &mut on_progress,
-                &options,
-            )
-            .await
-        }
+    };
+    // Ctrl+C drops the copy (a local partial file is removed with it) and
+    // still removes the session from the host.
+    let result = tokio::select! {
+        r = copying => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::Broken(match &dir {
+            Direction::ToHost { remote, .. } => format!(
+                "interrupted: the copy to {remote} did not finish (the host may keep \
+                 {remote}{PARTIAL}, which can be removed)"
+            ),
+            Direction::FromHost { remote, .. } => {
+                format!("interrupted: the copy of {remote} did not finish")
+            }
+        })),
     };
     if terminal {
         bar.draw(last, true);
@@ -224,6 +250,19 @@ mod tests {
             let e = direction(s, d).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{s} {d}: {e}");
         }
+    }
+
+    #[test]
+    fn a_local_folder_receives_the_remote_name() {
+        let dir = std::env::temp_dir();
+        assert_eq!(local_target(&dir, r"C:\logs\a.log"), dir.join("a.log"));
+        assert_eq!(local_target(&dir, "C:/logs/b.log"), dir.join("b.log"));
+        assert_eq!(
+            local_target(Path::new("out.log"), r"C:\logs\a.log"),
+            Path::new("out.log")
+        );
+        // Nothing to name the file after: the folder itself (an error later).
+        assert_eq!(local_target(&dir, "C:"), dir);
     }
 
     #[test]
