@@ -180,7 +180,7 @@ pub async fn copy(args: &ConnectionArgs, src: &str, dest: &str) -> Result<i32> {
     // still removes the session from the host.
     let result = tokio::select! {
         r = copying => r,
-        _ = tokio::signal::ctrl_c() => Err(Error::Broken(match &dir {
+        Ok(()) = tokio::signal::ctrl_c() => Err(Error::Broken(match &dir {
             Direction::ToHost { remote, .. } => format!(
                 "interrupted: the copy to {remote} did not finish (the host may keep \
                  {remote}{PARTIAL}, which can be removed)"
