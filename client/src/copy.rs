@@ -318,12 +318,10 @@ async fn why_input_failed(pipeline: &mut Pipeline<'_>, what: &str, sent: Error) 
     let mut failure = None;
     // A pipeline that failed ends at once; one still running (the Send
     // failed for another reason) is not waited for long.
+    // It runs to its end, so that it is released on the host.
     let drain = async {
-        while failure.is_none() {
-            match pipeline.next().await {
-                Ok(Some(ev)) => note_failure(&mut failure, what, ev),
-                Ok(None) | Err(_) => break,
-            }
+        while let Ok(Some(ev)) = pipeline.next().await {
+            note_failure(&mut failure, what, ev);
         }
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;

@@ -679,3 +679,52 @@ async fn cli_copy_needs_one_remote_side() {
     // Nothing was sent.
     assert_eq!(server.finish().received, 0);
 }
+
+/// When the host refuses the input (its script failed before reading it,
+/// and WinRM answers the Send with the fault for a command that no longer
+/// runs, as recorded in `test_winrs_bad_cmd_id`), the user reads why the
+/// script failed, received after the fault, not the fault.
+#[tokio::test]
+async fn copy_to_host_refused_input_reports_the_scripts_error() {
+    let mut rec = first_session("test_client_copy_file_failure");
+    let fault_rec = Recording::load("test_winrs_bad_cmd_id").unwrap();
+    let fault = fault_rec
+        .messages
+        .iter()
+        .find(|m| {
+            m.response
+                .as_deref()
+                .is_some_and(|r| r.contains("command identifier that does not exist"))
+        })
+        .unwrap();
+    let send = rec
+        .messages
+        .iter()
+        .position(|m| m.request.contains("/shell/Send<"))
+        .unwrap();
+    let message_id = |xml: &str| elements(xml, "<wsa:MessageID", "</wsa:MessageID>")[0].to_string();
+    let fault_body = fault.response.as_deref().unwrap().replace(
+        &message_id(&fault.request),
+        &message_id(&rec.messages[send].request),
+    );
+    rec.messages[send].response = Some(fault_body);
+    rec.messages[send].delivery = fault.delivery.clone();
+    let dir = TempDir::new();
+    let local = dir.0.join("test_file");
+    std::fs::write(&local, b"abcdefghijklmnopqrstuvwxyz").unwrap();
+    let server = ReplayServer::start(rec).await;
+    let mut s = session(&server).await;
+    let e = copy_to_host(&mut s, &local, "test_file", &mut |_| {}, &sha1_options())
+        .await
+        .unwrap_err();
+    s.close().await.unwrap();
+    check(server);
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(
+            "the copy to test_file failed on the host: Transport failure, hash mismatch"
+        ),
+        "{msg}"
+    );
+    assert!(!msg.contains("command identifier"), "{msg}");
+}
