@@ -1,6 +1,6 @@
 //! Copying a file to or from the host over a PSSession, as `Copy-Item
 //! -ToSession` and `-FromSession` do: the file travels as PowerShell
-//! objects of one pipeline ([MS-PSRP] 3.1.4.5 pipeline input, 3.1.4.4
+//! objects of a pipeline ([MS-PSRP] 3.1.4.5 pipeline input, 3.1.4.4
 //! output), in chunks, never whole in memory on either side, and its digest
 //! (SHA-256 unless [`CopyOptions::digest`] says otherwise) is computed on
 //! both sides and compared.
@@ -316,9 +316,9 @@ fn note_failure(failure: &mut Option<Error>, what: &str, ev: PipelineEvent) {
 /// more than the WS-Man fault of the Send; else the Send's error.
 async fn why_input_failed(pipeline: &mut Pipeline<'_>, what: &str, sent: Error) -> Error {
     let mut failure = None;
-    // A pipeline that failed ends at once; one still running (the Send
-    // failed for another reason) is not waited for long.
-    // It runs to its end, so that it is released on the host.
+    // It runs to its end, so that it is released on the host: at once when
+    // it failed; one still running (the Send failed for another reason) is
+    // not waited for long.
     let drain = async {
         while let Ok(Some(ev)) = pipeline.next().await {
             note_failure(&mut failure, what, ev);
