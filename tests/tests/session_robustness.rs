@@ -289,7 +289,6 @@ async fn a_receive_cut_midway_reconnects_and_delivers_everything_once() {
             }
         }
     }
-    drop(p);
     for c in cuts {
         c.await.unwrap();
     }
@@ -354,7 +353,6 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
     assert!(m.contains("wsman session receive"), "{m}");
     assert!(m.contains("receive_pipeline"), "{m}");
     assert_eq!(err.exit_code(), 4, "a connection failure: {m}");
-    drop(p);
     drop(s);
 
     // Another client, straight to the host: the session turns Disconnected
@@ -430,7 +428,6 @@ async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
             out.push(text(&v));
         }
     }
-    drop(p);
     assert_eq!(out, ["a", "b"]);
     assert_eq!(s.stats().resends, before.resends, "no resend of a Command");
 
@@ -447,7 +444,6 @@ async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
     let m = e.to_string();
     assert!(m.contains("may or may not have acted on it"), "{m}");
     assert!(m.contains("not sent again"), "{m}");
-    drop(p);
     assert_eq!(s.stats().resends, before.resends, "no resend of a Send");
     s.close().await.unwrap();
 }
@@ -497,7 +493,6 @@ async fn a_session_the_host_disconnected_during_an_outage_is_reconnected_within_
             }
         }
     }
-    drop(p);
     outage.unwrap().await.unwrap();
     assert_eq!(out, ["a", "b", "c"], "in order, none lost, none twice");
     assert_eq!(host_state_of(&direct, &s).await, "Connected");

@@ -85,7 +85,6 @@ async fn every_integer_of_a_long_output_arrives_in_order_in_flat_memory() {
             other => panic!("unexpected event {other:?}"),
         }
     }
-    drop(p);
     assert_eq!(expected - 1, N, "count of outputs");
     assert_eq!(finished, Some(PSInvocationState::Completed));
     if let Some(base) = baseline {
