@@ -275,7 +275,7 @@ impl ConcurrentPipelines<'_> {
             .collect();
         while let Some((id, e)) = self.next().await? {
             if let Some((_, r)) = results.iter_mut().find(|(p, _)| *p == id) {
-                add_event(r, e);
+                r.add(e);
             }
         }
         Ok(results)
@@ -535,21 +535,4 @@ fn sort(ev: Event) -> Sorted {
         other => return Sorted::Pool(other),
     };
     Sorted::Pipeline(id, e)
-}
-
-/// Adds one event to a collected result.
-fn add_event(r: &mut PipelineResult, e: PipelineEvent) {
-    match e {
-        PipelineEvent::Output(v) => r.output.push(v),
-        PipelineEvent::Error(e) => r.errors.push(e),
-        PipelineEvent::Warning(w) => r.warnings.push(w),
-        PipelineEvent::Verbose(w) => r.verbose.push(w),
-        PipelineEvent::Debug(w) => r.debug.push(w),
-        PipelineEvent::Information(i) => r.information.push(i),
-        PipelineEvent::Progress(p) => r.progress.push(p),
-        PipelineEvent::Finished { state, error } => {
-            r.state = Some(state);
-            r.error = error;
-        }
-    }
 }

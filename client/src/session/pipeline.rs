@@ -63,6 +63,23 @@ pub struct PipelineResult {
 }
 
 impl PipelineResult {
+    /// Adds one event to the collection.
+    pub fn add(&mut self, e: PipelineEvent) {
+        match e {
+            PipelineEvent::Output(v) => self.output.push(v),
+            PipelineEvent::Error(e) => self.errors.push(e),
+            PipelineEvent::Warning(w) => self.warnings.push(w),
+            PipelineEvent::Verbose(w) => self.verbose.push(w),
+            PipelineEvent::Debug(w) => self.debug.push(w),
+            PipelineEvent::Information(i) => self.information.push(i),
+            PipelineEvent::Progress(p) => self.progress.push(p),
+            PipelineEvent::Finished { state, error } => {
+                self.state = Some(state);
+                self.error = error;
+            }
+        }
+    }
+
     /// Whether the pipeline failed or wrote errors (`wsman` exits 1 then).
     pub fn had_errors(&self) -> bool {
         !self.errors.is_empty() || self.state != Some(PSInvocationState::Completed)
@@ -219,19 +236,7 @@ impl<'a> Pipeline<'a> {
     pub async fn collect(mut self) -> Result<PipelineResult> {
         let mut r = PipelineResult::default();
         while let Some(e) = self.next().await? {
-            match e {
-                PipelineEvent::Output(v) => r.output.push(v),
-                PipelineEvent::Error(e) => r.errors.push(e),
-                PipelineEvent::Warning(w) => r.warnings.push(w),
-                PipelineEvent::Verbose(w) => r.verbose.push(w),
-                PipelineEvent::Debug(w) => r.debug.push(w),
-                PipelineEvent::Information(i) => r.information.push(i),
-                PipelineEvent::Progress(p) => r.progress.push(p),
-                PipelineEvent::Finished { state, error } => {
-                    r.state = Some(state);
-                    r.error = error;
-                }
-            }
+            r.add(e);
         }
         Ok(r)
     }
