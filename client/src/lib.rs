@@ -8,6 +8,7 @@ pub mod cli;
 pub mod connection;
 pub mod copy;
 pub mod error;
+pub mod fanout;
 pub mod format;
 pub mod host;
 pub mod session;
