@@ -156,6 +156,11 @@ pub enum Command {
     },
     /// Run a command in a WinRS cmd shell (winrs -r:HOST CMD); exits with its exit code.
     Exec {
+        /// Send no stdin to the command (as `ssh -n`): for scripts whose
+        /// stdin is a pipe that never closes. Without it, a stdin that is
+        /// not a terminal is sent to the command.
+        #[arg(short = 'n', long)]
+        no_stdin: bool,
         /// The command and its arguments.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
@@ -301,7 +306,10 @@ mod tests {
     fn exec_keeps_hyphenated_arguments() {
         let cli = Cli::try_parse_from(["wsman", "exec", "ipconfig", "/all", "-x"]).unwrap();
         match cli.command {
-            Command::Exec { command } => assert_eq!(command, ["ipconfig", "/all", "-x"]),
+            Command::Exec { command, no_stdin } => {
+                assert_eq!(command, ["ipconfig", "/all", "-x"]);
+                assert!(!no_stdin);
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -53,7 +53,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Enumerate { resource, filter } => {
             wsman_cmds::enumerate(c, resource, filter.as_deref()).await
         }
-        Command::Exec { command } => wsman_cmds::exec(c, command).await,
+        Command::Exec { command, no_stdin } => wsman_cmds::exec(c, command, *no_stdin).await,
         Command::Invoke {
             script,
             throttle,

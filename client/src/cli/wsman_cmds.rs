@@ -105,11 +105,11 @@ pub async fn enumerate(args: &ConnectionArgs, resource: &str, filter: Option<&st
 /// streamed to the command in pieces that fit the envelope, never held
 /// whole; output is printed as it arrives; exits with the remote exit code.
 /// Ctrl+C terminates the remote command and deletes the shell.
-pub async fn exec(args: &ConnectionArgs, command: &[String]) -> Result<i32> {
+pub async fn exec(args: &ConnectionArgs, command: &[String], no_stdin: bool) -> Result<i32> {
     let info = connection_info(args, single_host(args)?)?;
     let (cmd, cmd_args) = command.split_first().expect("clap requires a command");
     let chunk = (info.options.max_envelope_size as usize / 2).max(1024);
-    let stdin = (!std::io::stdin().is_terminal()).then(|| read_stdin(chunk));
+    let stdin = (!no_stdin && !std::io::stdin().is_terminal()).then(|| read_stdin(chunk));
     // Polled first below, so Ctrl+C is ours from the moment the shell is
     // being created (not the default handler that would leave it behind).
     let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
