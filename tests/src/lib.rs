@@ -89,6 +89,37 @@ impl TestHost {
     pub fn url(&self) -> &str {
         self.get("url").expect("the host prints its url")
     }
+
+    /// The host's counters (`GET /testhost/stats`): totals such as
+    /// `requests`, `connections`, `auth_handshakes`. The query is itself a
+    /// connection the host counts.
+    pub fn stats(&self) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let url = self
+            .get("stats_url")
+            .expect("the host prints its stats_url");
+        let addr = url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .expect("host:port")
+            .to_string();
+        let mut s = std::net::TcpStream::connect(&addr).expect("reach the stats endpoint");
+        write!(
+            s,
+            "GET /testhost/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send the stats query");
+        let mut body = String::new();
+        s.read_to_string(&mut body).expect("read the stats answer");
+        let json = &body[body.find("\r\n\r\n").expect("an HTTP answer") + 4..];
+        serde_json::from_str(json).expect("stats are JSON")
+    }
+
+    /// One counter of [`stats`](Self::stats), 0 when absent.
+    pub fn stat(stats: &serde_json::Value, key: &str) -> u64 {
+        stats[key].as_u64().unwrap_or(0)
+    }
 }
 
 impl Drop for TestHost {

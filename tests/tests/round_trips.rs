@@ -10,25 +10,8 @@ use wsman::transport::{Endpoint, TransportConfig};
 
 /// Totals from the host's stats endpoint.
 fn stats(host: &TestHost) -> (u64, u64, u64) {
-    let url = host.get("stats_url").unwrap();
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        s,
-        "GET /testhost/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    let json = &body[body.find("\r\n\r\n").unwrap() + 4..];
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    let v = host.stats();
+    let n = |k: &str| TestHost::stat(&v, k);
     (n("requests"), n("connections"), n("auth_handshakes"))
 }
 
