@@ -208,8 +208,12 @@ fn expected_kind(xml: &str) -> FaultKind {
         FaultKind::AccessDenied
     } else if has(":QuotaLimit<") {
         FaultKind::QuotaExceeded
-    } else if has(":EncodingLimit<") {
+    } else if has(":EncodingLimit<") && has("faultDetail/MaxEnvelopeSize") {
         FaultKind::EnvelopeTooLarge
+    } else if has(":SchemaValidationError<") || has("Code=\"2150858817\"") {
+        FaultKind::SchemaValidation
+    } else if has(":InvalidMessageInformationHeader<") || has("Code=\"2150858767\"") {
+        FaultKind::InvalidHeader
     } else {
         FaultKind::Other
     }

@@ -294,7 +294,7 @@ fn testhost_reads_our_requests_and_we_read_its_faults() {
             );
         }
         assert!(matches!(
-            wsman::fault::check(body.as_bytes()),
+            rs::parse_ack(body.as_bytes()),
             Err(Error::Fault(_))
         ));
         if name == "provider" {
