@@ -10,7 +10,7 @@ root=$PWD
 bash scripts/setup.sh
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 echo "demo: building wsman"
-cargo build -q -p client --bin wsman
+cargo build -q -p wsman-cli --bin wsman
 W="$root/target/debug/wsman"
 
 work=$(mktemp -d)

@@ -1,4 +1,4 @@
-//! The one error type of the `client` crate.
+//! The one error type of the `pssession` crate.
 use std::fmt;
 
 /// What can go wrong with a PSSession.
@@ -51,26 +51,5 @@ impl From<wsman::Error> for Error {
 impl From<psrp::Error> for Error {
     fn from(e: psrp::Error) -> Self {
         Error::Psrp(e)
-    }
-}
-
-impl Error {
-    /// The `wsman` exit code for this error (`shared/docs/cli.md`): 2 usage,
-    /// 3 authentication, 4 connection or TLS, 5 WS-Management fault.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Wsman(e) => match e {
-                wsman::Error::Authentication { .. } => 3,
-                wsman::Error::Encryption { .. } => 3,
-                wsman::Error::Transport { .. } | wsman::Error::Timeout { .. } => 4,
-                wsman::Error::Protocol { .. } => 4,
-                wsman::Error::Fault(_) => 5,
-                wsman::Error::Config { .. } => 2,
-                _ => 1,
-            },
-            Error::Psrp(_) | Error::Broken(_) => 1,
-            Error::SessionNotFound(_) => 5,
-            Error::Usage(_) => 2,
-        }
     }
 }

@@ -1,10 +1,10 @@
 //! The PSSession API: joins the `wsman` transport and the `psrp` protocol
 //! engine into async (tokio) sessions that can be created, used, disconnected,
-//! reconnected, connected from elsewhere and removed, plus the `wsman` binary.
+//! reconnected, connected from elsewhere and removed. The `wsman` command
+//! line is a separate crate (`client/cli`, `wsman-cli`) built on this one.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod cli;
 pub mod connection;
 pub mod copy;
 pub mod error;
@@ -12,7 +12,6 @@ pub mod fanout;
 pub mod format;
 pub mod host;
 pub mod session;
-pub mod store;
 pub mod winrs;
 pub use connection::ConnectionInfo;
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@
 # one sealed request, exit. Prints the median of N runs (default 20) of each.
 #
 # A measurement, not a test. Usage: tests/bench/get_config_walltime.sh [N]
-# Needs .venv (scripts/setup.sh) and `cargo build --release -p client --bin wsman`.
+# Needs .venv (scripts/setup.sh) and `cargo build --release -p wsman-cli --bin wsman`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -15,7 +15,7 @@ runs=${1:-20}
 py="$root/.venv/bin/python"
 wsman="${CARGO_TARGET_DIR:-$root/target}/release/wsman"
 [ -x "$py" ] || { echo "no .venv: run scripts/setup.sh" >&2; exit 1; }
-[ -x "$wsman" ] || { echo "build first: cargo build --release -p client --bin wsman" >&2; exit 1; }
+[ -x "$wsman" ] || { echo "build first: cargo build --release -p wsman-cli --bin wsman" >&2; exit 1; }
 
 info=$(mktemp)
 (cd fixtures/testhost && exec "$py" -m testhost --auth ntlm) >"$info" 2>/dev/null &

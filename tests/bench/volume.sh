@@ -10,14 +10,14 @@
 #
 # A measurement, not a test. Usage: tests/bench/volume.sh [N...]
 # Needs .venv (scripts/setup.sh), /usr/bin/time and
-# `cargo build --release -p client --bin wsman`.
+# `cargo build --release -p wsman-cli --bin wsman`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 py="$root/.venv/bin/python"
 wsman="${CARGO_TARGET_DIR:-$root/target}/release/wsman"
 [ -x "$py" ] || { echo "no .venv: run scripts/setup.sh" >&2; exit 1; }
-[ -x "$wsman" ] || { echo "build first: cargo build --release -p client --bin wsman" >&2; exit 1; }
+[ -x "$wsman" ] || { echo "build first: cargo build --release -p wsman-cli --bin wsman" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)

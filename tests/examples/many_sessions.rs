@@ -29,20 +29,20 @@
 //! at the host's door.
 use std::time::{Duration, Instant};
 
-use client::host::NullHost;
-use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::TestHost;
+use pssession::host::NullHost;
+use pssession::session::{PipelineEvent, PsSession, SessionOptions};
 use tokio::task::JoinSet;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
-fn connection(host: &TestHost) -> client::ConnectionInfo {
+fn connection(host: &TestHost) -> pssession::ConnectionInfo {
     let endpoint = Endpoint::parse(host.url(), false).expect("the host's url");
     let creds = Credentials::parse(
         host.get("user").expect("user"),
         Secret::password(host.get("password").expect("password")),
     );
-    let mut info = client::ConnectionInfo::new(TransportConfig::new(
+    let mut info = pssession::ConnectionInfo::new(TransportConfig::new(
         endpoint,
         AuthOptions::new(Mechanism::Ntlm, creds),
     ));
@@ -132,7 +132,7 @@ async fn work(s: &mut PsSession, outputs: u32) -> Result<(), String> {
 }
 
 async fn round(
-    info: &client::ConnectionInfo,
+    info: &pssession::ConnectionInfo,
     k: usize,
     open_at_once: usize,
     outputs: u32,

@@ -3,21 +3,21 @@
 //! MaxRunspaces pipelines of a pool at once, each in its own thread.
 use std::sync::Arc;
 
-use client::host::NullHost;
-use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::TestHost;
 use psrp::types::PSInvocationState;
+use pssession::host::NullHost;
+use pssession::session::{PipelineEvent, PsSession, SessionOptions};
 use uuid::Uuid;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
-fn connection(host: &TestHost) -> client::ConnectionInfo {
+fn connection(host: &TestHost) -> pssession::ConnectionInfo {
     let endpoint = Endpoint::parse(host.url(), false).unwrap();
     let creds = Credentials::parse(
         host.get("user").unwrap(),
         Secret::password(host.get("password").unwrap()),
     );
-    client::ConnectionInfo::new(TransportConfig::new(
+    pssession::ConnectionInfo::new(TransportConfig::new(
         endpoint,
         AuthOptions::new(Mechanism::Ntlm, creds),
     ))
@@ -36,7 +36,7 @@ async fn open(host: &TestHost, max_runspaces: i32) -> PsSession {
 }
 
 fn as_text(v: &psrp::clixml::Value) -> String {
-    client::format::to_text(v)
+    pssession::format::to_text(v)
 }
 
 /// What arrived, in arrival order: (script index, output text), with
@@ -380,7 +380,7 @@ async fn a_receive_connection_that_fails_fails_its_pipeline_only() {
     );
     let mut t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Basic, creds));
     t.allow_unencrypted = true;
-    let info = client::ConnectionInfo::new(t);
+    let info = pssession::ConnectionInfo::new(t);
     let opts = SessionOptions {
         max_runspaces: Some(3),
         ..Default::default()
@@ -485,7 +485,7 @@ async fn a_command_the_host_refuses_fails_that_pipeline_only() {
 /// An interactive host whose user types `typed` at every Read-Host.
 struct Typist;
 
-impl client::host::Host for Typist {
+impl pssession::host::Host for Typist {
     fn is_interactive(&self) -> bool {
         true
     }

@@ -1,4 +1,4 @@
-//! `client::copy` against recorded real Windows traffic: pypsrp's
+//! `pssession::copy` against recorded real Windows traffic: pypsrp's
 //! `Client.copy` and `Client.fetch` recordings
 //! (`fixtures/recordings/pypsrp/.../test_client_{copy,fetch}_file*.yml`).
 //!
@@ -13,11 +13,11 @@
 use std::path::Path;
 
 use base64::Engine;
-use client::copy::{copy_from_host, copy_to_host, CopyOptions, FileDigest, Progress};
-use client::host::NullHost;
-use client::session::{PsSession, SessionOptions};
 use fixtures::{Delivery, RecordedMessage, Recording, ReplayServer};
 use psrp::message::{Message, MessageType};
+use pssession::copy::{copy_from_host, copy_to_host, CopyOptions, FileDigest, Progress};
+use pssession::host::NullHost;
+use pssession::session::{PsSession, SessionOptions};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
@@ -116,12 +116,12 @@ fn sha1_options() -> CopyOptions {
 /// Basic over HTTP (the replay server accepts any credentials), with the
 /// 150 KiB MaxEnvelopeSize pypsrp asked for, from which the chunk size
 /// follows.
-fn connection(url: &str) -> client::ConnectionInfo {
+fn connection(url: &str) -> pssession::ConnectionInfo {
     let endpoint = Endpoint::parse(url, false).unwrap();
     let creds = Credentials::parse("vagrant", Secret::password("vagrant"));
     let mut t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Basic, creds));
     t.allow_unencrypted = true;
-    let mut info = client::ConnectionInfo::new(t);
+    let mut info = pssession::ConnectionInfo::new(t);
     info.options.max_envelope_size = 153_600;
     info
 }
@@ -333,7 +333,7 @@ fn sent_file(rec: &Recording) -> (Vec<u8>, String) {
 }
 
 struct ToHost {
-    result: client::Result<client::copy::CopyReport>,
+    result: pssession::Result<pssession::copy::CopyReport>,
     progress: Vec<Progress>,
     file: Vec<u8>,
     pypsrp_digest: String,
@@ -429,7 +429,7 @@ async fn copy_to_host_hash_mismatch_on_the_host_is_an_error() {
             && msg.contains("hash mismatch"),
         "{msg}"
     );
-    assert_eq!(e.exit_code(), 1);
+    assert_eq!(wsman_cli::exit_code(&e), 1);
 }
 
 #[tokio::test]
@@ -446,7 +446,7 @@ async fn copy_to_host_passes_on_the_hosts_warning() {
 }
 
 struct FromHost {
-    result: client::Result<client::copy::CopyReport>,
+    result: pssession::Result<pssession::copy::CopyReport>,
     progress: Vec<Progress>,
     local: std::path::PathBuf,
     /// The file's bytes and the SHA-1 Windows output.
@@ -554,7 +554,7 @@ async fn copy_from_host_hash_mismatch_keeps_the_old_file() {
              the host's has {digest}"
         )
     );
-    assert_eq!(e.exit_code(), 1);
+    assert_eq!(wsman_cli::exit_code(&e), 1);
     assert_eq!(std::fs::read(&r.local).unwrap(), b"old content");
     assert!(!partial_left(&r.local));
 }
@@ -572,7 +572,7 @@ async fn copy_from_host_missing_path_is_an_error() {
         e.to_string(),
         r"the copy of C:\fakefile.txt failed on the host: The path at 'C:\fakefile.txt' does not exist"
     );
-    assert_eq!(e.exit_code(), 1);
+    assert_eq!(wsman_cli::exit_code(&e), 1);
     assert!(!r.local.exists() && !partial_left(&r.local));
 }
 
@@ -594,13 +594,13 @@ fn sha1_of_known_vectors() {
     );
 }
 
-/// Runs the `wsman` binary (built by `cargo build -p client`) against a
+/// Runs the `wsman` binary (built by `cargo build -p wsman-cli`) against a
 /// replay server: exit code, stdout, stderr.
 async fn wsman_cli(server: &ReplayServer, args: &[&str]) -> (i32, String, String) {
     let bin = integration_tests::wsman_bin();
     assert!(
         bin.exists(),
-        "{} is missing: cargo build -p client",
+        "{} is missing: cargo build -p wsman-cli",
         bin.display()
     );
     let mut cmd = std::process::Command::new(bin);

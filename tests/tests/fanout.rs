@@ -82,7 +82,7 @@ fn one_host_down_does_not_stop_the_others() {
     assert_eq!(seen, want);
 }
 
-/// The same from Rust: `client::fanout::invoke_on_hosts`.
+/// The same from Rust: `pssession::fanout::invoke_on_hosts`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_library_reports_each_host() {
     use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
@@ -98,24 +98,24 @@ async fn the_library_reports_each_host() {
         );
         t.allow_unencrypted = true;
         t.connect_timeout = std::time::Duration::from_secs(5);
-        client::ConnectionInfo::new(t)
+        pssession::ConnectionInfo::new(t)
     };
     let down = "http://127.0.0.1:9/wsman";
     let results =
-        client::fanout::invoke_on_hosts(vec![info(a.url()), info(down)], "'hi'; 7", 2).await;
+        pssession::fanout::invoke_on_hosts(vec![info(a.url()), info(down)], "'hi'; 7", 2).await;
     assert_eq!(results.len(), 2);
     for r in results {
         if r.computer_name.contains(":9/") {
             let e = r.result.unwrap_err();
-            assert_eq!(e.exit_code(), 4, "{e}");
+            assert_eq!(wsman_cli::exit_code(&e), 4, "{e}");
         } else {
             let out = r.result.unwrap();
-            let text: Vec<String> = out.output.iter().map(client::format::to_text).collect();
+            let text: Vec<String> = out.output.iter().map(pssession::format::to_text).collect();
             assert_eq!(text, ["hi", "7"]);
         }
     }
     // Nothing left behind on the live host.
-    let remaining = client::session::PsSession::list(&info(a.url()))
+    let remaining = pssession::session::PsSession::list(&info(a.url()))
         .await
         .unwrap();
     assert!(remaining.is_empty(), "{remaining:?}");

@@ -5,10 +5,10 @@
 //! `WINRM_INSECURE=1` (skip certificate checks). The host side is set up
 //! as `shared/docs/live-windows.md` describes. Without `WINRM_HOST` every
 //! test prints why it skips and passes.
-use client::host::NullHost;
-use client::session::{PipelineEvent, PsSession, SessionOptions};
-use client::winrs::{OutputStream, WinRsShell};
 use psrp::types::{PSInvocationState, RunspacePoolState};
+use pssession::host::NullHost;
+use pssession::session::{PipelineEvent, PsSession, SessionOptions};
+use pssession::winrs::{OutputStream, WinRsShell};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
@@ -18,7 +18,7 @@ fn flag(name: &str) -> bool {
 
 /// The connection the environment describes, or `None` (with the skip
 /// message printed) when `WINRM_HOST` is not set.
-fn live(test: &str) -> Option<client::ConnectionInfo> {
+fn live(test: &str) -> Option<pssession::ConnectionInfo> {
     let Ok(host) = std::env::var("WINRM_HOST") else {
         println!(
             "SKIP: set WINRM_HOST, WINRM_USER, WINRM_PASSWORD to run {test} against a \
@@ -51,11 +51,11 @@ fn live(test: &str) -> Option<client::ConnectionInfo> {
     // Basic over plain HTTP cannot be sealed: the host must allow it
     // (AllowUnencrypted), and so must we.
     t.allow_unencrypted = mech == Mechanism::Basic && !https;
-    Some(client::ConnectionInfo::new(t))
+    Some(pssession::ConnectionInfo::new(t))
 }
 
 fn texts(values: &[psrp::clixml::Value]) -> Vec<String> {
-    values.iter().map(client::format::to_text).collect()
+    values.iter().map(pssession::format::to_text).collect()
 }
 
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn pssession_disconnect_and_connect_from_a_new_client() {
     let mut end = None;
     while let Some(e) = p.next().await.unwrap() {
         match e {
-            PipelineEvent::Output(v) => out.push(client::format::to_text(&v)),
+            PipelineEvent::Output(v) => out.push(pssession::format::to_text(&v)),
             PipelineEvent::Finished { state, .. } => end = Some(state),
             _ => {}
         }
@@ -178,7 +178,7 @@ async fn pssession_disconnect_and_connect_from_a_new_client() {
 /// leaving no partial file.
 #[tokio::test]
 async fn copy_file_to_the_host_and_back() {
-    use client::copy::{copy_from_host, copy_to_host, CopyOptions};
+    use pssession::copy::{copy_from_host, copy_to_host, CopyOptions};
     let Some(info) = live("copy_file_to_the_host_and_back") else {
         return;
     };

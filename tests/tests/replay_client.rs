@@ -1,19 +1,21 @@
 //! The PSSession client against recorded real Windows traffic: each test
-//! drives `client::session::PsSession` at the replay server of one pypsrp
+//! drives `pssession::session::PsSession` at the replay server of one pypsrp
 //! recording (`fixtures/recordings/pypsrp/.../test_psrp_*.yml`), checks
 //! what a user would see (output, records, states), and then that our
 //! requests matched the recorded ones.
 //!
 //! The recordings were made by pypsrp, so two things legitimately differ
 //! and are allowed (see [`HARMLESS`] and [`with_release_signals`]).
-use client::host::{Host, NullHost};
-use client::session::{HostDefaultData, InvokeOptions, PipelineEvent, PsSession, SessionOptions};
 use fixtures::{
     Delivery, Divergence, MatchMode, RecordedMessage, Recording, ReplayOptions, ReplayReport,
     ReplayServer,
 };
 use psrp::clixml::{Content, PsObject, Value};
 use psrp::types::{Command, PSInvocationState, PowerShell, RunspacePoolState};
+use pssession::host::{Host, NullHost};
+use pssession::session::{
+    HostDefaultData, InvokeOptions, PipelineEvent, PsSession, SessionOptions,
+};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
@@ -24,12 +26,12 @@ const HARMLESS: &[&str] = &["OperationTimeout"];
 
 /// Basic over HTTP (the replay server accepts any credentials), default
 /// options otherwise.
-fn connection(url: &str) -> client::ConnectionInfo {
+fn connection(url: &str) -> pssession::ConnectionInfo {
     let endpoint = Endpoint::parse(url, false).unwrap();
     let creds = Credentials::parse("vagrant", Secret::password("vagrant"));
     let mut t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Basic, creds));
     t.allow_unencrypted = true;
-    client::ConnectionInfo::new(t)
+    pssession::ConnectionInfo::new(t)
 }
 
 fn attribute<'a>(xml: &'a str, after: &str, name: &str) -> Option<&'a str> {
@@ -123,7 +125,7 @@ fn with_release_signals(mut rec: Recording) -> Recording {
     rec
 }
 
-async fn replay(name: &str) -> (ReplayServer, client::ConnectionInfo) {
+async fn replay(name: &str) -> (ReplayServer, pssession::ConnectionInfo) {
     let rec = with_release_signals(Recording::load(name).unwrap());
     let server = ReplayServer::start(rec).await;
     let info = connection(&server.url());
@@ -179,14 +181,14 @@ fn check_except(server: ReplayServer, also: &[(usize, &str)]) -> ReplayReport {
 }
 
 fn text(v: &Value) -> String {
-    client::format::to_text(v)
+    pssession::format::to_text(v)
 }
 
 fn texts(values: &[Value]) -> Vec<String> {
     values.iter().map(text).collect()
 }
 
-async fn open(info: &client::ConnectionInfo) -> PsSession {
+async fn open(info: &pssession::ConnectionInfo) -> PsSession {
     let s = PsSession::open(info, SessionOptions::default(), Box::new(NullHost))
         .await
         .unwrap();
@@ -1108,7 +1110,7 @@ fn with_call_ids_from_one(mut rec: Recording) -> Recording {
     rec
 }
 
-async fn replay_with_call_ids_from_one(name: &str) -> (ReplayServer, client::ConnectionInfo) {
+async fn replay_with_call_ids_from_one(name: &str) -> (ReplayServer, pssession::ConnectionInfo) {
     let rec = with_call_ids_from_one(with_release_signals(Recording::load(name).unwrap()));
     let server = ReplayServer::start(rec).await;
     let info = connection(&server.url());
@@ -1393,7 +1395,7 @@ async fn host_state_of_a_session() {
         Some("Connected")
     );
     let e = s.host_state().await.unwrap_err();
-    assert!(matches!(e, client::Error::SessionNotFound(_)), "{e:?}");
+    assert!(matches!(e, pssession::Error::SessionNotFound(_)), "{e:?}");
     check(server);
 }
 

@@ -2,9 +2,9 @@
 //! no more HTTP requests than the protocol needs, and one connection with
 //! one authentication serves a whole session. Prints the counts (they go
 //! in the project's notes beside pypsrp's, from tests/bench/round_trips_pypsrp.py).
-use client::host::NullHost;
-use client::session::{PsSession, SessionOptions};
 use integration_tests::TestHost;
+use pssession::host::NullHost;
+use pssession::session::{PsSession, SessionOptions};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
@@ -25,7 +25,7 @@ async fn each_operation_takes_the_round_trips_the_protocol_needs() {
         host.get("user").unwrap(),
         Secret::password(host.get("password").unwrap()),
     );
-    let info = client::ConnectionInfo::new(TransportConfig::new(
+    let info = pssession::ConnectionInfo::new(TransportConfig::new(
         endpoint,
         AuthOptions::new(Mechanism::Ntlm, creds),
     ));

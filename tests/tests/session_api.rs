@@ -1,13 +1,13 @@
 //! The PSSession API against the independent test host (psrpcore server,
 //! pyspnego auth): the lifecycle a Rust user goes through.
-use client::host::NullHost;
-use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::TestHost;
 use psrp::types::PSInvocationState;
+use pssession::host::NullHost;
+use pssession::session::{PipelineEvent, PsSession, SessionOptions};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
-fn connection(host: &TestHost, mech: Mechanism) -> client::ConnectionInfo {
+fn connection(host: &TestHost, mech: Mechanism) -> pssession::ConnectionInfo {
     let endpoint = Endpoint::parse(host.url(), false).unwrap();
     let creds = Credentials::parse(
         host.get("user").unwrap(),
@@ -15,11 +15,11 @@ fn connection(host: &TestHost, mech: Mechanism) -> client::ConnectionInfo {
     );
     let mut t = TransportConfig::new(endpoint, AuthOptions::new(mech, creds));
     t.allow_unencrypted = mech == Mechanism::Basic;
-    client::ConnectionInfo::new(t)
+    pssession::ConnectionInfo::new(t)
 }
 
 fn as_text(v: &psrp::clixml::Value) -> String {
-    client::format::to_text(v)
+    pssession::format::to_text(v)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use client::host::NullHost;
-use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::{wsman_bin, TestHost};
 use psrp::types::{Command as PsCommand, PowerShell};
+use pssession::host::NullHost;
+use pssession::session::{PipelineEvent, PsSession, SessionOptions};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
@@ -152,23 +152,23 @@ fn host_addr(host: &TestHost) -> SocketAddr {
 /// NTLM (sealed) to `url` as the host's user; requests wait at most 1 s
 /// on the host, so a Receive abandoned by a cut ends there within a second
 /// (the test host, unlike WinRM, does not notice its client went away).
-fn connection(host: &TestHost, url: &str) -> client::ConnectionInfo {
+fn connection(host: &TestHost, url: &str) -> pssession::ConnectionInfo {
     let endpoint = Endpoint::parse(url, false).unwrap();
     let creds = Credentials::parse(
         host.get("user").unwrap(),
         Secret::password(host.get("password").unwrap()),
     );
     let t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Ntlm, creds));
-    let mut info = client::ConnectionInfo::new(t);
+    let mut info = pssession::ConnectionInfo::new(t);
     info.options.operation_timeout = Duration::from_secs(1);
     info
 }
 
 fn text(v: &psrp::clixml::Value) -> String {
-    client::format::to_text(v)
+    pssession::format::to_text(v)
 }
 
-async fn host_state_of(info: &client::ConnectionInfo, s: &PsSession) -> String {
+async fn host_state_of(info: &pssession::ConnectionInfo, s: &PsSession) -> String {
     PsSession::list(info)
         .await
         .unwrap()
@@ -352,7 +352,7 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
     assert!(m.contains(&id.to_string()) && m.contains("robust"), "{m}");
     assert!(m.contains("wsman session receive"), "{m}");
     assert!(m.contains("receive_pipeline"), "{m}");
-    assert_eq!(err.exit_code(), 4, "a connection failure: {m}");
+    assert_eq!(wsman_cli::exit_code(&err), 4, "a connection failure: {m}");
     drop(s);
 
     // Another client, straight to the host: the session turns Disconnected

@@ -7,10 +7,10 @@
 //!
 //! Wall time and memory beside pypsrp for up to 1,000,000 outputs are
 //! measured by `tests/bench/volume.sh`, not here.
-use client::host::NullHost;
-use client::session::{PipelineEvent, PsSession, SessionOptions};
 use integration_tests::TestHost;
 use psrp::types::PSInvocationState;
+use pssession::host::NullHost;
+use pssession::session::{PipelineEvent, PsSession, SessionOptions};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
 
@@ -26,13 +26,13 @@ const WARM_UP: i64 = 20_000;
 /// holding their raw messages by more.
 const MAX_GROWTH_KB: u64 = 4 * 1024;
 
-fn connection(host: &TestHost) -> client::ConnectionInfo {
+fn connection(host: &TestHost) -> pssession::ConnectionInfo {
     let endpoint = Endpoint::parse(host.url(), false).unwrap();
     let creds = Credentials::parse(
         host.get("user").unwrap(),
         Secret::password(host.get("password").unwrap()),
     );
-    client::ConnectionInfo::new(TransportConfig::new(
+    pssession::ConnectionInfo::new(TransportConfig::new(
         endpoint,
         AuthOptions::new(Mechanism::Ntlm, creds),
     ))

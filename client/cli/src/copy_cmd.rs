@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
 use super::output::out_line;
+use crate::console_host::ConsoleHost;
 use crate::copy::{
     copy_from_host, copy_to_host, CopyOptions, CopyReport, Progress, PARTIAL_SUFFIX as PARTIAL,
 };
-use crate::host::ConsoleHost;
 use crate::session::{PsSession, SessionOptions};
 use crate::{Error, Result};
 
@@ -248,7 +248,7 @@ mod tests {
         );
         for (s, d) in [("a", "b"), ("host:a", "host:b"), ("a", "host:")] {
             let e = direction(s, d).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{s} {d}: {e}");
+            assert_eq!(crate::exit_code(&e), 2, "{s} {d}: {e}");
         }
     }
 

@@ -13,7 +13,7 @@ use super::config::{connection_info, single_host};
 use super::output::err_line;
 use super::ps_cmds::run_script;
 use super::render::Printer;
-use crate::host::ConsoleHost;
+use crate::console_host::ConsoleHost;
 use crate::session::{PsSession, SessionOptions};
 use crate::store::{state_dir, Store};
 use crate::{Error, Result};

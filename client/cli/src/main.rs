@@ -1,12 +1,12 @@
 //! The `wsman` command-line client; see `wsman --help` and
-//! `shared/docs/cli.md`. The work lives in [`client::cli`]; this only turns
+//! `shared/docs/cli.md`. The work lives in the `wsman_cli` library; this only turns
 //! its result into an exit code.
 #![forbid(unsafe_code)]
 
 use clap::Parser;
 
 fn main() {
-    let cli = client::cli::Cli::parse();
+    let cli = wsman_cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -17,11 +17,11 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = match runtime.block_on(client::cli::run(cli)) {
+    let code = match runtime.block_on(wsman_cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("wsman: {e}");
-            e.exit_code()
+            wsman_cli::exit_code(&e)
         }
     };
     drop(runtime);

@@ -15,7 +15,8 @@ use super::args::{BufferModeArg, ConnectionArgs, SessionCommand};
 use super::config::{connection_info, single_host};
 use super::output::{err_line, out_line};
 use super::render::Printer;
-use crate::host::{ConsoleHost, Host};
+use crate::console_host::ConsoleHost;
+use crate::host::Host;
 use crate::session::{PsSession, RemoteSession, SessionOptions};
 use crate::store::{state_dir, SessionRecord, Store};
 use crate::{ConnectionInfo, Error, Result};
@@ -155,7 +156,7 @@ pub async fn invoke(
             Ok((_, Ok(true))) => code = code.max(1),
             Ok((name, Err(e))) => {
                 err_line(&format!("[{name}] wsman: {e}"));
-                code = code.max(e.exit_code());
+                code = code.max(crate::exit_code(&e));
             }
             Err(e) => {
                 err_line(&format!("wsman: a host task failed: {e}"));

@@ -105,8 +105,8 @@ impl PsSession {
     /// lost, and the next request opens a new connection.
     ///
     /// ```no_run
-    /// # async fn demo(mut session: client::session::PsSession,
-    /// #     mut work: tokio::sync::mpsc::Receiver<String>) -> client::Result<()> {
+    /// # async fn demo(mut session: pssession::session::PsSession,
+    /// #     mut work: tokio::sync::mpsc::Receiver<String>) -> pssession::Result<()> {
     /// // Run scripts as they come; keep the session alive in between.
     /// loop {
     ///     tokio::select! {
