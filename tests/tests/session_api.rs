@@ -71,3 +71,39 @@ async fn variables_persist_across_pipelines_and_a_disconnect() {
         assert!(listed.iter().all(|r| r.instance_id != id), "removed");
     }
 }
+
+/// The one-line connection builder and the pipeline as a `Stream`, as a
+/// program embedding the library would use them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builder_and_stream_of_events() {
+    use futures_util::StreamExt;
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let info = pssession::ConnectionInfo::builder(host.url())
+        .user(host.get("user").unwrap())
+        .password(host.get("password").unwrap())
+        .auth(Mechanism::Ntlm)
+        .build()
+        .unwrap();
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let p = s.invoke("1..3; Write-Warning 'w'").await.unwrap();
+    let mut events = Box::pin(p.into_stream());
+    let mut seen = Vec::new();
+    while let Some(e) = events.next().await {
+        match e.unwrap() {
+            PipelineEvent::Output(v) => seen.push(as_text(&v)),
+            PipelineEvent::Warning(_) => seen.push("warning".into()),
+            PipelineEvent::Finished { state, .. } => seen.push(format!("{state:?}")),
+            _ => {}
+        }
+    }
+    drop(events);
+    assert_eq!(seen, ["1", "2", "3", "warning", "Completed"]);
+    // The session is still usable after the stream ended.
+    let r = s.run("'after'").await.unwrap();
+    assert_eq!(r.output.iter().map(as_text).collect::<Vec<_>>(), ["after"]);
+    s.close().await.unwrap();
+}

@@ -136,6 +136,13 @@ pub struct RemoteSession {
 }
 
 /// An open PSSession on one connection.
+///
+/// Dropping a `PsSession` sends nothing: the RunspacePool stays on the host
+/// as it was (Opened, pipelines still running), the host disconnects it once
+/// its idle timeout passes with no request, and keeps it, disconnected,
+/// until its MaxIdleTimeout; meanwhile [`PsSession::connect`] (also from
+/// another process) takes it back. To remove it call [`PsSession::close`];
+/// to leave it for later on purpose, [`PsSession::disconnect`].
 pub struct PsSession {
     info: ConnectionInfo,
     wsman: WsmanClient,

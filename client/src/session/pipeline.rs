@@ -87,6 +87,11 @@ impl PipelineResult {
 }
 
 /// A pipeline running in a [`PsSession`]; borrows the session until it ends.
+///
+/// Read its events with [`Pipeline::next`] or as a `Stream`
+/// ([`Pipeline::into_stream`]). Dropping it before
+/// [`PipelineEvent::Finished`] stops nothing: the command goes on running on
+/// the host, its output buffered there; [`PsSession::stop`] stops it.
 pub struct Pipeline<'a> {
     session: &'a mut PsSession,
     id: Uuid,
@@ -239,5 +244,21 @@ impl<'a> Pipeline<'a> {
             r.add(e);
         }
         Ok(r)
+    }
+}
+
+impl<'a> Pipeline<'a> {
+    /// The events as a [`Stream`](futures_core::Stream), for code built on
+    /// stream combinators; it ends after [`PipelineEvent::Finished`] or
+    /// after the first error.
+    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<PipelineEvent>> + 'a {
+        futures_util::stream::unfold(Some(self), |state| async move {
+            let mut pipeline = state?;
+            match pipeline.next().await {
+                Ok(Some(event)) => Some((Ok(event), Some(pipeline))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
     }
 }
