@@ -15,6 +15,7 @@ use rsa::{BigUint, Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::random::Random;
 
 /// PUBLICKEYBLOB header: bType PUBLICKEYBLOB (6), bVersion 2, reserved,
 /// aiKeyAlg CALG_RSA_KEYX (0x0000a400), then RSAPUBKEY magic "RSA1" and
@@ -47,7 +48,13 @@ impl std::fmt::Debug for ExchangeKey {
 impl ExchangeKey {
     /// Generates a fresh RSA-2048 key with the operating system's RNG.
     pub fn generate() -> Result<Self> {
-        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        Self::generate_with(&mut rand::rngs::OsRng)
+    }
+
+    /// Generates a fresh RSA-2048 key with `random`.
+    pub fn generate_with(mut random: &mut dyn Random) -> Result<Self> {
+        // `&mut dyn Random` is itself a (sized) generator.
+        let private = RsaPrivateKey::new(&mut random, 2048)
             .map_err(|e| Error::Crypto(format!("cannot generate the RSA key: {e}")))?;
         Ok(ExchangeKey { private })
     }
@@ -150,9 +157,13 @@ impl SessionKey {
 
     /// A random key, as a server makes one.
     pub fn generate() -> Self {
-        use rand::RngCore;
+        Self::generate_with(&mut rand::rngs::OsRng)
+    }
+
+    /// A random key from `random`.
+    pub fn generate_with(random: &mut dyn Random) -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
-        rand::rngs::OsRng.fill_bytes(&mut key[..]);
+        random.fill_bytes(&mut key[..]);
         SessionKey { key }
     }
 

@@ -104,4 +104,5 @@ pub mod messages;
 mod obj;
 mod pipeline;
 pub mod pool;
+pub mod random;
 pub mod types;

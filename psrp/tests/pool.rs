@@ -59,7 +59,11 @@ fn events(pool: &mut RunspacePool) -> Vec<Event> {
 }
 
 fn opened_pool() -> RunspacePool {
-    let mut pool = RunspacePool::new(RunspacePoolConfig::default());
+    open(RunspacePool::new(RunspacePoolConfig::default()))
+}
+
+/// Drives `pool` to Opened with a server's answers.
+fn open(mut pool: RunspacePool) -> RunspacePool {
     pool.open().unwrap();
     let creation = pool.creation_payload(153_600).unwrap();
     let sent = client_messages(&creation);
@@ -470,4 +474,33 @@ fn hostile_or_misdirected_data_is_an_error_not_a_panic() {
     bad[17..21].copy_from_slice(&4u32.to_be_bytes());
     bad.extend_from_slice(b"abcd");
     assert!(pool.receive_data(&bad).is_err());
+}
+
+/// Everything the client sends, for a pool whose randomness is seeded:
+/// its id, a pipeline's id, and the PUBLIC_KEY of a key exchange.
+fn seeded_run(seed: u64) -> (Uuid, Uuid, Vec<u8>) {
+    use rand::SeedableRng;
+    let random = Box::new(rand::rngs::StdRng::seed_from_u64(seed));
+    let mut pool = open(RunspacePool::with_random(
+        RunspacePoolConfig::default(),
+        random,
+    ));
+    let pipeline = CreatePipeline::new(PowerShell::new(vec![Command::script("1")]));
+    let pid = pool.create_pipeline(pipeline).unwrap();
+    pool.exchange_key().unwrap();
+    let mut sent = Vec::new();
+    while let Some(out) = pool.data_to_send(153_600).unwrap() {
+        sent.extend(out.data);
+    }
+    (pool.id(), pid, sent)
+}
+
+#[test]
+fn an_injected_random_source_makes_ids_and_keys_repeatable() {
+    let a = seeded_run(42);
+    assert_eq!(a, seeded_run(42), "same seed, same bytes on the wire");
+    let b = seeded_run(43);
+    assert_ne!(a.0, b.0);
+    assert_ne!(a.1, b.1);
+    assert_ne!(a.2, b.2);
 }

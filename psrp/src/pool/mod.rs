@@ -20,6 +20,7 @@ use crate::messages::{
     InitRunspacePool, PublicKey, SessionCapability, SetRunspaces,
 };
 use crate::pipeline::Pipeline;
+use crate::random::{self, RandomSource};
 use crate::types::{
     ApartmentState, ErrorRecord, HostInfo, HostMethodIdentifier, PSInvocationState,
     PSThreadOptions, PrimitiveDictionary, RunspacePoolState,
@@ -96,12 +97,22 @@ pub struct RunspacePool {
     host_calls: HashMap<i64, (Option<Uuid>, HostMethodIdentifier)>,
     key: KeyState,
     exchange_key: Option<Box<ExchangeKey>>,
+    random: RandomSource,
 }
 
 impl RunspacePool {
     /// A pool in state BeforeOpen with a new random id.
     pub fn new(config: RunspacePoolConfig) -> Self {
-        Self::with_id(Uuid::new_v4(), config)
+        Self::with_random(config, random::os())
+    }
+
+    /// A pool in state BeforeOpen whose ids and keys come from `random`
+    /// (see [`crate::random`]): a seeded source makes a run repeatable.
+    pub fn with_random(config: RunspacePoolConfig, mut random: RandomSource) -> Self {
+        let id = random::uuid(&mut *random);
+        let mut pool = Self::with_id(id, config);
+        pool.random = random;
+        pool
     }
 
     /// A pool with a known id: the RPID, which is also the WS-Man ShellId.
@@ -122,6 +133,7 @@ impl RunspacePool {
             host_calls: HashMap::new(),
             key: KeyState::None,
             exchange_key: None,
+            random: random::os(),
         }
     }
 
@@ -412,7 +424,8 @@ impl RunspacePool {
     /// `rsp:Arguments` with CommandId = the returned pipeline id, and the
     /// rest in Sends.
     pub fn create_pipeline(&mut self, pipeline: CreatePipeline) -> Result<Uuid> {
-        self.create_pipeline_with_id(Uuid::new_v4(), pipeline)
+        let id = random::uuid(&mut *self.random);
+        self.create_pipeline_with_id(id, pipeline)
     }
 
     /// [`create_pipeline`](Self::create_pipeline) with a chosen id.
@@ -454,7 +467,7 @@ impl RunspacePool {
     /// output is a count then one CommandMetadata per command.
     pub fn get_command_metadata(&mut self, request: GetCommandMetadata) -> Result<Uuid> {
         self.expect("get command metadata", &[RunspacePoolState::Opened])?;
-        let pipeline_id = Uuid::new_v4();
+        let pipeline_id = random::uuid(&mut *self.random);
         self.queue(&Body::GetCommandMetadata(request), Some(pipeline_id));
         self.pipelines.insert(
             pipeline_id,
@@ -660,7 +673,7 @@ impl RunspacePool {
         }
         let key = match self.exchange_key.take() {
             Some(k) => *k,
-            None => ExchangeKey::generate()?,
+            None => ExchangeKey::generate_with(&mut *self.random)?,
         };
         self.exchange_key_with(key)
     }

@@ -140,7 +140,7 @@ impl RunspacePool {
                 if matches!(self.key, KeyState::None) {
                     let key = match self.exchange_key.take() {
                         Some(k) => k,
-                        None => Box::new(ExchangeKey::generate()?),
+                        None => Box::new(ExchangeKey::generate_with(&mut *self.random)?),
                     };
                     use base64::Engine;
                     let blob =
