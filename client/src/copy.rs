@@ -156,9 +156,7 @@ pub struct CopyReport {
 /// envelope of `max_envelope` bytes (the same room the session leaves for
 /// the SOAP around it).
 pub fn chunk_size(max_envelope: u32) -> usize {
-    let packet = (max_envelope as usize).saturating_sub(4096).max(4096) / 4 * 3;
-    // Fragment header 21, message header 40, BOM 3, `<S></S>` 7, slack.
-    let b64 = packet.saturating_sub(21 + 40 + 3 + 7 + 64);
+    let b64 = crate::binding::max_string_input(max_envelope);
     (b64 / 4 * 3).max(3)
 }
 
@@ -610,13 +608,10 @@ mod tests {
     fn a_chunk_fills_one_send_of_the_envelope() {
         for envelope in [153_600u32, 512_000, 8_192] {
             let n = chunk_size(envelope);
-            let packet = (envelope as usize - 4096).max(4096) / 4 * 3;
             let b64 = n.div_ceil(3) * 4;
-            assert!(21 + 40 + 3 + 7 + b64 <= packet, "{envelope}: {n}");
-            assert!(
-                21 + 40 + 3 + 7 + b64 + 200 > packet,
-                "{envelope}: {n} leaves room"
-            );
+            let room = crate::binding::max_string_input(envelope);
+            assert!(b64 <= room, "{envelope}: {n}");
+            assert!(b64 + 4 > room, "{envelope}: {n} leaves room");
             assert_eq!(n % 3, 0, "whole base64 groups, no padding mid-file");
         }
     }

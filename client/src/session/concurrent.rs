@@ -17,6 +17,7 @@ use uuid::Uuid;
 use wsman::client::Client as WsmanClient;
 
 use super::{InvokeOptions, PipelineEvent, PipelineResult, PsSession};
+use crate::binding::RECEIVE_STREAM;
 use crate::{Error, Result};
 
 /// Reports in flight from the Receive tasks to the session: bounded, so a
@@ -461,7 +462,7 @@ async fn receive_loop(
 ) {
     loop {
         let r = wsman
-            .receive_once(&resource_uri, &shell_id, Some(&command_id), "stdout")
+            .receive_once(&resource_uri, &shell_id, Some(&command_id), RECEIVE_STREAM)
             .await;
         match r {
             Ok(None) => {}

@@ -39,13 +39,14 @@ use std::time::Duration;
 use base64::Engine;
 use psrp::messages::CreatePipeline;
 use psrp::types::{Command, HostInfo, PSInvocationState, PowerShell, RunspacePoolState};
-use psrp::{Event, Outgoing, RunspacePool, RunspacePoolConfig, Stream};
+use psrp::{Event, Outgoing, RunspacePool, RunspacePoolConfig};
 use uuid::Uuid;
 use wsman::client::Client as WsmanClient;
 use wsman::soap::request::{BufferMode, CommandLine, SendStream, ShellCreate};
 use wsman::soap::response::ShellInfo;
 use wsman::soap::{ns, WsOption};
 
+use crate::binding::{self, guid_text, CommandIds};
 use crate::host::{Host, NullHost};
 use crate::{ConnectionInfo, Error, Result};
 
@@ -53,9 +54,6 @@ pub use concurrent::ConcurrentPipelines;
 pub use pipeline::{Pipeline, PipelineEvent, PipelineResult};
 pub use psrp::types::HostDefaultData;
 pub use recovery::DEFAULT_RECONNECT_WINDOW;
-
-/// The PSRP protocol version we announce ([MS-PSRP] 2.2.2.1).
-const PROTOCOL_VERSION: &str = "2.3";
 
 /// How a new PSSession is set up (New-PSSession's parameters and
 /// `New-PSSessionOption`).
@@ -162,7 +160,7 @@ pub struct PsSession {
     availability: Vec<(i64, psrp::messages::Availability)>,
     /// CommandIds the host chose instead of the pipeline id: WinRM 2.0
     /// (PowerShell 2 hosts) ignores the client's `CommandId` attribute.
-    command_ids: Vec<(Uuid, String)>,
+    command_ids: CommandIds,
     /// The raw UI announced, kept up to date by the host's Set* calls.
     raw_ui: Option<HostDefaultData>,
     /// Where ReadKey gets its keys.
@@ -188,12 +186,6 @@ impl std::fmt::Debug for PsSession {
     }
 }
 
-pub(crate) fn shell_id_text(id: Uuid) -> String {
-    id.hyphenated()
-        .encode_upper(&mut Uuid::encode_buffer())
-        .to_string()
-}
-
 fn pool_config(host: &dyn Host, opts: &SessionOptions) -> RunspacePoolConfig {
     let mut config = RunspacePoolConfig::default();
     if let Some(n) = opts.min_runspaces {
@@ -216,26 +208,14 @@ fn host_info(host: &dyn Host, raw_ui: Option<&HostDefaultData>) -> HostInfo {
     }
 }
 
-/// The largest envelope a PowerShell 2 host (protocol 2.1, WinRM 2.0)
-/// takes: 150 KiB. Used until the host's SESSION_CAPABILITY says it is
-/// newer, as PowerShell does.
-const PS2_MAX_ENVELOPE: u32 = 153_600;
-
 /// A WS-Management client for `info` whose envelopes stay within what any
 /// host takes until the protocol version is known; returns it with the
 /// configured size to use once the host speaks protocol 2.2 or later.
 fn first_contact_client(info: &ConnectionInfo) -> Result<(WsmanClient, u32)> {
     let mut wsman = info.wsman_client()?;
     let configured = wsman.options().max_envelope_size;
-    wsman.options_mut().max_envelope_size = configured.min(PS2_MAX_ENVELOPE);
+    wsman.options_mut().max_envelope_size = binding::envelope_size(configured, None);
     Ok((wsman, configured))
-}
-
-/// The largest PSRP packet that fits in one envelope of `max_envelope`
-/// bytes once base64-encoded, leaving room for the SOAP around it.
-fn max_packet(max_envelope: u32) -> usize {
-    let room = (max_envelope as usize).saturating_sub(4096).max(4096);
-    room / 4 * 3
 }
 
 impl PsSession {
@@ -249,15 +229,15 @@ impl PsSession {
     ) -> Result<PsSession> {
         let (mut wsman, configured_envelope) = first_contact_client(info)?;
         let mut pool = RunspacePool::new(pool_config(host.as_ref(), &opts));
-        let max_packet = max_packet(wsman.options().max_envelope_size);
+        let max_packet = binding::max_packet(wsman.options().max_envelope_size);
         pool.open()?;
         let creation = pool.creation_payload(max_packet)?;
-        let shell_id = shell_id_text(pool.id());
+        let shell_id = guid_text(pool.id());
         let mut create = ShellCreate::powershell(&shell_id, creation);
         create.name = opts.name.clone();
         create.idle_timeout = opts.idle_timeout;
         let resource_uri = info.resource_uri();
-        let mut options = vec![WsOption::protocol_version(PROTOCOL_VERSION)];
+        let mut options = vec![WsOption::protocol_version(binding::PROTOCOL_VERSION)];
         if opts.no_profile {
             options.push(WsOption::flag(ns::option::WINRS_NOPROFILE, true));
         }
@@ -281,7 +261,7 @@ impl PsSession {
             configured_envelope,
             should_exit: None,
             availability: Vec::new(),
-            command_ids: Vec::new(),
+            command_ids: CommandIds::default(),
             key_reader: None,
             idle_timeout,
             reconnect_window: opts.reconnect_window.unwrap_or(DEFAULT_RECONNECT_WINDOW),
@@ -301,10 +281,10 @@ impl PsSession {
         let (mut wsman, configured_envelope) = first_contact_client(info)?;
         let config = pool_config(host.as_ref(), &SessionOptions::default());
         let mut pool = RunspacePool::with_id(instance_id, config);
-        let max_packet = max_packet(wsman.options().max_envelope_size);
+        let max_packet = binding::max_packet(wsman.options().max_envelope_size);
         pool.connect()?;
         let payload = pool.connect_payload(max_packet)?;
-        let shell_id = shell_id_text(instance_id);
+        let shell_id = guid_text(instance_id);
         let resource_uri = info.resource_uri();
         let connected = wsman
             .connect(
@@ -312,7 +292,7 @@ impl PsSession {
                 &shell_id,
                 None,
                 Some(&payload),
-                vec![WsOption::protocol_version(PROTOCOL_VERSION)],
+                vec![WsOption::protocol_version(binding::PROTOCOL_VERSION)],
             )
             .await
             .map_err(|e| not_found_as(e, instance_id, info))?;
@@ -336,7 +316,7 @@ impl PsSession {
             configured_envelope,
             should_exit: None,
             availability: Vec::new(),
-            command_ids: Vec::new(),
+            command_ids: CommandIds::default(),
             key_reader: None,
             idle_timeout: None,
             reconnect_window: DEFAULT_RECONNECT_WINDOW,
@@ -549,7 +529,7 @@ impl PsSession {
         // the first fragment in rsp:Arguments; WINRS_SKIP_CMD_SHELL off, as
         // the clients Windows is used to send.
         let line = CommandLine {
-            command_id: Some(shell_id_text(id)),
+            command_id: Some(guid_text(id)),
             command: Some(String::new()),
             arguments: vec![base64::engine::general_purpose::STANDARD.encode(&first.data)],
         };
@@ -566,9 +546,7 @@ impl PsSession {
             }
             Err(e) => return Err(e.into()),
         };
-        if !command_id.is_empty() && !command_id.eq_ignore_ascii_case(chosen) {
-            self.command_ids.push((id, command_id));
-        }
+        self.command_ids.record(id, &command_id);
         self.flush().await
     }
 
@@ -602,12 +580,8 @@ impl PsSession {
         }) = self.pool.data_to_send(self.max_packet)?
         {
             let command_id = pipeline_id.map(|p| self.command_id(p));
-            let name = match stream {
-                Stream::PromptResponse => "pr",
-                _ => "stdin",
-            };
             let s = SendStream {
-                name,
+                name: binding::send_stream(stream),
                 command_id: command_id.as_deref(),
                 end: false,
                 data: &data,
@@ -681,14 +655,10 @@ impl PsSession {
     /// Once the host's protocol version is known: hosts newer than
     /// PowerShell 2 (protocol 2.2 and later) take the configured
     /// MaxEnvelopeSize ([MS-PSRP] 3.1.4.1, [MS-WSMV] 2.2.4.19).
-    fn adjust_for_protocol(&mut self, (major, minor): (u32, u32)) {
-        let size = if (major, minor) >= (2, 2) {
-            self.configured_envelope
-        } else {
-            self.configured_envelope.min(PS2_MAX_ENVELOPE)
-        };
+    fn adjust_for_protocol(&mut self, protocol: (u32, u32)) {
+        let size = binding::envelope_size(self.configured_envelope, Some(protocol));
         self.wsman.options_mut().max_envelope_size = size;
-        self.max_packet = max_packet(size);
+        self.max_packet = binding::max_packet(size);
     }
 
     pub(crate) fn answer_host_call(&mut self, call: &psrp::messages::HostCall) -> Result<()> {
@@ -708,7 +678,7 @@ impl PsSession {
             None => host_calls::dispatch(self.host.as_mut(), &self.pool, call),
         };
         if let Some(answer) = answer {
-            if call.ci != -100 {
+            if call.wants_response() {
                 self.pool.host_response(call.ci, answer)?;
             }
         }
@@ -767,7 +737,7 @@ impl PsSession {
     /// and returns it to receive its buffered and further output.
     pub async fn receive_pipeline(&mut self, pipeline_id: Uuid) -> Result<Pipeline<'_>> {
         self.pool.adopt_pipeline(pipeline_id)?;
-        let id = shell_id_text(pipeline_id);
+        let id = guid_text(pipeline_id);
         self.wsman
             .connect(
                 &self.resource_uri,
@@ -807,7 +777,7 @@ impl PsSession {
     /// PowerShell does after a pipeline ends.
     pub(crate) async fn release_pipeline(&mut self, pipeline_id: Uuid) -> Result<()> {
         let id = self.command_id(pipeline_id);
-        self.command_ids.retain(|(p, _)| *p != pipeline_id);
+        self.command_ids.forget(pipeline_id);
         let _ = self.pool.close_pipeline(pipeline_id);
         self.wsman
             .signal(
@@ -823,11 +793,7 @@ impl PsSession {
     /// The WS-Man CommandId of a pipeline: its id, unless the host chose
     /// another ([MS-PSRP] 3.1.5.3.5).
     fn command_id(&self, pipeline_id: Uuid) -> String {
-        self.command_ids
-            .iter()
-            .find(|(p, _)| *p == pipeline_id)
-            .map(|(_, c)| c.clone())
-            .unwrap_or_else(|| shell_id_text(pipeline_id))
+        self.command_ids.get(pipeline_id)
     }
 
     /// The state the pool knows a pipeline in.

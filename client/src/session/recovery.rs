@@ -36,7 +36,8 @@ use psrp::types::RunspacePoolState;
 use uuid::Uuid;
 use wsman::soap::response::Received;
 
-use super::{shell_id_text, PsSession};
+use super::PsSession;
+use crate::binding::{guid_text, RECEIVE_STREAM};
 use crate::{Error, Result};
 
 /// How long a Receive keeps trying to reach the host after the network
@@ -167,7 +168,7 @@ impl PsSession {
                     &self.resource_uri,
                     &self.shell_id,
                     command_id.as_deref(),
-                    "stdout",
+                    RECEIVE_STREAM,
                     operation_timeout,
                 )
                 .await;
@@ -240,7 +241,7 @@ impl PsSession {
         let running = match pipeline_id {
             Some(p) => format!(
                 "; pipeline {} keeps running there and its output stays buffered",
-                shell_id_text(p)
+                guid_text(p)
             ),
             None => String::new(),
         };

@@ -76,7 +76,8 @@ impl CreatePipeline {
 /// ([MS-PSRP] 2.2.2.27): the server calls a method of the client's host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostCall {
-    /// `ci`: the call id; -100 for a method that returns nothing.
+    /// `ci`: the call id; [`HostCall::NO_RESPONSE`] for a method that returns
+    /// nothing.
     pub ci: i64,
     /// `mi`: the method.
     pub method: HostMethodIdentifier,
@@ -88,6 +89,16 @@ pub struct HostCall {
 const ARRAY_LIST: [&str; 2] = ["System.Collections.ArrayList", "System.Object"];
 
 impl HostCall {
+    /// The call id of a method that returns nothing: no response is sent
+    /// ([MS-PSRP] 2.2.2.15, 3.1.4.5).
+    pub const NO_RESPONSE: i64 = -100;
+
+    /// Whether the server waits for a RUNSPACEPOOL_HOST_RESPONSE /
+    /// PIPELINE_HOST_RESPONSE to this call.
+    pub fn wants_response(&self) -> bool {
+        self.ci != Self::NO_RESPONSE
+    }
+
     /// Encodes the message body.
     pub fn to_value(&self) -> Value {
         Builder::new()

@@ -34,10 +34,17 @@ pub struct SessionCapability {
     pub time_zone: Option<Vec<u8>>,
 }
 
+impl SessionCapability {
+    /// The protocol version this implementation speaks ([MS-PSRP] 2.2.3.12:
+    /// 2.3 is PowerShell 3 and later), announced in SESSION_CAPABILITY and
+    /// in the WS-Man `protocolversion` option of Create and Connect.
+    pub const PROTOCOL_VERSION: &'static str = "2.3";
+}
+
 impl Default for SessionCapability {
     fn default() -> Self {
         SessionCapability {
-            protocol_version: "2.3".into(),
+            protocol_version: Self::PROTOCOL_VERSION.into(),
             ps_version: "2.0".into(),
             serialization_version: "1.1.0.1".into(),
             time_zone: None,

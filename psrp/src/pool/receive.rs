@@ -164,7 +164,7 @@ impl RunspacePool {
                 self.events.push_back(Event::KeyExchanged);
             }
             Body::RunspacePoolHostCall(call) => {
-                if call.ci != -100 {
+                if call.wants_response() {
                     self.host_calls.insert(call.ci, (None, call.method));
                 }
                 self.events.push_back(Event::HostCall {
@@ -229,7 +229,7 @@ impl RunspacePool {
                 }
             }
             Body::PipelineHostCall(call) => {
-                if call.ci != -100 {
+                if call.wants_response() {
                     self.host_calls
                         .insert(call.ci, (Some(pipeline_id), call.method));
                 }
