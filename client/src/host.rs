@@ -120,6 +120,11 @@ impl Host for ConsoleHost {
     }
 
     fn write(&mut self, stream: HostStream, text: &str, newline: bool) {
+        use crate::cli::sanitize::{for_terminal, stdout_text};
+        let text = match stream {
+            HostStream::Output => stdout_text(text),
+            _ => for_terminal(text),
+        };
         let text = if newline {
             format!("{text}\n")
         } else {
@@ -154,17 +159,18 @@ impl Host for ConsoleHost {
     ) -> Option<(String, String)> {
         if std::io::stdin().is_terminal() {
             if !caption.is_empty() {
-                eprintln!("{caption}");
+                eprintln!("{}", crate::cli::sanitize::for_terminal(caption));
             }
             if !message.is_empty() {
-                eprintln!("{message}");
+                eprintln!("{}", crate::cli::sanitize::for_terminal(message));
             }
         }
         let user = match user_name.filter(|u| !u.is_empty()) {
             Some(u) => u.to_string(),
             None => Self::ask("User: ", false)?,
         };
-        let password = Self::ask(&format!("Password for user {user}: "), true)?;
+        let shown = crate::cli::sanitize::for_terminal(&user);
+        let password = Self::ask(&format!("Password for user {shown}: "), true)?;
         Some((user, password))
     }
 
@@ -178,13 +184,16 @@ impl Host for ConsoleHost {
         let terminal = std::io::stdin().is_terminal();
         if terminal {
             if !caption.is_empty() {
-                eprintln!("{caption}");
+                eprintln!("{}", crate::cli::sanitize::for_terminal(caption));
             }
             if !message.is_empty() {
-                eprintln!("{message}");
+                eprintln!("{}", crate::cli::sanitize::for_terminal(message));
             }
             for (i, c) in choices.iter().enumerate() {
-                eprintln!("  [{i}] {}", c.replace('&', ""));
+                eprintln!(
+                    "  [{i}] {}",
+                    crate::cli::sanitize::for_terminal(&c.replace('&', ""))
+                );
             }
         }
         let answer = Self::ask(&format!("Choice (default {default}): "), false)?;
@@ -205,8 +214,9 @@ impl Host for ConsoleHost {
         if !self.show_progress {
             return;
         }
-        let activity = record.activity.as_deref().unwrap_or("");
-        let status = record.status_description.as_deref().unwrap_or("");
+        use crate::cli::sanitize::for_terminal;
+        let activity = for_terminal(record.activity.as_deref().unwrap_or(""));
+        let status = for_terminal(record.status_description.as_deref().unwrap_or(""));
         if record.percent_complete >= 0 {
             eprintln!("{activity}: {status} {}%", record.percent_complete);
         } else {

@@ -20,7 +20,11 @@ fn main() {
     let code = match runtime.block_on(client::cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("wsman: {e}");
+            // Fault texts come from the host: cut and escaped.
+            eprintln!(
+                "wsman: {}",
+                client::cli::sanitize::error_text(&e.to_string())
+            );
             e.exit_code()
         }
     };

@@ -8,6 +8,8 @@ mod enter;
 pub mod output;
 mod ps_cmds;
 mod render;
+pub mod sanitize;
+pub mod signals;
 mod wsman_cmds;
 
 pub use args::Cli;
