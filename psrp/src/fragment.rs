@@ -302,6 +302,95 @@ pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 /// grow the table without limit. PowerShell interleaves a handful.
 pub const MAX_PARTIAL_OBJECTS: usize = 1024;
 
+/// Bound on the ranges of ObjectIds not yet seen below the highest one seen
+/// (see [`SeenObjects`]). Each range is one message still to come on
+/// another stream (a pipeline's output while the pool's own messages
+/// arrive); beyond this many, the oldest range is given up and an ObjectId
+/// from it is refused as too old.
+pub const MAX_OBJECT_ID_GAPS: usize = 4096;
+
+/// The ObjectIds a receiver has seen, to refuse a repeated message.
+///
+/// A sender numbers its messages with one counter ([MS-PSRP] 2.2.4: the
+/// ObjectId is unique per sender; Windows and psrpcore count up from 1
+/// over the RunspacePool and all its pipelines), so within one stream
+/// ObjectIds only increase and no ObjectId comes twice. Messages of
+/// different streams (the pool's, each pipeline's) may arrive out of order
+/// relative to each other, so the receiver keeps the highest ObjectId seen
+/// and the ranges below it that are still to come: an ObjectId is new when
+/// it is above the highest or inside one of those ranges. Memory is one
+/// range per gap, bounded by [`MAX_OBJECT_ID_GAPS`].
+#[derive(Debug, Default)]
+struct SeenObjects {
+    /// The highest ObjectId seen, `None` before the first.
+    highest: Option<u64>,
+    /// Inclusive ranges below `highest` not seen yet, in increasing order.
+    gaps: VecDeque<(u64, u64)>,
+    /// ObjectIds below this were given up when the gaps overflowed.
+    floor: u64,
+}
+
+impl SeenObjects {
+    /// Records `id`; fails if it was seen before (or is older than what is
+    /// still remembered).
+    fn record(&mut self, id: u64) -> Result<()> {
+        let Some(highest) = self.highest else {
+            if id > 0 {
+                self.gaps.push_back((0, id - 1));
+            }
+            self.highest = Some(id);
+            return Ok(());
+        };
+        if id > highest {
+            if id > highest + 1 {
+                self.gaps.push_back((highest + 1, id - 1));
+                if self.gaps.len() > MAX_OBJECT_ID_GAPS {
+                    let (_, end) = self.gaps.pop_front().expect("not empty");
+                    self.floor = end + 1;
+                }
+            }
+            self.highest = Some(id);
+            return Ok(());
+        }
+        if id < self.floor {
+            return Err(Error::malformed(
+                "fragment",
+                format!(
+                    "object {id} arrived after objects up to {highest}: older than any still awaited (the stream was repeated or replayed)"
+                ),
+            ));
+        }
+        // Binary search for the gap that holds `id`.
+        let i = self.gaps.partition_point(|&(_, end)| end < id);
+        match self.gaps.get(i).copied() {
+            Some((start, end)) if start <= id => {
+                match (start == id, end == id) {
+                    (true, true) => {
+                        self.gaps.remove(i);
+                    }
+                    (true, false) => self.gaps[i].0 = id + 1,
+                    (false, true) => self.gaps[i].1 = id - 1,
+                    (false, false) => {
+                        self.gaps[i].1 = id - 1;
+                        self.gaps.insert(i + 1, (id + 1, end));
+                        if self.gaps.len() > MAX_OBJECT_ID_GAPS {
+                            let (_, end) = self.gaps.pop_front().expect("not empty");
+                            self.floor = end + 1;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(Error::malformed(
+                "fragment",
+                format!(
+                    "object {id} arrived a second time (after objects up to {highest}): the stream was repeated or replayed"
+                ),
+            )),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Partial {
     next_fragment: u64,
@@ -315,9 +404,14 @@ struct Partial {
 /// until the next call. The total held (partial fragments and partial
 /// messages) is bounded: a hostile BlobLength is refused before anything is
 /// allocated for it.
+///
+/// A message whose ObjectId was seen before (a repeated or replayed
+/// stream), a fragment that is not the next of its message, and a
+/// fragment of a message not started are protocol errors, never skipped.
 #[derive(Debug)]
 pub struct Reassembler {
     partial: HashMap<u64, Partial>,
+    seen: SeenObjects,
     pending: Vec<u8>,
     buffered: usize,
     max_buffered: usize,
@@ -335,10 +429,19 @@ impl Reassembler {
     pub fn new(max_buffered: usize) -> Self {
         Reassembler {
             partial: HashMap::new(),
+            seen: SeenObjects::default(),
             pending: Vec::new(),
             buffered: 0,
             max_buffered,
         }
+    }
+
+    /// Forgets which ObjectIds were seen (messages being reassembled are
+    /// kept). For a reconnection ([MS-PSRP] 3.1.4.9, 3.1.4.10): Windows
+    /// sends the RunspacePool's state again with the ObjectId it had
+    /// before the disconnection.
+    pub fn forget_seen(&mut self) {
+        self.seen = SeenObjects::default();
     }
 
     /// Bytes currently held for incomplete fragments and messages.
@@ -349,8 +452,9 @@ impl Reassembler {
     /// Feeds received bytes; returns every message they complete, with its
     /// ObjectId, in the order their last fragment arrived.
     ///
-    /// After an error the reassembler has dropped everything it held: the
-    /// stream cannot be trusted any more.
+    /// After an error the reassembler has dropped the messages it held (the
+    /// stream cannot be trusted any more); it still remembers the
+    /// ObjectIds it saw.
     pub fn feed(&mut self, mut input: &[u8]) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut done = Vec::new();
         let result = (|| {
@@ -442,6 +546,7 @@ impl Reassembler {
                     format!("object {} started twice", f.object_id),
                 ));
             }
+            self.seen.record(f.object_id)?;
             if f.end {
                 return Ok(Some((f.object_id, f.data.to_vec())));
             }
@@ -630,5 +735,102 @@ mod tests {
         }
         let err = Reassembler::default().feed(&wire).unwrap_err();
         assert!(err.to_string().contains("incomplete messages"), "{err}");
+    }
+
+    fn whole(object_id: u64, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        Fragment {
+            object_id,
+            fragment_id: 0,
+            start: true,
+            end: true,
+            data,
+        }
+        .encode_into(&mut out);
+        out
+    }
+
+    #[test]
+    fn a_repeated_object_is_refused() {
+        // A man in the middle repeating a whole stream: the same ObjectIds
+        // again, each message complete.
+        let mut r = Reassembler::default();
+        let mut stream = Vec::new();
+        for oid in 4..=6 {
+            stream.extend(whole(oid, b"x"));
+        }
+        assert_eq!(r.feed(&stream).unwrap().len(), 3);
+        let err = r.feed(&stream).unwrap_err();
+        assert!(
+            err.to_string().contains("object 4 arrived a second time"),
+            "{err}"
+        );
+        // Also after the error: it remembers what it saw.
+        let err = r.feed(&whole(5, b"x")).unwrap_err();
+        assert!(err.to_string().contains("second time"), "{err}");
+        assert_eq!(r.feed(&whole(7, b"x")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_repeated_start_of_a_multi_fragment_object_is_refused() {
+        let mut r = Reassembler::default();
+        let mut wire = Vec::new();
+        for (fid, s, e) in [(0, true, false), (1, false, true)] {
+            Fragment {
+                object_id: 9,
+                fragment_id: fid,
+                start: s,
+                end: e,
+                data: b"ab",
+            }
+            .encode_into(&mut wire);
+        }
+        assert_eq!(r.feed(&wire).unwrap(), vec![(9, b"abab".to_vec())]);
+        let err = r.feed(&wire).unwrap_err();
+        assert!(
+            err.to_string().contains("object 9 arrived a second time"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn objects_of_other_streams_may_arrive_later_but_only_once() {
+        // The pool's 1..3, a pipeline's 6 and 8 (its 4, 5 and 7 still on
+        // another stream), then those.
+        let mut r = Reassembler::default();
+        for oid in [1, 2, 3, 6, 8, 4, 7, 5, 9] {
+            assert_eq!(r.feed(&whole(oid, b"m")).unwrap().len(), 1, "object {oid}");
+        }
+        for oid in [1, 4, 5, 7, 8, 9] {
+            let err = r.feed(&whole(oid, b"m")).unwrap_err();
+            assert!(err.to_string().contains("second time"), "{oid}: {err}");
+        }
+        // After a reconnection the pool's state comes again.
+        r.forget_seen();
+        assert_eq!(r.feed(&whole(10, b"m")).unwrap().len(), 1);
+        assert_eq!(r.feed(&whole(3, b"m")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn remembered_gaps_are_bounded() {
+        let mut r = Reassembler::default();
+        // Every other ObjectId: one gap each.
+        for k in 0..=MAX_OBJECT_ID_GAPS as u64 + 10 {
+            r.feed(&whole(2 * k + 1, b"")).unwrap();
+        }
+        assert!(r.seen.gaps.len() <= MAX_OBJECT_ID_GAPS);
+        // The oldest gaps were given up: refused as too old; a recent gap
+        // is still accepted once.
+        let err = r.feed(&whole(2, b"")).unwrap_err();
+        assert!(
+            err.to_string().contains("older than any still awaited"),
+            "{err}"
+        );
+        let recent = 2 * (MAX_OBJECT_ID_GAPS as u64 + 10);
+        r.feed(&whole(recent, b"")).unwrap();
+        assert!(r.feed(&whole(recent, b"")).is_err());
+        // A hostile jump costs one gap, not memory per id.
+        r.feed(&whole(u64::MAX, b"")).unwrap();
+        assert!(r.feed(&whole(u64::MAX, b"")).is_err());
     }
 }

@@ -17,7 +17,9 @@ use psrp::types::{
 use psrp::{Error, Event, RunspacePool, RunspacePoolConfig, Stream};
 use uuid::Uuid;
 
-/// One server message as the bytes of an `rsp:Stream`.
+/// One server message as the bytes of an `rsp:Stream`. The server numbers
+/// its messages with one counter (ObjectIds never repeat; the opened pool
+/// has seen 1 to 3).
 fn from_server(rpid: Uuid, pid: Option<Uuid>, body: Body, object_id: u64) -> Vec<u8> {
     let msg = Message {
         destination: Destination::Client,
@@ -166,19 +168,19 @@ fn pipeline_output_records_and_state_become_events() {
         id,
         Some(pid),
         Body::PipelineOutput(Value::String("a".into())),
-        1,
+        4,
     );
     wire.extend(from_server(
         id,
         Some(pid),
         Body::WarningRecord(InformationalRecord::new("Warning", "careful")),
-        2,
+        5,
     ));
     wire.extend(from_server(
         id,
         Some(pid),
         Body::ErrorRecord(ErrorRecord::new("boom", "Boom,Id", 7)),
-        3,
+        6,
     ));
     wire.extend(from_server(
         id,
@@ -187,7 +189,7 @@ fn pipeline_output_records_and_state_become_events() {
             state: PSInvocationState::Completed,
             error: None,
         }),
-        4,
+        7,
     ));
     // Split anywhere: the pool reassembles.
     for chunk in wire.chunks(7) {
@@ -239,7 +241,7 @@ fn host_calls_are_answered_on_the_prompt_response_stream() {
         id,
         Some(pid),
         Body::PipelineHostCall(call.clone()),
-        1,
+        4,
     ))
     .unwrap();
     let ev = events(&mut pool);
@@ -301,7 +303,7 @@ fn stop_disconnect_reconnect_and_close_follow_the_spec_states() {
                 14,
             )),
         }),
-        1,
+        4,
     ))
     .unwrap();
     assert_eq!(pool.pipeline_state(a), Some(PSInvocationState::Stopped));
@@ -391,7 +393,7 @@ fn set_max_runspaces_is_applied_when_the_server_agrees() {
             response: Availability::Success(true),
             ci,
         }),
-        1,
+        4,
     ))
     .unwrap();
     assert_eq!(pool.max_runspaces(), 5);
@@ -404,7 +406,7 @@ fn set_max_runspaces_is_applied_when_the_server_agrees() {
                 response: Availability::Count(1),
                 ci: 99,
             }),
-            2,
+            5,
         ))
         .unwrap_err();
     assert!(matches!(err, Error::Protocol(_)), "{err}");
@@ -438,7 +440,7 @@ fn key_exchange_decrypts_the_session_key_and_secure_strings_round_trip() {
         Body::EncryptedSessionKey(EncryptedSessionKey {
             encrypted_session_key: base64::engine::general_purpose::STANDARD.encode(encrypted),
         }),
-        1,
+        4,
     ))
     .unwrap();
     assert_eq!(events(&mut pool), vec![Event::KeyExchanged]);
@@ -456,7 +458,7 @@ fn hostile_or_misdirected_data_is_an_error_not_a_panic() {
     let mut pool = opened_pool();
     let other = Uuid::new_v4();
     let err = pool
-        .receive_data(&from_server(other, None, Body::PublicKeyRequest, 1))
+        .receive_data(&from_server(other, None, Body::PublicKeyRequest, 4))
         .unwrap_err();
     assert!(matches!(err, Error::Protocol(_)));
     let unknown = Uuid::new_v4();
@@ -465,7 +467,7 @@ fn hostile_or_misdirected_data_is_an_error_not_a_panic() {
             pool.id(),
             Some(unknown),
             Body::PipelineOutput(Value::Null),
-            2,
+            5,
         ))
         .unwrap_err();
     assert!(err.to_string().contains("unknown pipeline"), "{err}");

@@ -264,6 +264,12 @@ fn every_recorded_message_decodes_and_re_encodes() {
                     skipped_commands += 1;
                     continue;
                 }
+                if key.0 && opens_a_pool(&bytes) {
+                    // A new RunspacePool (or a connection to one): the
+                    // server numbers its messages afresh (or sends its state
+                    // again), so the ObjectIds seen so far no longer count.
+                    reassemblers.clear();
+                }
                 let r = reassemblers.entry(key.clone()).or_default();
                 let messages = match r.feed(&bytes) {
                     Ok(m) => m,
@@ -349,6 +355,14 @@ fn every_recorded_message_decodes_and_re_encodes() {
 }
 
 /// Whether a command's first payload starts with a PSRP start fragment.
+/// Whether a client payload starts with SESSION_CAPABILITY: the opening
+/// of a `creationXml` or `connectXml`.
+fn opens_a_pool(bytes: &[u8]) -> bool {
+    starts_like_psrp(bytes)
+        && bytes.len() >= 29
+        && u32::from_le_bytes(bytes[25..29].try_into().unwrap()) == 0x0001_0002
+}
+
 fn starts_like_psrp(bytes: &[u8]) -> bool {
     bytes.len() >= 21 && {
         let fragment_id = u64::from_be_bytes(bytes[8..16].try_into().unwrap());

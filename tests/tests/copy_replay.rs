@@ -262,7 +262,9 @@ fn edit_responses(rec: &mut Recording, mut edit: impl FnMut(&mut Vec<u8>)) {
 /// WARNING_RECORD names another RunspacePool and pipeline than the rest of
 /// the answer (Windows never does that, and the replay server cannot map
 /// IDs it never saw), so it is given this run's RPID and PID, those of the
-/// pipeline input pypsrp sent.
+/// pipeline input pypsrp sent. Its ObjectId (5) is also one the same answer
+/// uses again for another message; a server never repeats an ObjectId and
+/// the client refuses a repeated one, so it becomes 7, unused in this run.
 fn give_pipeline_messages_one_pipeline(rec: &mut Recording) {
     let engine = base64::engine::general_purpose::STANDARD;
     let ids: Vec<u8> = rec
@@ -282,6 +284,10 @@ fn give_pipeline_messages_one_pipeline(rec: &mut Recording) {
             let kind = u32::from_le_bytes(data[blob + 4..blob + 8].try_into().unwrap());
             if start && kind >> 16 == 0x0004 {
                 data[blob + 8..blob + 40].copy_from_slice(&ids);
+            }
+            if start && kind == 0x0004_1009 {
+                // WARNING_RECORD, the message from the other run.
+                data[pos..pos + 8].copy_from_slice(&7u64.to_be_bytes());
             }
             pos = blob + len;
         }

@@ -45,6 +45,11 @@ impl Host for ConsoleHost {
     }
 
     fn write(&mut self, stream: HostStream, text: &str, newline: bool) {
+        use crate::sanitize::{for_terminal, stdout_text};
+        let text = match stream {
+            HostStream::Output => stdout_text(text),
+            _ => for_terminal(text),
+        };
         let text = if newline {
             format!("{text}\n")
         } else {
@@ -53,8 +58,12 @@ impl Host for ConsoleHost {
         match stream {
             HostStream::Output => crate::output::out_bytes(text.as_bytes()),
             HostStream::Error => crate::output::err_bytes(text.as_bytes()),
-            HostStream::Warning => crate::output::err_bytes(format!("WARNING: {text}").as_bytes()),
-            HostStream::Verbose => crate::output::err_bytes(format!("VERBOSE: {text}").as_bytes()),
+            HostStream::Warning => {
+                crate::output::err_bytes(format!("WARNING: {text}").as_bytes())
+            }
+            HostStream::Verbose => {
+                crate::output::err_bytes(format!("VERBOSE: {text}").as_bytes())
+            }
             HostStream::Debug => crate::output::err_bytes(format!("DEBUG: {text}").as_bytes()),
         }
     }
@@ -75,17 +84,18 @@ impl Host for ConsoleHost {
     ) -> Option<(String, String)> {
         if std::io::stdin().is_terminal() {
             if !caption.is_empty() {
-                eprintln!("{caption}");
+                eprintln!("{}", crate::sanitize::for_terminal(caption));
             }
             if !message.is_empty() {
-                eprintln!("{message}");
+                eprintln!("{}", crate::sanitize::for_terminal(message));
             }
         }
         let user = match user_name.filter(|u| !u.is_empty()) {
             Some(u) => u.to_string(),
             None => Self::ask("User: ", false)?,
         };
-        let password = Self::ask(&format!("Password for user {user}: "), true)?;
+        let shown = crate::sanitize::for_terminal(&user);
+        let password = Self::ask(&format!("Password for user {shown}: "), true)?;
         Some((user, password))
     }
 
@@ -99,13 +109,16 @@ impl Host for ConsoleHost {
         let terminal = std::io::stdin().is_terminal();
         if terminal {
             if !caption.is_empty() {
-                eprintln!("{caption}");
+                eprintln!("{}", crate::sanitize::for_terminal(caption));
             }
             if !message.is_empty() {
-                eprintln!("{message}");
+                eprintln!("{}", crate::sanitize::for_terminal(message));
             }
             for (i, c) in choices.iter().enumerate() {
-                eprintln!("  [{i}] {}", c.replace('&', ""));
+                eprintln!(
+                    "  [{i}] {}",
+                    crate::sanitize::for_terminal(&c.replace('&', ""))
+                );
             }
         }
         let answer = Self::ask(&format!("Choice (default {default}): "), false)?;
@@ -126,8 +139,9 @@ impl Host for ConsoleHost {
         if !self.show_progress {
             return;
         }
-        let activity = record.activity.as_deref().unwrap_or("");
-        let status = record.status_description.as_deref().unwrap_or("");
+        use crate::sanitize::for_terminal;
+        let activity = for_terminal(record.activity.as_deref().unwrap_or(""));
+        let status = for_terminal(record.status_description.as_deref().unwrap_or(""));
         if record.percent_complete >= 0 {
             eprintln!("{activity}: {status} {}%", record.percent_complete);
         } else {

@@ -204,7 +204,7 @@ pub async fn copy(args: &ConnectionArgs, src: &str, dest: &str) -> Result<i32> {
 
 fn print_report(r: &CopyReport, dir: &Direction<'_>, json: bool) {
     for w in &r.warnings {
-        super::output::err_line(&format!("WARNING: {w}"));
+        super::output::err_line(&format!("WARNING: {}", super::sanitize::for_terminal(w)));
     }
     let (from, to) = match dir {
         Direction::ToHost { local, .. } => ((*local).to_string(), format!("host:{}", r.path)),

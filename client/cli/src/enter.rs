@@ -96,7 +96,10 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         if let Err(e) = run_script(&mut s, trimmed, None, &mut printer).await {
             match e {
                 Error::Wsman(_) | Error::Broken(_) => break Err(e),
-                other => err_line(&format!("wsman: {other}")),
+                other => err_line(&format!(
+                    "wsman: {}",
+                    super::sanitize::error_text(&other.to_string())
+                )),
             }
         }
     };

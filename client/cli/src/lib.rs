@@ -16,6 +16,8 @@ mod enter;
 pub mod output;
 mod ps_cmds;
 mod render;
+pub mod sanitize;
+pub mod signals;
 pub mod store;
 mod wsman_cmds;
 

@@ -20,7 +20,8 @@ fn main() {
     let code = match runtime.block_on(wsman_cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("wsman: {e}");
+            // Fault texts come from the host: cut and escaped.
+            eprintln!("wsman: {}", wsman_cli::sanitize::error_text(&e.to_string()));
             wsman_cli::exit_code(&e)
         }
     };

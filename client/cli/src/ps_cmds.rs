@@ -15,10 +15,12 @@ use super::args::{BufferModeArg, ConnectionArgs, SessionCommand};
 use super::config::{connection_info, single_host};
 use super::output::{err_line, out_line};
 use super::render::Printer;
+use super::sanitize::{error_text, for_terminal};
+use super::signals::Interrupt;
 use crate::console_host::ConsoleHost;
 use crate::host::Host;
 use crate::session::{PsSession, RemoteSession, SessionOptions};
-use crate::store::{state_dir, SessionRecord, Store};
+use crate::store::{state_dir, SessionLock, SessionRecord, Store};
 use crate::{ConnectionInfo, Error, Result};
 
 fn console_host() -> Box<dyn Host> {
@@ -38,8 +40,9 @@ fn read_input(path: &Path) -> Result<Vec<String>> {
     lines.map_err(|e| Error::Usage(format!("cannot read input {}: {e}", path.display())))
 }
 
-/// Runs `script` in `session`, printing as it goes; Ctrl+C stops the
-/// pipeline (not the session).
+/// Runs `script` in `session`, printing as it goes; Ctrl+C (and SIGTERM,
+/// SIGHUP once the command [listens](Interrupt::listen) for them) stops
+/// the pipeline, not the session: the caller cleans up after.
 pub(super) async fn run_script(
     session: &mut PsSession,
     script: &str,
@@ -68,6 +71,16 @@ pub(super) async fn run_script(
     // while the Receive in flight on the session's connection goes on: so
     // nothing the host already sent is lost.
     let pipeline_id = pipeline.id();
+    let interrupt = Interrupt::current();
+    let interrupted = || async {
+        match &interrupt {
+            Some(i) => i.wait().await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+                super::signals::EXIT_SIGINT
+            }
+        }
+    };
     let mut stopping = false;
     loop {
         let next = pipeline.next();
@@ -75,11 +88,14 @@ pub(super) async fn run_script(
         let event = loop {
             tokio::select! {
                 e = &mut next => break e?,
-                _ = tokio::signal::ctrl_c(), if !stopping => {
+                code = interrupted(), if !stopping => {
                     stopping = true;
-                    err_line("wsman: interrupted: stopping the pipeline");
+                    err_line(&format!("wsman: {}: stopping the pipeline", Interrupt::name(code)));
                     if let Err(e) = send_stop(&info, instance_id, pipeline_id).await {
-                        err_line(&format!("wsman: could not stop the pipeline: {e}"));
+                        err_line(&format!(
+                            "wsman: could not stop the pipeline: {}",
+                            error_text(&e.to_string())
+                        ));
                     }
                 }
             }
@@ -115,6 +131,8 @@ pub async fn invoke(
     input: Option<&Path>,
 ) -> Result<i32> {
     let input = input.map(read_input).transpose()?;
+    // From here a signal removes the temporary sessions before exiting.
+    let interrupt = Interrupt::listen();
     if args.hosts.len() <= 1 {
         let info = connection_info(args, single_host(args)?)?;
         let mut printer = Printer {
@@ -122,7 +140,7 @@ pub async fn invoke(
             ..Default::default()
         };
         invoke_one(&info, script, input.as_deref(), &mut printer).await?;
-        return Ok(i32::from(printer.had_errors));
+        return Ok(interrupt.code().unwrap_or(i32::from(printer.had_errors)));
     }
     // Fan-out: one task per host, `throttle` at a time; a host's failure is
     // reported and does not stop the others.
@@ -155,7 +173,7 @@ pub async fn invoke(
             Ok((_, Ok(false))) => {}
             Ok((_, Ok(true))) => code = code.max(1),
             Ok((name, Err(e))) => {
-                err_line(&format!("[{name}] wsman: {e}"));
+                err_line(&format!("[{name}] wsman: {}", error_text(&e.to_string())));
                 code = code.max(crate::exit_code(&e));
             }
             Err(e) => {
@@ -164,7 +182,7 @@ pub async fn invoke(
             }
         }
     }
-    Ok(code)
+    Ok(interrupt.code().unwrap_or(code))
 }
 
 async fn invoke_one(
@@ -173,8 +191,19 @@ async fn invoke_one(
     input: Option<&[String]>,
     printer: &mut Printer,
 ) -> Result<()> {
+    // A signal while the session opens is acted on once it is open, so it
+    // can be removed.
     let mut session = PsSession::open(info, SessionOptions::default(), console_host()).await?;
-    let result = run_script(&mut session, script, input, printer).await;
+    let result = match Interrupt::current().and_then(|i| i.code()) {
+        Some(code) => {
+            err_line(&format!(
+                "wsman: {}: removing the session",
+                Interrupt::name(code)
+            ));
+            Ok(())
+        }
+        None => run_script(&mut session, script, input, printer).await,
+    };
     // Leave nothing behind, whatever happened.
     let closed = session.close().await;
     result.and(closed)
@@ -215,10 +244,39 @@ fn load_store() -> Result<Store> {
         .map_err(|e| Error::Usage(format!("session records in {}: {e}", dir.display())))
 }
 
-fn save_store(store: &Store) -> Result<()> {
-    store
-        .save()
-        .map_err(|e| Error::Usage(format!("cannot save session records: {e}")))
+/// Loads, changes and saves the records under the state folder's lock:
+/// another `wsman` doing the same at the same time waits, and neither
+/// loses the other's change.
+fn update_store<T>(change: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+    let dir = state_dir();
+    Store::update(&dir, change).map_err(|e| {
+        Error::Usage(format!(
+            "cannot save session records in {}: {e}",
+            dir.display()
+        ))
+    })?
+}
+
+/// Holds SESSION for this process while it works in it: a second `wsman`
+/// on the same session is refused before anything is sent to the host
+/// (the host would run its script and leave its output to whoever
+/// receives next).
+fn hold_session(record: &SessionRecord) -> Result<SessionLock> {
+    let dir = state_dir();
+    match SessionLock::try_hold(&dir, record.instance_id) {
+        Ok(Some(lock)) => Ok(lock),
+        Ok(None) => Err(Error::Usage(format!(
+            "session {} ({}) is busy: another wsman process is working in it; \
+             try again when it has finished",
+            record.id,
+            for_terminal(&record.name)
+        ))),
+        Err(e) => Err(Error::Usage(format!(
+            "cannot lock session {} in {}: {e}",
+            record.id,
+            dir.display()
+        ))),
+    }
 }
 
 /// The local record for SESSION, or, for an InstanceId the host knows but
@@ -257,8 +315,9 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
     match cmd {
         SessionCommand::New { name, idle_timeout } => {
             let info = connection_info(args, single_host(args)?)?;
-            let mut store = load_store()?;
-            let id = store.next_id();
+            // The Id is taken (and the folder proved writable) before the
+            // session exists on the host.
+            let id = update_store(|s| s.allocate_id().map_err(|e| Error::Usage(e.to_string())))?;
             let name = name.clone().unwrap_or_else(|| format!("WinRM{id}"));
             let idle = idle_timeout.map(|s| Duration::from_secs(u64::from(s)));
             let opts = SessionOptions {
@@ -277,8 +336,18 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 user: args.user.clone(),
                 pending_commands: Vec::new(),
             };
-            store.upsert(record.clone());
-            save_store(&store)?;
+            if let Err(e) = update_store(|s| {
+                s.upsert(record.clone());
+                Ok(())
+            }) {
+                let host = info.computer_name();
+                let iid = record.instance_id;
+                return Err(Error::Usage(format!(
+                    "{e}\nThe session was created on {host} and is left there, disconnected, \
+                     with InstanceId {iid}. Record it with `wsman -H {host} session connect {iid}` \
+                     or remove it with `wsman -H {host} session remove {iid}`."
+                )));
+            }
             if !args.json {
                 print_table_header();
             }
@@ -307,18 +376,33 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             disconnected,
             input,
         } => {
-            let mut store = load_store()?;
-            let mut record = find_record(&store, session)?;
+            let store = load_store()?;
+            let record = find_record(&store, session)?;
             let info = info_for(args, &record)?;
             let input = input.as_deref().map(read_input).transpose()?;
+            let _busy = hold_session(&record)?;
+            // From here a signal stops the script and leaves the session
+            // disconnected before exiting.
+            let interrupt = Interrupt::listen();
             let mut s = PsSession::connect(&info, record.instance_id, console_host()).await?;
+            if let Some(code) = interrupt.code() {
+                err_line(&format!(
+                    "wsman: {}: disconnecting the session",
+                    Interrupt::name(code)
+                ));
+                s.disconnect(None, None).await?;
+                return Ok(code);
+            }
             if *disconnected {
                 let id = s.start(script).await?;
                 s.disconnect(None, None).await?;
-                record.pending_commands.push(id);
-                store.upsert(record);
-                save_store(&store)?;
-                return Ok(0);
+                update_store(|store| {
+                    if let Some(r) = store.get_mut(record.instance_id) {
+                        r.pending_commands.push(id);
+                    }
+                    Ok(())
+                })?;
+                return Ok(interrupt.code().unwrap_or(0));
             }
             let mut printer = Printer {
                 json: args.json,
@@ -327,12 +411,13 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             let result = run_script(&mut s, script, input.as_deref(), &mut printer).await;
             s.disconnect(None, None).await?;
             result?;
-            Ok(i32::from(printer.had_errors))
+            Ok(interrupt.code().unwrap_or(i32::from(printer.had_errors)))
         }
         SessionCommand::Receive { session } => {
-            let mut store = load_store()?;
+            let store = load_store()?;
             let mut record = find_record(&store, session)?;
             let info = info_for(args, &record)?;
+            let _busy = hold_session(&record)?;
             let mut s = PsSession::connect(&info, record.instance_id, console_host()).await?;
             let mut pending = record.pending_commands.clone();
             if pending.is_empty() {
@@ -356,14 +441,23 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 record.pending_commands.retain(|p| p != id);
             }
             s.disconnect(None, None).await?;
-            store.upsert(record);
-            save_store(&store)?;
+            let received: Vec<Uuid> = pending
+                .iter()
+                .filter(|id| !record.pending_commands.contains(id))
+                .copied()
+                .collect();
+            update_store(|store| {
+                if let Some(r) = store.get_mut(record.instance_id) {
+                    r.pending_commands.retain(|p| !received.contains(p));
+                }
+                Ok(())
+            })?;
             result?;
             Ok(i32::from(printer.had_errors))
         }
         SessionCommand::Connect { session } => {
-            let mut store = load_store()?;
-            let (record, info) = match store.find(session).cloned() {
+            let store = load_store()?;
+            let (mut record, info) = match store.find(session).cloned() {
                 Some(r) => {
                     let info = info_for(args, &r)?;
                     (r, info)
@@ -390,12 +484,10 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                     {
                         info.configuration = cfg.to_string();
                     }
+                    // The Id is given when the record is saved.
                     let record = SessionRecord {
-                        id: store.next_id(),
-                        name: found
-                            .name
-                            .clone()
-                            .unwrap_or_else(|| format!("WinRM{}", store.next_id())),
+                        id: 0,
+                        name: found.name.clone().unwrap_or_default(),
                         computer_name: info.computer_name(),
                         instance_id: id,
                         configuration: info.configuration.clone(),
@@ -405,10 +497,24 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                     (record, info)
                 }
             };
+            let _busy = hold_session(&record)?;
             let mut s = PsSession::connect(&info, record.instance_id, console_host()).await?;
             s.disconnect(None, None).await?;
-            store.upsert(record.clone());
-            save_store(&store)?;
+            record = update_store(|store| {
+                if let Some(existing) = store.get_mut(record.instance_id) {
+                    return Ok(existing.clone());
+                }
+                if record.id == 0 {
+                    record.id = store
+                        .allocate_id()
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                }
+                if record.name.is_empty() {
+                    record.name = format!("WinRM{}", record.id);
+                }
+                store.upsert(record.clone());
+                Ok(record)
+            })?;
             if !args.json {
                 print_table_header();
             }
@@ -423,6 +529,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             let store = load_store()?;
             let record = find_record(&store, session)?;
             let info = info_for(args, &record)?;
+            let _busy = hold_session(&record)?;
             let mut s = PsSession::connect(&info, record.instance_id, console_host()).await?;
             let idle = idle_timeout.map(|s| Duration::from_secs(u64::from(s)));
             s.disconnect(idle, buffer_mode(*mode)).await?;
@@ -433,21 +540,25 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             Ok(0)
         }
         SessionCommand::Remove { session } => {
-            let mut store = load_store()?;
+            let store = load_store()?;
             let record = find_record(&store, session)?;
             let info = info_for(args, &record)?;
+            let busy = hold_session(&record)?;
             let outcome = match PsSession::connect(&info, record.instance_id, console_host()).await
             {
                 Ok(s) => s.close().await,
                 Err(Error::SessionNotFound(m)) => {
-                    err_line(&format!("wsman: {m}; removing the local record"));
+                    err_line(&format!(
+                        "wsman: {}; removing the local record",
+                        error_text(&m)
+                    ));
                     Ok(())
                 }
                 Err(e) => Err(e),
             };
             outcome?;
-            store.remove(record.instance_id);
-            save_store(&store)?;
+            update_store(|store| Ok(store.remove(record.instance_id)))?;
+            busy.release_and_remove();
             Ok(0)
         }
     }
@@ -486,12 +597,13 @@ fn print_remote(sessions: &[RemoteSession], info: &ConnectionInfo, json: bool) {
             .resource_uri
             .strip_prefix(wsman::soap::ns::uri::POWERSHELL_PREFIX)
             .unwrap_or(&s.resource_uri);
+        // Names and states come from the host.
         out_line(&format!(
             "{:<16} {:<20} {:<13} {:<24} {}",
-            s.name.as_deref().unwrap_or(""),
+            for_terminal(s.name.as_deref().unwrap_or("")),
             info.host_name(),
-            s.state,
-            cfg,
+            for_terminal(&s.state.to_string()),
+            for_terminal(cfg),
             s.instance_id
         ));
     }

@@ -4,6 +4,7 @@
 use psrp::types::{ErrorRecord, PSInvocationState};
 
 use super::output::{err_line, out_line};
+use super::sanitize::{for_terminal, stdout_text};
 use crate::format::to_text;
 use crate::host::Host;
 use crate::session::{Pipeline, PipelineEvent};
@@ -21,25 +22,30 @@ pub struct Printer {
 }
 
 impl Printer {
+    /// Output values and host writes: byte-exact to a pipe, escaped on a
+    /// terminal.
     fn out(&self, text: &str) {
+        let text = stdout_text(text);
         match &self.host_prefix {
             Some(h) => {
                 for line in text.split('\n') {
                     out_line(&format!("[{h}] {line}"));
                 }
             }
-            None => out_line(text),
+            None => out_line(&text),
         }
     }
 
+    /// Records from the host (errors, warnings, ...): always escaped.
     fn err(&self, text: &str) {
+        let text = for_terminal(text);
         match &self.host_prefix {
             Some(h) => {
                 for line in text.split('\n') {
                     err_line(&format!("[{h}] {line}"));
                 }
             }
-            None => err_line(text),
+            None => err_line(&text),
         }
     }
 

@@ -43,18 +43,33 @@ pub fn state_dir() -> PathBuf {
     home.join(".local/state/wsman")
 }
 
+/// The file whose lock guards every load-modify-save of the records.
+const LOCK_FILE: &str = "sessions.lock";
+/// The records.
+const RECORDS_FILE: &str = "sessions.json";
+/// The highest local Id ever given out (a high-water mark: Ids of removed
+/// sessions are never given again).
+const LAST_ID_FILE: &str = "last-id";
+
 /// The set of local records, loaded from and saved to one folder.
+///
+/// Reading ([`Store::load`]) needs no lock: records are replaced whole by a
+/// rename. Changing them goes through [`Store::update`], which holds an
+/// exclusive lock on `sessions.lock` while it loads, changes and saves, so
+/// two `wsman` processes never lose each other's records. The folder is
+/// made 0700 and every file 0600: records name hosts, users and sessions.
 #[derive(Debug)]
 pub struct Store {
-    path: PathBuf,
+    dir: PathBuf,
     records: Vec<SessionRecord>,
+    last_id: u32,
 }
 
 impl Store {
     /// Loads the records of `dir` (none when the file does not exist yet).
     pub fn load(dir: &Path) -> std::io::Result<Store> {
-        let path = dir.join("sessions.json");
-        let records = match std::fs::read(&path) {
+        let path = dir.join(RECORDS_FILE);
+        let records: Vec<SessionRecord> = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -64,18 +79,52 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        Ok(Store { path, records })
+        let last_path = dir.join(LAST_ID_FILE);
+        let stored_last = match std::fs::read_to_string(&last_path) {
+            Ok(text) => text.trim().parse::<u32>().map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} does not hold an Id: {e}", last_path.display()),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e),
+        };
+        let last_id = records.iter().map(|r| r.id).fold(stored_last, u32::max);
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            records,
+            last_id,
+        })
     }
 
-    /// Writes the records back (atomically: a temporary file, then rename).
-    pub fn save(&self) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+    /// Loads the records of `dir` under an exclusive lock, lets `change`
+    /// modify them, saves them if `change` returned `Ok`, and releases the
+    /// lock. Concurrent updates from other processes wait for each other.
+    pub fn update<T, E>(
+        dir: &Path,
+        change: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> std::io::Result<Result<T, E>> {
+        create_private_dir(dir)?;
+        let lock = open_private(&dir.join(LOCK_FILE))?;
+        lock_exclusive(&lock, true)?;
+        let mut store = Store::load(dir)?;
+        let before = (store.records.clone(), store.last_id);
+        let result = change(&mut store);
+        if result.is_ok() && before != (store.records.clone(), store.last_id) {
+            store.save()?;
         }
-        let tmp = self.path.with_extension("json.tmp");
+        drop(lock);
+        Ok(result)
+    }
+
+    /// Writes the records and the Id high-water mark back, each to a
+    /// temporary file of a random name created exclusively (never an
+    /// existing file or a planted link), then renamed over the old one.
+    fn save(&self) -> std::io::Result<()> {
         let data = serde_json::to_vec_pretty(&self.records).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, data)?;
-        std::fs::rename(&tmp, &self.path)
+        write_replace(&self.dir, LAST_ID_FILE, self.last_id.to_string().as_bytes())?;
+        write_replace(&self.dir, RECORDS_FILE, &data)
     }
 
     /// All records, by Id.
@@ -105,13 +154,18 @@ impl Store {
             .find(|r| r.instance_id == instance_id)
     }
 
-    /// The next free local Id.
-    pub fn next_id(&self) -> u32 {
-        self.records.iter().map(|r| r.id).max().unwrap_or(0) + 1
+    /// Gives out the next local Id: one above every Id given out before
+    /// in this folder (removed sessions' Ids are not reused). Fails once
+    /// the highest Id has been given.
+    pub fn allocate_id(&mut self) -> Result<u32, IdsExhausted> {
+        let id = self.last_id.checked_add(1).ok_or(IdsExhausted)?;
+        self.last_id = id;
+        Ok(id)
     }
 
     /// Adds or replaces (same InstanceId) a record.
     pub fn upsert(&mut self, record: SessionRecord) {
+        self.last_id = self.last_id.max(record.id);
         match self.get_mut(record.instance_id) {
             Some(r) => *r = record,
             None => self.records.push(record),
@@ -124,6 +178,129 @@ impl Store {
         self.records.retain(|r| r.instance_id != instance_id);
         before != self.records.len()
     }
+}
+
+/// One process's hold on a recorded session while it works in it (an
+/// exclusive lock on `session-INSTANCEID.lock` in the state folder),
+/// released when dropped.
+#[derive(Debug)]
+pub struct SessionLock {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl SessionLock {
+    /// Takes the session for this process; `None` when another process
+    /// holds it (nothing waits).
+    pub fn try_hold(dir: &Path, instance_id: Uuid) -> std::io::Result<Option<SessionLock>> {
+        create_private_dir(dir)?;
+        let path = dir.join(format!("session-{instance_id}.lock"));
+        let file = open_private(&path)?;
+        Ok(lock_exclusive(&file, false)?.then_some(SessionLock { file, path }))
+    }
+
+    /// For a session that no longer exists: removes its lock file, then
+    /// lets go.
+    pub fn release_and_remove(self) {
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file);
+    }
+}
+
+/// Every local Id up to `u32::MAX` has been given out in this folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdsExhausted;
+
+impl std::fmt::Display for IdsExhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "every local session Id up to {} has been given out",
+            u32::MAX
+        )
+    }
+}
+
+impl std::error::Error for IdsExhausted {}
+
+/// Creates `dir` (and missing parents) readable by its owner only, and
+/// narrows an existing `dir` to that.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700).create(dir)?;
+        let meta = std::fs::metadata(dir)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    builder.create(dir)
+}
+
+/// Takes an exclusive `flock(2)` on `file`, waiting for it when `wait`;
+/// whether it was taken (always, when waiting). Released when the file is
+/// closed. Off Unix there is no lock: the call succeeds.
+fn lock_exclusive(file: &std::fs::File, wait: bool) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{flock, FlockOperation};
+        let op = if wait {
+            FlockOperation::LockExclusive
+        } else {
+            FlockOperation::NonBlockingLockExclusive
+        };
+        match flock(file, op) {
+            Ok(()) => Ok(true),
+            Err(e) if !wait && e == rustix::io::Errno::WOULDBLOCK => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, wait);
+        Ok(true)
+    }
+}
+
+/// Options for a new file readable by its owner only (0600).
+fn private_file() -> std::fs::OpenOptions {
+    let mut opts = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts
+}
+
+/// Opens (creating, 0600) a file for the lock.
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    private_file()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+/// Replaces `dir/name` with `data`: written to a new 0600 file of a random
+/// name (`O_CREAT | O_EXCL`: never an existing file or a planted link),
+/// synced, renamed over `name`.
+fn write_replace(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!(".{name}.{}.tmp", Uuid::new_v4().simple()));
+    let mut f = private_file().write(true).create_new(true).open(&tmp)?;
+    let written = f
+        .write_all(data)
+        .and_then(|_| f.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, dir.join(name)));
+    if written.is_err() {
+        // Ours (created above): nothing else can be at this name.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -145,13 +322,16 @@ mod tests {
     #[test]
     fn records_survive_a_save_and_load() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::load(dir.path()).unwrap();
-        assert!(store.records().is_empty());
-        let r1 = record(store.next_id(), "s1");
-        store.upsert(r1.clone());
-        let r2 = record(store.next_id(), "s2");
-        store.upsert(r2.clone());
-        store.save().unwrap();
+        assert!(Store::load(dir.path()).unwrap().records().is_empty());
+        let (r1, r2) = Store::update(dir.path(), |store| {
+            let r1 = record(store.allocate_id()?, "s1");
+            store.upsert(r1.clone());
+            let r2 = record(store.allocate_id()?, "s2");
+            store.upsert(r2.clone());
+            Ok::<_, IdsExhausted>((r1, r2))
+        })
+        .unwrap()
+        .unwrap();
 
         let store = Store::load(dir.path()).unwrap();
         assert_eq!(store.records(), &[r1.clone(), r2.clone()]);
@@ -185,5 +365,111 @@ mod tests {
             err.to_string().contains("not a valid session list"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn ids_are_never_reused_and_never_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::update(dir.path(), |s| {
+            let id = s.allocate_id()?;
+            s.upsert(record(id, "a"));
+            Ok::<_, IdsExhausted>(id)
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(a, 1);
+        let removed = Store::update(dir.path(), |s| {
+            let iid = s.records()[0].instance_id;
+            Ok::<_, IdsExhausted>(s.remove(iid))
+        });
+        assert!(removed.unwrap().unwrap());
+        let b = Store::update(dir.path(), |s| s.allocate_id())
+            .unwrap()
+            .unwrap();
+        assert_eq!(b, 2, "Id 1 was given out before: not again");
+
+        // A record at the top of the range: the next is refused, no wrap.
+        Store::update(dir.path(), |s| {
+            s.upsert(record(u32::MAX, "top"));
+            Ok::<_, IdsExhausted>(())
+        })
+        .unwrap()
+        .unwrap();
+        let err = Store::update(dir.path(), |s| s.allocate_id())
+            .unwrap()
+            .unwrap_err();
+        assert!(err.to_string().contains("has been given out"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folder_and_files_are_private_and_temporary_files_fresh() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("state");
+        // A link planted where the old code put its temporary file.
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let victim = root.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("sessions.json.tmp")).unwrap();
+        Store::update(&dir, |s| {
+            s.upsert(record(1, "a"));
+            Ok::<_, IdsExhausted>(())
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        for f in [RECORDS_FILE, LAST_ID_FILE, LOCK_FILE] {
+            assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+        }
+        // No temporary file left behind.
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.starts_with('.')), "{names:?}");
+    }
+
+    #[test]
+    fn a_held_session_is_refused_to_a_second_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Uuid::new_v4();
+        let first = SessionLock::try_hold(dir.path(), id)
+            .unwrap()
+            .expect("free");
+        assert!(SessionLock::try_hold(dir.path(), id).unwrap().is_none());
+        assert!(SessionLock::try_hold(dir.path(), Uuid::new_v4())
+            .unwrap()
+            .is_some());
+        drop(first);
+        assert!(SessionLock::try_hold(dir.path(), id).unwrap().is_some());
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    Store::update(&dir, |s| {
+                        let id = s.allocate_id()?;
+                        // Widen the window a lost update would need.
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        s.upsert(record(id, &format!("t{i}")));
+                        Ok::<_, IdsExhausted>(id)
+                    })
+                    .unwrap()
+                    .unwrap()
+                })
+            })
+            .collect();
+        let mut ids: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        ids.sort();
+        assert_eq!(ids, (1..=8).collect::<Vec<_>>());
+        assert_eq!(Store::load(dir.path()).unwrap().records().len(), 8);
     }
 }

@@ -8,7 +8,9 @@ use wsman::soap::Selector;
 
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
-use super::output::{err_bytes, out_bytes, out_line, stdout_closed};
+use super::output::{err_bytes, err_line, out_bytes, out_line, stdout_closed};
+use super::sanitize::{for_terminal, stdout_text};
+use super::signals::Interrupt;
 use crate::winrs::{OutputStream, WinRsShell};
 use crate::{Error, Result};
 
@@ -28,14 +30,14 @@ pub async fn identify(args: &ConnectionArgs) -> Result<i32> {
     } else {
         let show = |k: &str, v: &Option<String>| {
             if let Some(v) = v {
-                out_line(&format!("{k:<16}: {v}"));
+                out_line(&format!("{k:<16}: {}", for_terminal(v)));
             }
         };
         show("ProtocolVersion", &id.protocol_version);
         show("ProductVendor", &id.product_vendor);
         show("ProductVersion", &id.product_version);
         for p in &id.security_profiles {
-            out_line(&format!("{:<16}: {p}", "SecurityProfile"));
+            out_line(&format!("{:<16}: {}", "SecurityProfile", for_terminal(p)));
         }
     }
     Ok(0)
@@ -57,7 +59,7 @@ fn print_xml_or_json(xml: &str, json: bool) -> Result<()> {
         let v = wsman::soap::json::xml_to_json(xml)?;
         out_line(&v.to_string());
     } else {
-        out_line(xml);
+        out_line(&stdout_text(xml));
     }
     Ok(())
 }
@@ -104,20 +106,26 @@ pub async fn enumerate(args: &ConnectionArgs, resource: &str, filter: Option<&st
 /// `wsman exec CMD [ARG]...`: stdin (when it is not a terminal) is
 /// streamed to the command in pieces that fit the envelope, never held
 /// whole; output is printed as it arrives; exits with the remote exit code.
-/// Ctrl+C terminates the remote command and deletes the shell.
+/// Ctrl+C, SIGTERM and SIGHUP terminate the remote command and delete the
+/// shell (exit 130, 143, 129).
 pub async fn exec(args: &ConnectionArgs, command: &[String], no_stdin: bool) -> Result<i32> {
     let info = connection_info(args, single_host(args)?)?;
     let (cmd, cmd_args) = command.split_first().expect("clap requires a command");
     let chunk = (info.options.max_envelope_size as usize / 2).max(1024);
     let stdin = (!no_stdin && !std::io::stdin().is_terminal()).then(|| read_stdin(chunk));
-    // Polled first below, so Ctrl+C is ours from the moment the shell is
-    // being created (not the default handler that would leave it behind).
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
-    let mut shell = tokio::select! {
-        biased;
-        _ = &mut ctrl_c => return Ok(130),
-        s = WinRsShell::open(&info, false) => s?,
-    };
+    // Listening from before the shell is created (not the default handler
+    // that would leave it behind); a signal during the Create is acted on
+    // once the shell exists, so it can be deleted.
+    let interrupt = Interrupt::listen();
+    let mut shell = WinRsShell::open(&info, false).await?;
+    if let Some(code) = interrupt.code() {
+        err_line(&format!(
+            "wsman: {}: deleting the shell",
+            Interrupt::name(code)
+        ));
+        shell.close().await?;
+        return Ok(code);
+    }
     // Once stdout's reader has gone (`| head`), stop as a local command
     // would on SIGPIPE: terminate the remote command rather than receive
     // output nobody reads, perhaps forever.
@@ -144,25 +152,28 @@ pub async fn exec(args: &ConnectionArgs, command: &[String], no_stdin: bool) -> 
         };
         tokio::select! {
             biased;
-            _ = &mut ctrl_c => Ok(None),
-            r = run => r.map(Some),
+            code = interrupt.wait() => Ok(Err(code)),
+            r = run => r.map(Ok),
         }
     };
     let code = match result {
-        Ok(Some(Some(code))) => code,
-        Ok(Some(None)) => {
+        Ok(Ok(Some(code))) => code,
+        Ok(Ok(None)) => {
             tracing::debug!("stdout closed: terminating the remote command");
             if let Some(id) = &command_id {
                 let _ = shell.terminate(id).await;
             }
             141 // 128 + SIGPIPE, as a shell reports a writer stopped by a closed pipe
         }
-        Ok(None) => {
-            eprintln!("wsman: interrupted: terminating the remote command");
+        Ok(Err(code)) => {
+            err_line(&format!(
+                "wsman: {}: terminating the remote command",
+                Interrupt::name(code)
+            ));
             if let Some(id) = &command_id {
                 let _ = shell.terminate(id).await;
             }
-            130
+            i64::from(code)
         }
         Err(e) => {
             let _ = shell.close().await;

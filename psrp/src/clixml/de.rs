@@ -7,6 +7,12 @@
 //! read in memory proportional to its largest value, and hostile reference
 //! chains are stopped by [`Limits`] instead of exhausting memory.
 //!
+//! Each recorded object also keeps what resolving it costs: its own bytes
+//! plus the expansion of the references inside it. A `<Ref>` is charged
+//! that whole cost before anything is parsed again, so a chain of objects
+//! each referencing the one below twice (2^n copies from a few hundred
+//! bytes) is refused at once, not after building most of it.
+//!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -31,10 +37,20 @@ pub struct Limits {
     /// The most values (elements producing a [`Value`], including those
     /// produced again by `<Ref>`). Default 10,000,000.
     pub max_values: usize,
-    /// The most input bytes parsed again to resolve `<Ref>` elements.
+    /// The most input bytes parsed again to resolve `<Ref>` elements,
+    /// counting the references inside a referenced object as expanded.
     /// Default 64 MiB.
     pub max_ref_bytes: usize,
+    /// References may expand a document by at most this many times its own
+    /// length (with a floor of [`REF_EXPANSION_FLOOR`] bytes for small
+    /// messages), whichever of this and `max_ref_bytes` is smaller: what a
+    /// hostile message costs stays a small multiple of its size. Default 16.
+    pub max_ref_ratio: usize,
 }
+
+/// Bytes references may always expand to, whatever the document's length
+/// (see [`Limits::max_ref_ratio`]): 64 KiB.
+pub const REF_EXPANSION_FLOOR: usize = 64 << 10;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -42,6 +58,7 @@ impl Default for Limits {
             max_depth: 64,
             max_values: 10_000_000,
             max_ref_bytes: 64 << 20,
+            max_ref_ratio: 16,
         }
     }
 }
@@ -81,20 +98,34 @@ pub(super) struct Attrs {
     pub(super) stream: Option<String>,
 }
 
+/// Where an `<Obj RefId>` lies in the input (`start..end`) and how many
+/// bytes resolving a `<Ref>` to it parses (`cost`: its own length plus the
+/// expansion of the references inside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Recorded {
+    start: usize,
+    end: usize,
+    cost: usize,
+}
+
 /// Where each `<Obj RefId>` lies in the input. PowerShell numbers objects
-/// 0, 1, 2, ... so small numbers index a vector (16 bytes per object);
+/// 0, 1, 2, ... so small numbers index a vector (24 bytes per object);
 /// other ids go to a map.
 #[derive(Default)]
 struct ObjectTable {
-    dense: Vec<(usize, usize)>,
-    sparse: HashMap<RefKey, (usize, usize)>,
+    dense: Vec<Recorded>,
+    sparse: HashMap<RefKey, Recorded>,
     count: usize,
 }
 
 impl ObjectTable {
-    const NONE: (usize, usize) = (usize::MAX, usize::MAX);
+    const NONE: Recorded = Recorded {
+        start: usize::MAX,
+        end: usize::MAX,
+        cost: usize::MAX,
+    };
 
-    fn insert(&mut self, key: RefKey, range: (usize, usize)) {
+    fn insert(&mut self, key: RefKey, range: Recorded) {
         self.count += 1;
         if let RefKey::Num(n) = key {
             let n = n as usize;
@@ -113,7 +144,7 @@ impl ObjectTable {
         self.sparse.insert(key, range);
     }
 
-    fn get(&self, key: &RefKey) -> Option<(usize, usize)> {
+    fn get(&self, key: &RefKey) -> Option<Recorded> {
         if let RefKey::Num(n) = key {
             if let Some(&r) = self.dense.get(*n as usize) {
                 if r != Self::NONE {
@@ -141,6 +172,12 @@ pub(super) struct Parser<'a> {
     depth: usize,
     pub(super) values: usize,
     pub(super) ref_bytes: usize,
+    /// The bound on `ref_bytes` for this document: `max_ref_bytes`, or
+    /// less for a short document (`max_ref_ratio`).
+    ref_budget: usize,
+    /// How many `<Ref>`s are being resolved inside each other: the
+    /// outermost one was charged for everything the inner ones parse.
+    resolving: usize,
     type_names: HashMap<RefKey, Arc<[String]>>,
     objects: ObjectTable,
 }
@@ -165,6 +202,13 @@ impl<'a> Parser<'a> {
             depth: 0,
             values: 0,
             ref_bytes: 0,
+            ref_budget: limits.max_ref_bytes.min(
+                input
+                    .len()
+                    .saturating_mul(limits.max_ref_ratio)
+                    .max(REF_EXPANSION_FLOOR),
+            ),
+            resolving: 0,
             type_names: HashMap::new(),
             objects: ObjectTable::default(),
         }
@@ -512,16 +556,22 @@ impl<'a> Parser<'a> {
     /// `<Ref RefId>`: the object recorded under that id, parsed again
     /// (2.2.5.2.1 references).
     fn resolve(&mut self, key: &RefKey) -> Result<Value> {
-        let Some((start, end)) = self.objects.get(key) else {
+        let Some(Recorded { start, end, cost }) = self.objects.get(key) else {
             return Err(self.err(ErrorKind::UnknownRef(key.display())));
         };
-        self.ref_bytes += end - start;
-        if self.ref_bytes > self.limits.max_ref_bytes {
-            return Err(self.err(ErrorKind::LimitExceeded(format!(
-                "references expand to more than {} bytes",
-                self.limits.max_ref_bytes
-            ))));
+        if self.resolving == 0 {
+            // Charged in full before parsing: the references inside were
+            // counted when the object was first read.
+            self.ref_bytes = self.ref_bytes.saturating_add(cost);
+            if self.ref_bytes > self.ref_budget {
+                return Err(self.err(ErrorKind::LimitExceeded(format!(
+                    "references expand to more than {} bytes (the document has {})",
+                    self.ref_budget,
+                    self.input.len()
+                ))));
+            }
         }
+        self.resolving += 1;
         let sub = xml_reader(&self.input[start..end]);
         let saved_xml = std::mem::replace(&mut self.xml, sub);
         let saved_base = std::mem::replace(&mut self.base, start as u64);
@@ -535,6 +585,7 @@ impl<'a> Parser<'a> {
             Ok(_) => Err(self.structure("reference to something that is not an object")),
             Err(e) => Err(e),
         };
+        self.resolving -= 1;
         self.xml = saved_xml;
         self.base = saved_base;
         r
@@ -544,6 +595,7 @@ impl<'a> Parser<'a> {
     /// any order.
     fn object(&mut self, ref_id: Option<RefKey>, empty: bool, start: u64) -> Result<Value> {
         let mut obj = PsObject::default();
+        let ref_bytes_before = self.ref_bytes;
         if !empty {
             loop {
                 let at = self.pos();
@@ -590,9 +642,14 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        if let Some(key) = ref_id {
-            let end = self.pos();
-            self.objects.insert(key, (start as usize, end as usize));
+        // Inside a `<Ref>` the objects were recorded when first read (and
+        // their inner references are not charged again there).
+        if let (Some(key), 0) = (ref_id, self.resolving) {
+            let end = self.pos() as usize;
+            let start = start as usize;
+            let inner = self.ref_bytes - ref_bytes_before;
+            let cost = (end - start).saturating_add(inner);
+            self.objects.insert(key, Recorded { start, end, cost });
         }
         Ok(Value::Object(Box::new(obj)))
     }

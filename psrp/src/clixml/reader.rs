@@ -360,4 +360,96 @@ mod tests {
         );
         assert_eq!(v.unwrap(), Value::String("x".into()));
     }
+
+    /// Issue 8's message: one value holding 18 levels, each an object with
+    /// two references to the level below (2^18 copies of the bottom level
+    /// from about 1.1 KB).
+    pub(crate) fn reference_bomb(levels: usize) -> String {
+        let mut doc = String::from(
+            "<Obj RefId=\"0\"><TN RefId=\"0\"><T>Bomb</T></TN><MS>\
+             <Obj N=\"l0\" RefId=\"1\"><MS><S N=\"a\">aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa</S>\
+             <I32 N=\"b\">1</I32></MS></Obj>",
+        );
+        for i in 1..=levels {
+            doc += &format!(
+                "<Obj N=\"l{i}\" RefId=\"{}\"><LST><Ref RefId=\"{i}\"/><Ref RefId=\"{i}\"/></LST></Obj>",
+                i + 1
+            );
+        }
+        doc += "</MS></Obj>";
+        doc
+    }
+
+    #[test]
+    fn a_reference_bomb_is_refused_before_it_is_built() {
+        // 16 levels passed the old bounds (built in full: ~100 MB from
+        // 1.3 KB); 18 are the finding's.
+        for levels in [16, 18] {
+            let doc = reference_bomb(levels);
+            assert!(doc.len() < 2000, "{}", doc.len());
+            let e = parse(&doc).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::LimitExceeded(m) if m.contains("references expand")),
+                "{e}"
+            );
+        }
+        let doc = reference_bomb(18);
+        let e = parse(&doc).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::LimitExceeded(m) if m.contains("references expand")),
+            "{e}"
+        );
+        // The refusal comes at the first reference whose expansion would
+        // pass the bound, long before the bottom level is copied 2^18 times:
+        // the error points into the level that crosses 64 KiB.
+        assert!(e.position() < doc.len() as u64 * 3 / 4, "{e}");
+        // A few levels are fine, and expand as they should.
+        let Value::Object(o) = parse(&reference_bomb(4)).unwrap() else {
+            panic!("an object")
+        };
+        let Value::Object(top) = &o.extended[4].1 else {
+            panic!("level 4")
+        };
+        let Content::List(items) = &top.content else {
+            panic!("a list")
+        };
+        assert_eq!(items.len(), 2);
+    }
+
+    #[test]
+    fn references_in_a_large_document_get_a_proportional_budget() {
+        // 100 objects of ~1 KiB referenced 10 times each: 1 MB expanded from
+        // a 100 KB document is within 16 times its size.
+        let mut doc = String::from("<Obj><LST>");
+        let filler = "x".repeat(1000);
+        for i in 0..100 {
+            doc += &format!("<Obj RefId=\"{i}\"><S>{filler}</S></Obj>");
+        }
+        for _ in 0..10 {
+            for i in 0..100 {
+                doc += &format!("<Ref RefId=\"{i}\"/>");
+            }
+        }
+        doc += "</LST></Obj>";
+        let Value::Object(o) = parse(&doc).unwrap() else {
+            panic!("an object")
+        };
+        let Content::List(items) = &o.content else {
+            panic!("a list")
+        };
+        assert_eq!(items.len(), 1100);
+        // The same references 200 times each: 20 MB from ~300 KB, refused.
+        let mut doc = String::from("<Obj><LST>");
+        for i in 0..100 {
+            doc += &format!("<Obj RefId=\"{i}\"><S>{filler}</S></Obj>");
+        }
+        for _ in 0..200 {
+            for i in 0..100 {
+                doc += &format!("<Ref RefId=\"{i}\"/>");
+            }
+        }
+        doc += "</LST></Obj>";
+        let e = parse(&doc).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::LimitExceeded(_)), "{e}");
+    }
 }

@@ -260,6 +260,9 @@ impl RunspacePool {
                 RunspacePoolState::Disconnected,
             ],
         )?;
+        // The server sends the pool's state again with an ObjectId this
+        // pool may have seen before the disconnection.
+        self.reassembler.forget_seen();
         let cap = Body::SessionCapability(self.config.capability.clone());
         self.queue(&cap, None);
         self.queue(
@@ -339,6 +342,7 @@ impl RunspacePool {
             "reconnect the RunspacePool",
             &[RunspacePoolState::Disconnected],
         )?;
+        self.reassembler.forget_seen();
         self.set_state(RunspacePoolState::Opened, None);
         let ids: Vec<Uuid> = self.pipelines.keys().copied().collect();
         for id in ids {

@@ -65,8 +65,10 @@ impl Endpoint {
     /// has no scheme (an explicit `http://` together with it is an error).
     pub fn parse(input: &str, https: bool) -> Result<Endpoint> {
         let input = input.trim();
+        // Whatever is wrong, the message never repeats a user:password.
+        let shown = without_userinfo(input);
         let bad = |why: &str| Error::Config {
-            message: format!("invalid endpoint {input:?}: {why}"),
+            message: format!("invalid endpoint {shown:?}: {why}"),
         };
         if input.is_empty() {
             return Err(bad("empty host"));
@@ -95,7 +97,7 @@ impl Endpoint {
         };
         if authority.contains('@') {
             return Err(bad(
-                "user names do not belong in the URL; pass the user separately",
+                "user names and passwords do not belong in the URL; pass them separately",
             ));
         }
         let (host, port) = split_authority(authority).map_err(|w| bad(&w))?;
@@ -217,6 +219,19 @@ fn validate_host(h: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// `input` with the user information of its authority (`user:password@`)
+/// replaced by `***@`, for messages.
+fn without_userinfo(input: &str) -> String {
+    let start = input.find("://").map_or(0, |i| i + 3);
+    let end = input[start..]
+        .find(['/', '?', '#'])
+        .map_or(input.len(), |i| start + i);
+    match input[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &input[..start], &input[start + at..]),
+        None => input.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,5 +305,24 @@ mod tests {
             let err = Endpoint::parse(input, https).unwrap_err().to_string();
             assert!(err.contains(needle), "{input:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_repeating_it() {
+        for input in [
+            "http://bob:secretpw@host/wsman",
+            "bob:secretpw@host",
+            "https://bob:secretpw@host:5986",
+            "http://bob:secretpw@bad host/wsman",
+        ] {
+            let e = Endpoint::parse(input, false).unwrap_err().to_string();
+            assert!(!e.contains("secretpw"), "{e}");
+            assert!(!e.contains("bob"), "{e}");
+            assert!(e.contains("***@"), "{e}");
+        }
+        let e = Endpoint::parse("http://bob:secretpw@host/wsman", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("passwords do not belong in the URL"), "{e}");
     }
 }
