@@ -58,12 +58,8 @@ impl Host for ConsoleHost {
         match stream {
             HostStream::Output => crate::output::out_bytes(text.as_bytes()),
             HostStream::Error => crate::output::err_bytes(text.as_bytes()),
-            HostStream::Warning => {
-                crate::output::err_bytes(format!("WARNING: {text}").as_bytes())
-            }
-            HostStream::Verbose => {
-                crate::output::err_bytes(format!("VERBOSE: {text}").as_bytes())
-            }
+            HostStream::Warning => crate::output::err_bytes(format!("WARNING: {text}").as_bytes()),
+            HostStream::Verbose => crate::output::err_bytes(format!("VERBOSE: {text}").as_bytes()),
             HostStream::Debug => crate::output::err_bytes(format!("DEBUG: {text}").as_bytes()),
         }
     }
