@@ -1,15 +1,29 @@
 //! The PowerShell host that answers a remote script's host calls
 //! ([MS-PSRP] 2.2.3.17): Write-Host and friends, Read-Host (also
-//! `-AsSecureString`), Get-Credential, PromptForChoice, progress.
+//! `-AsSecureString`), Get-Credential, PromptForChoice (`-Confirm`),
+//! `$host.UI.Prompt`, progress.
 //!
 //! Implement [`Host`] to answer them your way, or use [`ConsoleHost`] (a
 //! terminal, or one line of stdin per answer when stdin is not a terminal)
-//! or [`NullHost`] (no host: PowerShell then fails calls that need one).
+//! or [`NullHost`] (no one to ask).
+//!
+//! The methods are synchronous and may block (a person typing): the
+//! session calls them on a blocking thread (`tokio::task::spawn_blocking`),
+//! never on a runtime worker. A method that cannot or will not answer
+//! returns `None`; the remote command then sees the host call fail, as in
+//! PowerShell when a host throws. The defaults decline every question:
+//! a host that cannot ask a person never approves a `-Confirm` choice nor
+//! invents a credential.
+//!
+//! Secrets (SecureString answers, passwords) travel as
+//! [`Zeroizing`] strings; the session encrypts them with the session key,
+//! which it exchanges first when there is none yet ([MS-PSRP] 3.1.4.3).
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use psrp::types::ProgressRecord;
+use zeroize::Zeroizing;
 
 /// Where a host write goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,17 +40,69 @@ pub enum HostStream {
     Debug,
 }
 
-/// One field of a Prompt or of Get-Credential.
+/// What a field of `$host.UI.Prompt` asks for (its FieldDescription's
+/// `parameterTypeFullName`, [MS-PSRP] 2.2.3.17 method 23).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// A line of text (String and any other type).
+    Text,
+    /// A SecureString: read without echo.
+    Secret,
+    /// A PSCredential: a user name, then a password.
+    Credential,
+}
+
+/// One field of `$host.UI.Prompt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromptField {
     /// The field's name (the key of the answer).
     pub name: String,
-    /// Whether the answer is secret (SecureString or PSCredential password).
-    pub secret: bool,
+    /// The label to show (`name` when the script gave none).
+    pub label: String,
+    /// The field's help message.
+    pub help_message: String,
+    /// What to ask for.
+    pub kind: FieldKind,
+}
+
+/// The answer to one [`PromptField`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldAnswer {
+    /// For [`FieldKind::Text`].
+    Text(String),
+    /// For [`FieldKind::Secret`].
+    Secret(Zeroizing<String>),
+    /// For [`FieldKind::Credential`]: user name and password.
+    Credential(String, Zeroizing<String>),
+}
+
+/// One choice of PromptForChoice (a ChoiceDescription, [MS-PSRP] 2.2.3.17
+/// method 26): its label with `&` before the hotkey, and its help message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Choice {
+    /// `&Yes`, `Yes to &All`...
+    pub label: String,
+    /// Shown for `?`.
+    pub help_message: String,
+}
+
+impl Choice {
+    /// The hotkey (the character after `&`), upper-cased, if any.
+    pub fn hotkey(&self) -> Option<String> {
+        let i = self.label.find('&')?;
+        let c = self.label[i + 1..].chars().next()?;
+        Some(c.to_uppercase().collect())
+    }
+
+    /// The label without its `&`.
+    pub fn plain_label(&self) -> String {
+        self.label.replacen('&', "", 1)
+    }
 }
 
 /// What a remote script may ask of its host. Every method has a default
-/// that does what a host without UI does.
+/// that does what a host without anyone to ask does: writes go nowhere,
+/// questions are declined (`None`).
 pub trait Host: Send {
     /// Whether the pool announces an interactive host (Read-Host works
     /// only then).
@@ -51,66 +117,215 @@ pub trait Host: Send {
         None
     }
     /// Read-Host -AsSecureString: one line read without echo.
-    fn read_line_secret(&mut self) -> Option<String> {
+    fn read_line_secret(&mut self) -> Option<Zeroizing<String>> {
         None
     }
-    /// Get-Credential: a user name and a password.
+    /// Get-Credential, `$host.UI.PromptForCredential`: a user name and a
+    /// password (`user_name` is asked only when not given).
     fn prompt_for_credential(
         &mut self,
         _caption: &str,
         _message: &str,
         _user_name: Option<&str>,
-    ) -> Option<(String, String)> {
+    ) -> Option<(String, Zeroizing<String>)> {
         None
     }
-    /// PromptForChoice: the index of the chosen label.
+    /// PromptForChoice (`-Confirm`): the index of the chosen choice.
+    /// The default declines: it never approves on anyone's behalf.
     fn prompt_for_choice(
         &mut self,
         _caption: &str,
         _message: &str,
-        _choices: &[String],
-        default: i32,
+        _choices: &[Choice],
+        _default: i32,
     ) -> Option<i32> {
-        Some(default)
+        None
+    }
+    /// `$host.UI.Prompt`: one answer per field, in order.
+    fn prompt(
+        &mut self,
+        _caption: &str,
+        _message: &str,
+        _fields: &[PromptField],
+    ) -> Option<Vec<FieldAnswer>> {
+        None
     }
     /// Write-Progress.
     fn progress(&mut self, _record: &ProgressRecord) {}
 }
 
-/// No host at all.
+/// No host at all: writes are dropped, every question is declined (the
+/// remote command sees the host call fail).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NullHost;
 
 impl Host for NullHost {}
 
-/// The person at this process's terminal: writes to stdout/stderr, reads
-/// answers from the terminal (secrets without echo), or one line of stdin
-/// per answer when stdin is not a terminal.
+/// The person at this process's terminal, as PowerShell's console host
+/// asks: writes to stdout/stderr; prompts (caption, message, field labels,
+/// choices) written to stderr whether or not stdin is a terminal; answers
+/// read from the terminal (secrets without echo, Ctrl+C cancels the
+/// prompt), or one line of stdin per answer when stdin is not a terminal.
 #[derive(Debug, Default)]
 pub struct ConsoleHost {
     /// Show progress records on stderr.
     pub show_progress: bool,
 }
 
-impl ConsoleHost {
-    fn line_from_stdin() -> Option<String> {
-        let mut line = String::new();
-        match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+/// The text written to stdout since its last line end (a Read-Host prompt
+/// such as `name: `): redrawn as the prompt of a terminal read. One per
+/// process, as stdout is.
+static PARTIAL_LINE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn take_partial_line() -> String {
+    PARTIAL_LINE
+        .lock()
+        .map(|mut l| std::mem::take(&mut *l))
+        .unwrap_or_default()
+}
+
+fn note_output(text: &str) {
+    if let Ok(mut l) = PARTIAL_LINE.lock() {
+        match text.rfind('\n') {
+            Some(i) => *l = text[i + 1..].to_string(),
+            None => l.push_str(text),
         }
     }
+}
 
-    fn ask(prompt: &str, secret: bool) -> Option<String> {
+impl ConsoleHost {
+    /// One answer: from the terminal (`secret`: without echo; `None` on
+    /// Ctrl+C or end of input), else one line of stdin.
+    fn ask(&mut self, prompt: &str, secret: bool) -> Option<Zeroizing<String>> {
         if std::io::stdin().is_terminal() {
-            if secret {
-                return rpassword::prompt_password(prompt).ok();
-            }
-            let mut err = std::io::stderr();
-            let _ = write!(err, "{prompt}");
-            let _ = err.flush();
+            return crate::tty::read_line(prompt, !secret).ok();
         }
-        Self::line_from_stdin()
+        // Not a terminal: the prompt still goes to stderr, so a log of the
+        // run shows what was asked; the answer (maybe secret) never does.
+        show_prompt(prompt);
+        let mut line = Zeroizing::new(String::new());
+        let answer = match std::io::stdin().lock().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                let end = line.trim_end_matches(['\r', '\n']).len();
+                line.truncate(end);
+                Some(line)
+            }
+        };
+        if !prompt.is_empty() {
+            show_prompt("\n");
+        }
+        answer
+    }
+
+    /// Read-Host's answer: on a terminal the prompt text already on
+    /// stdout (`name: `) is redrawn in place as the read's prompt.
+    fn read_answer(&mut self, secret: bool) -> Option<Zeroizing<String>> {
+        let on_stdout = take_partial_line();
+        if std::io::stdin().is_terminal() && !on_stdout.is_empty() {
+            return crate::tty::read_line(&on_stdout, !secret).ok();
+        }
+        self.ask("", secret)
+    }
+
+    fn heading(caption: &str, message: &str) {
+        let mut text = String::new();
+        for part in [caption, message] {
+            if !part.is_empty() {
+                text.push_str(part);
+                text.push('\n');
+            }
+        }
+        show_prompt(&text);
+    }
+
+    fn credential(&mut self, user_name: Option<&str>) -> Option<(String, Zeroizing<String>)> {
+        let user = match user_name.filter(|u| !u.is_empty()) {
+            Some(u) => u.to_string(),
+            None => self.ask("User: ", false)?.to_string(),
+        };
+        let password = self.ask(&format!("Password for user {user}: "), true)?;
+        Some((user, password))
+    }
+}
+
+/// Writes prompt text (captions, messages, labels, choices) to stderr: the
+/// one place the console host shows what it asks.
+fn show_prompt(text: &str) {
+    crate::cli::output::err_bytes(text.as_bytes());
+}
+
+/// The choice line of PowerShell's console host:
+/// `[Y] Yes  [N] No  [?] Help (default is "Y"): `.
+pub fn choice_line(choices: &[Choice], default: i32) -> String {
+    let mut line = String::new();
+    for c in choices {
+        match c.hotkey() {
+            Some(k) => line.push_str(&format!("[{k}] {}  ", c.plain_label())),
+            None => line.push_str(&format!("{}  ", c.plain_label())),
+        }
+    }
+    line.push_str("[?] Help");
+    if let Some(d) = usize::try_from(default).ok().and_then(|d| choices.get(d)) {
+        let key = d.hotkey().unwrap_or_else(|| d.plain_label());
+        line.push_str(&format!(" (default is \"{key}\")"));
+    }
+    line.push_str(": ");
+    line
+}
+
+/// The help PowerShell's console host prints for `?`: one line per choice.
+pub fn choice_help(choices: &[Choice]) -> String {
+    choices
+        .iter()
+        .map(|c| {
+            let key = c.hotkey().unwrap_or_else(|| c.plain_label());
+            format!("{key} - {}\n", c.help_message)
+        })
+        .collect()
+}
+
+/// What an answer to PromptForChoice means: the hotkey, the label or the
+/// index (0-based) chosen; an empty answer is the default; `?` asks for
+/// help; anything else matches nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceAnswer {
+    /// This choice.
+    Chosen(i32),
+    /// `?`.
+    Help,
+    /// Not a choice: ask again.
+    Unknown,
+}
+
+/// Reads `answer` as PowerShell's console host does (also the index).
+pub fn parse_choice(choices: &[Choice], default: i32, answer: &str) -> ChoiceAnswer {
+    let a = answer.trim();
+    let index = |i: usize| i32::try_from(i).map_or(ChoiceAnswer::Unknown, ChoiceAnswer::Chosen);
+    if a.is_empty() {
+        return match usize::try_from(default).ok().filter(|d| *d < choices.len()) {
+            Some(d) => index(d),
+            None => ChoiceAnswer::Unknown,
+        };
+    }
+    if a == "?" {
+        return ChoiceAnswer::Help;
+    }
+    if let Some(i) = choices
+        .iter()
+        .position(|c| c.hotkey().is_some_and(|k| k.eq_ignore_ascii_case(a)))
+    {
+        return index(i);
+    }
+    if let Some(i) = choices
+        .iter()
+        .position(|c| c.plain_label().eq_ignore_ascii_case(a))
+    {
+        return index(i);
+    }
+    match a.parse::<usize>() {
+        Ok(i) if i < choices.len() => index(i),
+        _ => ChoiceAnswer::Unknown,
     }
 }
 
@@ -126,7 +341,10 @@ impl Host for ConsoleHost {
             text.to_string()
         };
         match stream {
-            HostStream::Output => crate::cli::output::out_bytes(text.as_bytes()),
+            HostStream::Output => {
+                note_output(&text);
+                crate::cli::output::out_bytes(text.as_bytes())
+            }
             HostStream::Error => crate::cli::output::err_bytes(text.as_bytes()),
             HostStream::Warning => {
                 crate::cli::output::err_bytes(format!("WARNING: {text}").as_bytes())
@@ -139,11 +357,13 @@ impl Host for ConsoleHost {
     }
 
     fn read_line(&mut self, _prompt_hint: Option<&str>) -> Option<String> {
-        Self::ask("", false)
+        // The prompt text (Read-Host's `name: `) came as a host Write and
+        // is on stdout already; a terminal read redraws it.
+        self.read_answer(false).map(|l| l.to_string())
     }
 
-    fn read_line_secret(&mut self) -> Option<String> {
-        Self::ask("", true)
+    fn read_line_secret(&mut self) -> Option<Zeroizing<String>> {
+        self.read_answer(true)
     }
 
     fn prompt_for_credential(
@@ -151,54 +371,59 @@ impl Host for ConsoleHost {
         caption: &str,
         message: &str,
         user_name: Option<&str>,
-    ) -> Option<(String, String)> {
-        if std::io::stdin().is_terminal() {
-            if !caption.is_empty() {
-                eprintln!("{caption}");
-            }
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
-        }
-        let user = match user_name.filter(|u| !u.is_empty()) {
-            Some(u) => u.to_string(),
-            None => Self::ask("User: ", false)?,
-        };
-        let password = Self::ask(&format!("Password for user {user}: "), true)?;
-        Some((user, password))
+    ) -> Option<(String, Zeroizing<String>)> {
+        Self::heading(caption, message);
+        self.credential(user_name)
     }
 
     fn prompt_for_choice(
         &mut self,
         caption: &str,
         message: &str,
-        choices: &[String],
+        choices: &[Choice],
         default: i32,
     ) -> Option<i32> {
-        let terminal = std::io::stdin().is_terminal();
-        if terminal {
-            if !caption.is_empty() {
-                eprintln!("{caption}");
-            }
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
-            for (i, c) in choices.iter().enumerate() {
-                eprintln!("  [{i}] {}", c.replace('&', ""));
+        if choices.is_empty() {
+            return None;
+        }
+        Self::heading(caption, message);
+        loop {
+            let answer = self.ask(&choice_line(choices, default), false)?;
+            match parse_choice(choices, default, &answer) {
+                ChoiceAnswer::Chosen(i) => return Some(i),
+                ChoiceAnswer::Help => show_prompt(&choice_help(choices)),
+                ChoiceAnswer::Unknown => {}
             }
         }
-        let answer = Self::ask(&format!("Choice (default {default}): "), false)?;
-        let answer = answer.trim();
-        if answer.is_empty() {
-            return Some(default);
+    }
+
+    fn prompt(
+        &mut self,
+        caption: &str,
+        message: &str,
+        fields: &[PromptField],
+    ) -> Option<Vec<FieldAnswer>> {
+        Self::heading(caption, message);
+        let mut answers = Vec::with_capacity(fields.len());
+        for f in fields {
+            let label = if f.label.is_empty() {
+                f.name.replacen('&', "", 1)
+            } else {
+                f.label.replacen('&', "", 1)
+            };
+            answers.push(match f.kind {
+                FieldKind::Text => {
+                    FieldAnswer::Text(self.ask(&format!("{label}: "), false)?.to_string())
+                }
+                FieldKind::Secret => FieldAnswer::Secret(self.ask(&format!("{label}: "), true)?),
+                FieldKind::Credential => {
+                    show_prompt(&format!("{label}\n"));
+                    let (u, p) = self.credential(None)?;
+                    FieldAnswer::Credential(u, p)
+                }
+            });
         }
-        if let Ok(n) = answer.parse::<i32>() {
-            return Some(n);
-        }
-        choices
-            .iter()
-            .position(|c| c.replace('&', "").eq_ignore_ascii_case(answer))
-            .and_then(|i| i32::try_from(i).ok())
+        Some(answers)
     }
 
     fn progress(&mut self, record: &ProgressRecord) {
@@ -212,5 +437,67 @@ impl Host for ConsoleHost {
         } else {
             eprintln!("{activity}: {status}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn confirm() -> Vec<Choice> {
+        [
+            ("&Yes", "Continue with only the next step of the operation."),
+            (
+                "Yes to &All",
+                "Continue with all the steps of the operation.",
+            ),
+            (
+                "&No",
+                "Skip this operation and proceed with the next operation.",
+            ),
+            (
+                "No to A&ll",
+                "Skip this operation and all subsequent operations.",
+            ),
+            ("&Suspend", "Pause the current pipeline."),
+        ]
+        .iter()
+        .map(|(l, h)| Choice {
+            label: (*l).into(),
+            help_message: (*h).into(),
+        })
+        .collect()
+    }
+
+    #[test]
+    fn choice_line_is_powershells() {
+        assert_eq!(
+            choice_line(&confirm(), 0),
+            "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  [S] Suspend  [?] Help (default is \"Y\"): "
+        );
+        assert_eq!(choice_line(&confirm()[..1], -1), "[Y] Yes  [?] Help: ");
+    }
+
+    #[test]
+    fn answers_by_hotkey_label_index_default_help_or_none() {
+        let c = confirm();
+        assert_eq!(parse_choice(&c, 0, "y"), ChoiceAnswer::Chosen(0));
+        assert_eq!(parse_choice(&c, 0, "L"), ChoiceAnswer::Chosen(3));
+        assert_eq!(parse_choice(&c, 0, "no to all"), ChoiceAnswer::Chosen(3));
+        assert_eq!(parse_choice(&c, 0, "2"), ChoiceAnswer::Chosen(2));
+        assert_eq!(parse_choice(&c, 2, ""), ChoiceAnswer::Chosen(2));
+        assert_eq!(parse_choice(&c, -1, ""), ChoiceAnswer::Unknown);
+        assert_eq!(parse_choice(&c, 0, "?"), ChoiceAnswer::Help);
+        assert_eq!(parse_choice(&c, 0, "maybe"), ChoiceAnswer::Unknown);
+        assert_eq!(parse_choice(&c, 0, "9"), ChoiceAnswer::Unknown);
+        assert!(choice_help(&c).starts_with("Y - Continue with only the next step"));
+    }
+
+    #[test]
+    fn null_host_declines() {
+        let mut h = NullHost;
+        assert_eq!(h.prompt_for_choice("c", "m", &confirm(), 0), None);
+        assert!(h.prompt_for_credential("c", "m", Some("u")).is_none());
+        assert!(h.read_line_secret().is_none());
     }
 }

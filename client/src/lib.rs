@@ -13,6 +13,7 @@ pub mod format;
 pub mod host;
 pub mod session;
 pub mod store;
+mod tty;
 pub mod winrs;
 pub use connection::ConnectionInfo;
 pub use error::{Error, Result};

@@ -18,9 +18,23 @@ pub struct Printer {
     pub host_prefix: Option<String>,
     /// Whether any error was printed (exit code 1).
     pub had_errors: bool,
+    /// `--show-verbose`: print verbose records.
+    pub show_verbose: bool,
+    /// `--show-debug`: print debug records.
+    pub show_debug: bool,
 }
 
 impl Printer {
+    /// A printer for `args` (`--json`, `--show-verbose`, `--show-debug`).
+    pub fn for_args(args: &super::args::ConnectionArgs) -> Self {
+        Printer {
+            json: args.json,
+            show_verbose: args.show_verbose,
+            show_debug: args.show_debug,
+            ..Default::default()
+        }
+    }
+
     fn out(&self, text: &str) {
         match &self.host_prefix {
             Some(h) => {
@@ -74,8 +88,16 @@ impl Printer {
             }
             PipelineEvent::Error(r) => self.error_record(r),
             PipelineEvent::Warning(r) => self.err(&format!("WARNING: {}", r.message)),
-            PipelineEvent::Verbose(r) => self.err(&format!("VERBOSE: {}", r.message)),
-            PipelineEvent::Debug(r) => self.err(&format!("DEBUG: {}", r.message)),
+            // Hidden unless asked for, as Invoke-Command does without
+            // -Verbose / -Debug; `$host.UI.WriteVerboseLine` text comes as a
+            // host call and always shows (so once by default).
+            PipelineEvent::Verbose(r) if self.show_verbose => {
+                self.err(&format!("VERBOSE: {}", r.message))
+            }
+            PipelineEvent::Debug(r) if self.show_debug => {
+                self.err(&format!("DEBUG: {}", r.message))
+            }
+            PipelineEvent::Verbose(_) | PipelineEvent::Debug(_) => {}
             PipelineEvent::Information(r) => {
                 if let Some(m) = r.message() {
                     self.out(m);
