@@ -39,3 +39,41 @@ fn an_interactive_session_in_a_terminal() {
     );
     assert!(stdout.contains("5 passed, 0 failed"));
 }
+
+/// `wsman enter` in a pseudo-terminal (by `tests/pty/enter_prompts.py`):
+/// Get-Credential at the terminal with the password shown as `*`,
+/// Read-Host -AsSecureString, a -Confirm choice asked again after a wrong
+/// answer, Ctrl+C at a Read-Host prompt cancelling only that prompt.
+#[test]
+fn prompts_in_a_terminal() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let python = venv_python().expect("the host started, so the venv exists");
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/pty/enter_prompts.py"))
+        .arg(wsman_bin())
+        .args([
+            "-H",
+            host.url(),
+            "-a",
+            "ntlm",
+            "-u",
+            host.get("user").unwrap(),
+        ])
+        .args(["-p", host.get("password").unwrap()])
+        .env(
+            "WSMAN_STATE_DIR",
+            std::env::temp_dir().join("wsman-enter-prompts-test"),
+        )
+        .output()
+        .expect("run the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("6 passed, 0 failed"));
+}

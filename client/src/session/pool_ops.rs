@@ -110,6 +110,11 @@ impl PsSession {
     /// as [`exchange_key`](Self::exchange_key), but the events the pool
     /// queues meanwhile are left for the pipeline.
     pub(crate) async fn exchange_key_in_pipeline(&mut self) -> Result<()> {
+        // RSA-2048 generation takes a while: off the runtime's threads.
+        let key = tokio::task::spawn_blocking(psrp::crypto::ExchangeKey::generate)
+            .await
+            .map_err(|e| Error::Usage(format!("the key generation stopped: {e}")))??;
+        self.pool.set_exchange_key(key);
         self.pool.exchange_key()?;
         self.flush().await?;
         while !self.pool.has_session_key() {
