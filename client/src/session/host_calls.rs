@@ -256,3 +256,115 @@ pub(crate) fn encode(pool: &RunspacePool, asked: Asked) -> Answer {
     };
     Some(result.map_err(|e| host_error(&e)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::NullHost;
+
+    fn note(o: &mut PsObject, name: &str, v: &str) {
+        o.extended.push((name.into(), Value::String(v.into())));
+    }
+
+    fn list(items: Vec<PsObject>) -> Value {
+        Value::Object(Box::new(PsObject {
+            content: Content::List(
+                items
+                    .into_iter()
+                    .map(|o| Value::Object(Box::new(o)))
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    fn field(name: &str, type_name: &str) -> PsObject {
+        let mut o = PsObject::default();
+        note(&mut o, "name", name);
+        note(&mut o, "label", "");
+        note(&mut o, "parameterTypeFullName", type_name);
+        o
+    }
+
+    fn call(method: M, parameters: Vec<Value>) -> HostCall {
+        HostCall {
+            ci: 7,
+            method,
+            parameters,
+        }
+    }
+
+    fn confirm_call() -> HostCall {
+        let choice = |label: &str| {
+            let mut o = PsObject::default();
+            note(&mut o, "label", label);
+            note(&mut o, "helpMessage", "help");
+            o
+        };
+        call(
+            M::PromptForChoice,
+            vec![
+                "Confirm".into(),
+                "Sure?".into(),
+                list(vec![choice("&Yes"), choice("&No")]),
+                Value::I32(0),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_host_without_ui_declines_a_confirm_with_a_host_exception() {
+        match ask(&mut NullHost, &confirm_call()) {
+            Asked::Failed(r) => {
+                assert_eq!(r.fully_qualified_error_id, "HostException");
+                assert!(r.message().contains("PromptForChoice"));
+            }
+            _ => panic!("a NullHost must not answer a choice"),
+        }
+    }
+
+    struct Picks(i32);
+
+    impl Host for Picks {
+        fn prompt_for_choice(&mut self, _: &str, _: &str, c: &[Choice], _: i32) -> Option<i32> {
+            assert_eq!(c[1].hotkey().as_deref(), Some("N"));
+            Some(self.0)
+        }
+    }
+
+    #[test]
+    fn a_choice_out_of_range_is_refused_not_sent() {
+        assert!(matches!(
+            ask(&mut Picks(1), &confirm_call()),
+            Asked::Ready(Some(Value::I32(1)))
+        ));
+        assert!(matches!(
+            ask(&mut Picks(5), &confirm_call()),
+            Asked::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn secret_answers_need_the_session_key_first() {
+        let prompt = |t: &str| {
+            call(
+                M::Prompt,
+                vec![
+                    "c".into(),
+                    "m".into(),
+                    list(vec![field("Name", "System.String"), field("P", t)]),
+                ],
+            )
+        };
+        assert!(needs_session_key(&prompt("System.Security.SecureString")));
+        assert!(needs_session_key(&prompt(
+            "System.Management.Automation.PSCredential"
+        )));
+        assert!(!needs_session_key(&prompt("System.String")));
+        assert!(needs_session_key(&call(M::ReadLineAsSecureString, vec![])));
+        assert!(!needs_session_key(&call(M::ReadLine, vec![])));
+        let f = fields(prompt("System.Security.SecureString").parameters.get(2));
+        assert_eq!(f[1].kind, FieldKind::Secret);
+        assert_eq!(f[0].name, "Name");
+    }
+}
