@@ -198,7 +198,7 @@ impl ConsoleHost {
     /// Ctrl+C or end of input), else one line of stdin.
     fn ask(&mut self, prompt: &str, secret: bool) -> Option<Zeroizing<String>> {
         if std::io::stdin().is_terminal() {
-            return crate::tty::read_line(prompt, !secret).ok();
+            return crate::tty::read_line(&prompt_text(prompt), !secret).ok();
         }
         // Not a terminal: the prompt still goes to stderr, so a log of the
         // run shows what was asked; the answer (maybe secret) never does.
@@ -223,7 +223,7 @@ impl ConsoleHost {
     fn read_answer(&mut self, secret: bool) -> Option<Zeroizing<String>> {
         let on_stdout = take_partial_line();
         if std::io::stdin().is_terminal() && !on_stdout.is_empty() {
-            return crate::tty::read_line(&on_stdout, !secret).ok();
+            return crate::tty::read_line(&prompt_text(&on_stdout), !secret).ok();
         }
         self.ask("", secret)
     }
@@ -252,7 +252,14 @@ impl ConsoleHost {
 /// Writes prompt text (captions, messages, labels, choices) to stderr: the
 /// one place the console host shows what it asks.
 fn show_prompt(text: &str) {
-    crate::cli::output::err_bytes(text.as_bytes());
+    crate::cli::output::err_bytes(prompt_text(text).as_bytes());
+}
+
+/// Host-supplied text as it goes before the terminal in a prompt (also the
+/// prompt a terminal read redraws): the single place to make it safe for
+/// the terminal.
+fn prompt_text(text: &str) -> std::borrow::Cow<'_, str> {
+    std::borrow::Cow::Borrowed(text)
 }
 
 /// The choice line of PowerShell's console host:
