@@ -177,6 +177,36 @@ pub struct ConsoleHost {
 /// process, as stdout is.
 static PARTIAL_LINE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 
+/// Lines shown by one side (a host call, or a record) that the other may
+/// repeat: Windows sends `$host.UI.WriteWarningLine('x')` both as the host
+/// call and as a WARNING record (likewise verbose and debug). Each is shown
+/// once: the second of a pair is skipped. Bounded; oldest dropped.
+static ECHOES: std::sync::Mutex<std::collections::VecDeque<(HostStream, bool, String)>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+const ECHO_LIMIT: usize = 64;
+
+/// Whether a warning/verbose/debug line should be shown: false when the
+/// other side (`from_host`: the host call; else the record) showed the same
+/// text already.
+pub(crate) fn show_once(stream: HostStream, text: &str, from_host: bool) -> bool {
+    let Ok(mut echoes) = ECHOES.lock() else {
+        return true;
+    };
+    let text = text.trim_end_matches(['\r', '\n']);
+    if let Some(i) = echoes
+        .iter()
+        .position(|(s, h, t)| *s == stream && *h != from_host && t == text)
+    {
+        echoes.remove(i);
+        return false;
+    }
+    if echoes.len() == ECHO_LIMIT {
+        echoes.pop_front();
+    }
+    echoes.push_back((stream, from_host, text.to_string()));
+    true
+}
+
 fn take_partial_line() -> String {
     PARTIAL_LINE
         .lock()
@@ -225,7 +255,12 @@ impl ConsoleHost {
         if std::io::stdin().is_terminal() && !on_stdout.is_empty() {
             return crate::tty::read_line(&prompt_text(&on_stdout), !secret).ok();
         }
-        self.ask("", secret)
+        let answer = self.ask("", secret);
+        if !on_stdout.is_empty() {
+            // The prompt's line ends, as on a console after Enter.
+            crate::cli::output::out_bytes(b"\n");
+        }
+        answer
     }
 
     fn heading(caption: &str, message: &str) {
@@ -353,6 +388,8 @@ impl Host for ConsoleHost {
                 crate::cli::output::out_bytes(text.as_bytes())
             }
             HostStream::Error => crate::cli::output::err_bytes(text.as_bytes()),
+            HostStream::Warning | HostStream::Verbose | HostStream::Debug
+                if !show_once(stream, &text, true) => {}
             HostStream::Warning => {
                 crate::cli::output::err_bytes(format!("WARNING: {text}").as_bytes())
             }

@@ -245,6 +245,13 @@ fn choices_errors_and_records(cli: &Cli) {
     assert_eq!(r.err.matches("DEBUG: hd").count(), 1, "{}", r.err);
     assert_eq!(r.err.matches("VERBOSE: hv").count(), 1, "{}", r.err);
     assert!(!r.err.contains("wv") && !r.err.contains("wd"), "{}", r.err);
+    let r = cli.invoke(
+        "$host.UI.WriteWarningLine('hw'); Write-Warning 'w2'; Write-Warning 'w2'",
+        "",
+    );
+    r.ok();
+    assert_eq!(r.err.matches("WARNING: hw").count(), 1, "{}", r.err);
+    assert_eq!(r.err.matches("WARNING: w2").count(), 2, "{}", r.err);
     let r = Run::of(cli.run(&["--show-verbose", "--show-debug", "invoke", script], ""));
     r.ok();
     assert!(

@@ -5,7 +5,7 @@ use psrp::types::{ErrorRecord, PSInvocationState};
 
 use super::output::{err_line, out_line};
 use crate::format::to_text;
-use crate::host::Host;
+use crate::host::{Host, HostStream};
 use crate::session::{Pipeline, PipelineEvent};
 use crate::Result;
 
@@ -44,6 +44,18 @@ impl Printer {
             }
             None => out_line(text),
         }
+    }
+
+    /// Whether a warning/verbose/debug record is to be shown: hidden
+    /// verbose/debug records are not, nor a record whose text the host
+    /// showed already.
+    fn once(&self, stream: HostStream, text: &str) -> bool {
+        let wanted = match stream {
+            HostStream::Verbose => self.show_verbose,
+            HostStream::Debug => self.show_debug,
+            _ => true,
+        };
+        wanted && crate::host::show_once(stream, text, false)
     }
 
     fn err(&self, text: &str) {
@@ -87,17 +99,20 @@ impl Printer {
                 }
             }
             PipelineEvent::Error(r) => self.error_record(r),
-            PipelineEvent::Warning(r) => self.err(&format!("WARNING: {}", r.message)),
-            // Hidden unless asked for, as Invoke-Command does without
-            // -Verbose / -Debug; `$host.UI.WriteVerboseLine` text comes as a
-            // host call and always shows (so once by default).
-            PipelineEvent::Verbose(r) if self.show_verbose => {
+            // Verbose and debug records are hidden unless asked for, as
+            // Invoke-Command does without -Verbose / -Debug; a line the
+            // script wrote through `$host.UI` (always shown, as a host call)
+            // also comes as a record, as Windows sends it: shown once.
+            PipelineEvent::Warning(r) if self.once(HostStream::Warning, &r.message) => {
+                self.err(&format!("WARNING: {}", r.message))
+            }
+            PipelineEvent::Verbose(r) if self.once(HostStream::Verbose, &r.message) => {
                 self.err(&format!("VERBOSE: {}", r.message))
             }
-            PipelineEvent::Debug(r) if self.show_debug => {
+            PipelineEvent::Debug(r) if self.once(HostStream::Debug, &r.message) => {
                 self.err(&format!("DEBUG: {}", r.message))
             }
-            PipelineEvent::Verbose(_) | PipelineEvent::Debug(_) => {}
+            PipelineEvent::Warning(_) | PipelineEvent::Verbose(_) | PipelineEvent::Debug(_) => {}
             PipelineEvent::Information(r) => {
                 if let Some(m) = r.message() {
                     self.out(m);
