@@ -141,6 +141,18 @@ pub trait Host: Send {
     ) -> Option<i32> {
         None
     }
+    /// PromptForChoice with several defaults
+    /// (IHostUISupportsMultipleChoiceSelection, method 56): the indexes
+    /// chosen. The default declines.
+    fn prompt_for_multiple_choice(
+        &mut self,
+        _caption: &str,
+        _message: &str,
+        _choices: &[Choice],
+        _defaults: &[i32],
+    ) -> Option<Vec<i32>> {
+        None
+    }
     /// `$host.UI.Prompt`: one answer per field, in order.
     fn prompt(
         &mut self,
@@ -316,6 +328,24 @@ pub fn choice_line(choices: &[Choice], default: i32) -> String {
     line
 }
 
+/// The choice line of a multiple selection:
+/// `[A] Apple  [B] Banana  [?] Help (default choices are "A","B")`.
+pub fn multiple_choice_line(choices: &[Choice], defaults: &[i32]) -> String {
+    let mut line = choice_line(choices, -1);
+    line.truncate(line.trim_end_matches([':', ' ']).len());
+    let keys: Vec<String> = defaults
+        .iter()
+        .filter_map(|d| usize::try_from(*d).ok().and_then(|d| choices.get(d)))
+        .map(|c| format!("\"{}\"", c.hotkey().unwrap_or_else(|| c.plain_label())))
+        .collect();
+    match keys.len() {
+        0 => {}
+        1 => line.push_str(&format!(" (default is {})", keys[0])),
+        _ => line.push_str(&format!(" (default choices are {})", keys.join(","))),
+    }
+    line
+}
+
 /// The help PowerShell's console host prints for `?`: one line per choice.
 pub fn choice_help(choices: &[Choice]) -> String {
     choices
@@ -441,6 +471,38 @@ impl Host for ConsoleHost {
         }
     }
 
+    fn prompt_for_multiple_choice(
+        &mut self,
+        caption: &str,
+        message: &str,
+        choices: &[Choice],
+        defaults: &[i32],
+    ) -> Option<Vec<i32>> {
+        if choices.is_empty() {
+            return None;
+        }
+        Self::heading(caption, message);
+        show_prompt(&format!("{}\n", multiple_choice_line(choices, defaults)));
+        // One choice per line, as PowerShell's console host asks; an empty
+        // line ends (with nothing chosen: the defaults).
+        let mut chosen: Vec<i32> = Vec::new();
+        loop {
+            let answer = self.ask(&format!("Choice[{}]: ", chosen.len() + 1), false)?;
+            if answer.trim().is_empty() {
+                return Some(if chosen.is_empty() {
+                    defaults.to_vec()
+                } else {
+                    chosen
+                });
+            }
+            match parse_choice(choices, -1, &answer) {
+                ChoiceAnswer::Chosen(i) => chosen.push(i),
+                ChoiceAnswer::Help => show_prompt(&choice_help(choices)),
+                ChoiceAnswer::Unknown => {}
+            }
+        }
+    }
+
     fn prompt(
         &mut self,
         caption: &str,
@@ -538,10 +600,24 @@ mod tests {
     }
 
     #[test]
+    fn multiple_choice_line_names_the_defaults() {
+        let c = confirm();
+        assert_eq!(
+            multiple_choice_line(&c[..2], &[0, 1]),
+            "[Y] Yes  [A] Yes to All  [?] Help (default choices are \"Y\",\"A\")"
+        );
+        assert_eq!(multiple_choice_line(&c[..1], &[]), "[Y] Yes  [?] Help");
+    }
+
+    #[test]
     fn null_host_declines() {
         let mut h = NullHost;
         assert_eq!(h.prompt_for_choice("c", "m", &confirm(), 0), None);
         assert!(h.prompt_for_credential("c", "m", Some("u")).is_none());
         assert!(h.read_line_secret().is_none());
+        assert_eq!(
+            h.prompt_for_multiple_choice("c", "m", &confirm(), &[0]),
+            None
+        );
     }
 }

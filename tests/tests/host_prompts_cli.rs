@@ -229,6 +229,33 @@ fn choices_errors_and_records(cli: &Cli) {
     assert_eq!(r.lines(), ["x=5"]);
     assert_eq!(r.err.matches(CHOICES).count(), 2, "asked again: {}", r.err);
 
+    // Several defaults: a multiple selection, one choice a line, an
+    // empty line ends; nothing chosen means the defaults.
+    let fruit = "$a = [System.Management.Automation.Host.ChoiceDescription]::new('&Apple', 'red'); \
+                 $b = [System.Management.Automation.Host.ChoiceDescription]::new('&Banana', 'yellow'); \
+                 $c = [System.Management.Automation.Host.ChoiceDescription]::new('&Cherry', 'dark'); \
+                 $host.UI.PromptForChoice('Fruit', 'Pick some', @($a, $b, $c), [int[]]@(0, 1))";
+    let r = cli.invoke(fruit, "c\nzz\na\n\n");
+    r.ok();
+    assert_eq!(r.lines(), ["2", "0"]);
+    assert!(
+        r.err.contains(
+            "Fruit\nPick some\n[A] Apple  [B] Banana  [C] Cherry  [?] Help \
+             (default choices are \"A\",\"B\")\nChoice[1]: "
+        ),
+        "{}",
+        r.err
+    );
+    assert_eq!(
+        r.err.matches("Choice[2]: ").count(),
+        2,
+        "asked again: {}",
+        r.err
+    );
+    let r = cli.invoke(fruit, "\n");
+    r.ok();
+    assert_eq!(r.lines(), ["0", "1"]);
+
     // No answer at all: the script sees a PowerShell error, not a fault.
     let r = cli.invoke("$c = Get-Credential; 'after'", "");
     assert_eq!(r.code, Some(1), "{}", r.err);

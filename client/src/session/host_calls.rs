@@ -170,6 +170,29 @@ pub(crate) fn ask(host: &mut dyn Host, call: &HostCall) -> Asked {
                 None => failed(declined("PromptForChoice")),
             };
         }
+        M::PromptForChoiceMultipleSelection => {
+            let choices = choices(a.get(2));
+            let defaults: Vec<i32> = a
+                .get(3)
+                .and_then(|v| v.as_list())
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(Value::as_i32)
+                .collect();
+            let in_range = |i: &i32| usize::try_from(*i).is_ok_and(|i| i < choices.len());
+            return match host.prompt_for_multiple_choice(
+                &text_arg(a, 0),
+                &text_arg(a, 1),
+                &choices,
+                &defaults,
+            ) {
+                Some(picked) if picked.iter().all(in_range) => ready(Some(int_list(picked))),
+                Some(_) => failed(host_error(
+                    "PromptForChoice: the host chose an index that is not one of the choices.",
+                )),
+                None => failed(declined("PromptForChoice")),
+            };
+        }
         M::Prompt => {
             let fields = fields(a.get(2));
             let names = fields.iter().map(|f| f.name.clone()).collect();
@@ -197,6 +220,18 @@ pub(crate) fn ask(host: &mut dyn Host, call: &HostCall) -> Asked {
     } else {
         Asked::Nothing
     }
+}
+
+/// A `Collection<int>` answer.
+fn int_list(items: Vec<i32>) -> Value {
+    Value::Object(Box::new(PsObject {
+        type_names: Some(Arc::from(vec![
+            "System.Collections.ObjectModel.Collection`1[[System.Int32, mscorlib, Version=4.0.0.0, Culture=neutral, PublicKeyToken=b77a5c561934e089]]".to_string(),
+            "System.Object".to_string(),
+        ])),
+        content: Content::List(items.into_iter().map(Value::I32).collect()),
+        ..Default::default()
+    }))
 }
 
 fn credential(pool: &RunspacePool, user: String, password: &str) -> Result<Value, String> {
