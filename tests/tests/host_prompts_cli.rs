@@ -229,6 +229,21 @@ fn choices_errors_and_records(cli: &Cli) {
     assert_eq!(r.lines(), ["x=5"]);
     assert_eq!(r.err.matches(CHOICES).count(), 2, "asked again: {}", r.err);
 
+    // With credential types and options: PromptForCredential2.
+    let r = cli.invoke(
+        "$c = $host.UI.PromptForCredential('Cap', 'Msg', '', 'srv', 2, 1); \
+         $c.UserName; $c.GetNetworkCredential().Password",
+        &format!("dom\\ed\n{SECRET}\n"),
+    );
+    r.ok();
+    assert_eq!(r.lines(), ["dom\\ed", SECRET]);
+    assert!(
+        r.err
+            .contains("Cap\nMsg\nUser: \nPassword for user dom\\ed: "),
+        "{}",
+        r.err
+    );
+
     // Several defaults: a multiple selection, one choice a line, an
     // empty line ends; nothing chosen means the defaults.
     let fruit = "$a = [System.Management.Automation.Host.ChoiceDescription]::new('&Apple', 'red'); \
