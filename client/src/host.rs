@@ -153,14 +153,30 @@ pub trait Host: Send {
     ) -> Option<Vec<i32>> {
         None
     }
-    /// `$host.UI.Prompt`: one answer per field, in order.
+    /// `$host.UI.Prompt` (also what Windows' Read-Host -Prompt calls): one
+    /// answer per field, in order. The default asks [`read_line`],
+    /// [`read_line_secret`] or [`prompt_for_credential`] for each field, so
+    /// a host that implements those answers it too; any refusal declines.
+    ///
+    /// [`read_line`]: Host::read_line
+    /// [`read_line_secret`]: Host::read_line_secret
+    /// [`prompt_for_credential`]: Host::prompt_for_credential
     fn prompt(
         &mut self,
         _caption: &str,
         _message: &str,
-        _fields: &[PromptField],
+        fields: &[PromptField],
     ) -> Option<Vec<FieldAnswer>> {
-        None
+        fields
+            .iter()
+            .map(|f| match f.kind {
+                FieldKind::Text => self.read_line(Some(&f.name)).map(FieldAnswer::Text),
+                FieldKind::Secret => self.read_line_secret().map(FieldAnswer::Secret),
+                FieldKind::Credential => self
+                    .prompt_for_credential("", "", None)
+                    .map(|(u, p)| FieldAnswer::Credential(u, p)),
+            })
+            .collect()
     }
     /// Write-Progress.
     fn progress(&mut self, _record: &ProgressRecord) {}
