@@ -39,3 +39,56 @@ fn an_interactive_session_in_a_terminal() {
     );
     assert!(stdout.contains("5 passed, 0 failed"));
 }
+
+/// `wsman enter` in a pseudo-terminal (by `tests/pty/enter_prompts.py`):
+/// Get-Credential at the terminal with the password shown as `*`,
+/// Read-Host -AsSecureString, a -Confirm choice asked again after a wrong
+/// answer, Ctrl+C at a Read-Host prompt cancelling only that prompt.
+fn prompts_in_a_terminal(auth: &str) {
+    let Some(host) = TestHost::start(&["--auth", auth]) else {
+        return;
+    };
+    let python = venv_python().expect("the host started, so the venv exists");
+    let mut url = host.url().to_string();
+    let mut user = host.get("user").unwrap().to_string();
+    let mut cmd = Command::new(python);
+    if auth == "kerberos" {
+        // Kerberos needs a host name for the SPN, and the realm's user.
+        url = url.replace("127.0.0.1", "localhost");
+        user = format!("{user}@{}", host.get("realm").unwrap());
+        cmd.env("KRB5_CONFIG", host.get("krb5_config").unwrap())
+            .env(
+                "KRB5CCNAME",
+                format!("MEMORY:wsman-enter-{}", std::process::id()),
+            );
+    }
+    let out = cmd
+        .arg(workspace_root().join("tests/pty/enter_prompts.py"))
+        .arg(wsman_bin())
+        .args(["-H", &url, "-a", auth, "-u", &user])
+        .args(["-p", host.get("password").unwrap()])
+        .env(
+            "WSMAN_STATE_DIR",
+            std::env::temp_dir().join(format!("wsman-enter-prompts-{auth}")),
+        )
+        .output()
+        .expect("run the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("6 passed, 0 failed"));
+}
+
+#[test]
+fn prompts_in_a_terminal_over_ntlm() {
+    prompts_in_a_terminal("ntlm");
+}
+
+#[test]
+fn prompts_in_a_terminal_over_kerberos() {
+    prompts_in_a_terminal("kerberos");
+}

@@ -131,6 +131,14 @@ pub struct ConnectionArgs {
     /// Diagnostics on stderr; -vv adds the SOAP bodies (secrets redacted).
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
+    /// Also print the remote script's verbose records (`VERBOSE: ...` on
+    /// stderr); hidden by default, as Invoke-Command without -Verbose.
+    #[arg(long, global = true)]
+    pub show_verbose: bool,
+    /// Also print the remote script's debug records (`DEBUG: ...` on
+    /// stderr); hidden by default, as Invoke-Command without -Debug.
+    #[arg(long, global = true)]
+    pub show_debug: bool,
 }
 
 /// The commands.

@@ -63,10 +63,7 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         DefaultEditor::new()
             .map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?,
     );
-    let mut printer = Printer {
-        json: args.json,
-        ..Default::default()
-    };
+    let mut printer = Printer::for_args(args);
     let result = loop {
         let (line, keep_alive_failed) = match read_line(&mut s, &mut editor, &prompt).await {
             Ok(r) => r,
@@ -93,14 +90,25 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         if trimmed.eq_ignore_ascii_case("exit") {
             break Ok(());
         }
+        // One command failing (a fault, a prompt declined or cancelled)
+        // does not end the session: only a session the host broke or
+        // cannot be reached any more does.
         if let Err(e) = run_script(&mut s, trimmed, None, &mut printer).await {
-            match e {
-                Error::Wsman(_) | Error::Broken(_) => break Err(e),
-                other => err_line(&format!(
-                    "wsman: {}",
-                    super::sanitize::error_text(&other.to_string())
-                )),
+            let fatal = match &e {
+                Error::Broken(_) => true,
+                Error::Wsman(wsman::Error::Fault(_)) => {
+                    s.state() != psrp::types::RunspacePoolState::Opened
+                }
+                Error::Wsman(_) => true,
+                _ => false,
+            };
+            if fatal {
+                break Err(e);
             }
+            err_line(&format!(
+                "wsman: {}",
+                super::sanitize::error_text(&e.to_string())
+            ));
         }
     };
     let finish = if temporary {

@@ -19,6 +19,7 @@ mod render;
 pub mod sanitize;
 pub mod signals;
 pub mod store;
+mod tty;
 mod wsman_cmds;
 
 pub use args::Cli;

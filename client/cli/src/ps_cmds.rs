@@ -135,10 +135,7 @@ pub async fn invoke(
     let interrupt = Interrupt::listen();
     if args.hosts.len() <= 1 {
         let info = connection_info(args, single_host(args)?)?;
-        let mut printer = Printer {
-            json: args.json,
-            ..Default::default()
-        };
+        let mut printer = Printer::for_args(args);
         invoke_one(&info, script, input.as_deref(), &mut printer).await?;
         return Ok(interrupt.code().unwrap_or(i32::from(printer.had_errors)));
     }
@@ -155,14 +152,10 @@ pub async fn invoke(
         let limit = limit.clone();
         let script = script.to_string();
         let input = input.clone();
-        let json = args.json;
+        let mut printer = Printer::for_args(args);
+        printer.host_prefix = Some(name.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let mut printer = Printer {
-                json,
-                host_prefix: Some(name.clone()),
-                had_errors: false,
-            };
             let r = invoke_one(&info, &script, input.as_deref(), &mut printer).await;
             (name, r.map(|_| printer.had_errors))
         });
@@ -404,10 +397,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 })?;
                 return Ok(interrupt.code().unwrap_or(0));
             }
-            let mut printer = Printer {
-                json: args.json,
-                ..Default::default()
-            };
+            let mut printer = Printer::for_args(args);
             let result = run_script(&mut s, script, input.as_deref(), &mut printer).await;
             s.disconnect(None, None).await?;
             result?;
@@ -423,10 +413,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             if pending.is_empty() {
                 pending = s.remote_pipelines().await?;
             }
-            let mut printer = Printer {
-                json: args.json,
-                ..Default::default()
-            };
+            let mut printer = Printer::for_args(args);
             let mut progress = ConsoleHost::default();
             let mut result = Ok(());
             for id in &pending {

@@ -6,7 +6,7 @@ use psrp::types::{ErrorRecord, PSInvocationState};
 use super::output::{err_line, out_line};
 use super::sanitize::{for_terminal, stdout_text};
 use crate::format::to_text;
-use crate::host::Host;
+use crate::host::{Host, HostStream};
 use crate::session::{Pipeline, PipelineEvent};
 use crate::Result;
 
@@ -19,9 +19,23 @@ pub struct Printer {
     pub host_prefix: Option<String>,
     /// Whether any error was printed (exit code 1).
     pub had_errors: bool,
+    /// `--show-verbose`: print verbose records.
+    pub show_verbose: bool,
+    /// `--show-debug`: print debug records.
+    pub show_debug: bool,
 }
 
 impl Printer {
+    /// A printer for `args` (`--json`, `--show-verbose`, `--show-debug`).
+    pub fn for_args(args: &super::args::ConnectionArgs) -> Self {
+        Printer {
+            json: args.json,
+            show_verbose: args.show_verbose,
+            show_debug: args.show_debug,
+            ..Default::default()
+        }
+    }
+
     /// Output values and host writes: byte-exact to a pipe, escaped on a
     /// terminal.
     fn out(&self, text: &str) {
@@ -34,6 +48,18 @@ impl Printer {
             }
             None => out_line(&text),
         }
+    }
+
+    /// Whether a warning/verbose/debug record is to be shown: hidden
+    /// verbose/debug records are not, nor a record whose text the host
+    /// showed already.
+    fn once(&self, stream: HostStream, text: &str) -> bool {
+        let wanted = match stream {
+            HostStream::Verbose => self.show_verbose,
+            HostStream::Debug => self.show_debug,
+            _ => true,
+        };
+        wanted && crate::console_host::show_once(stream, text, false)
     }
 
     /// Records from the host (errors, warnings, ...): always escaped.
@@ -79,9 +105,20 @@ impl Printer {
                 }
             }
             PipelineEvent::Error(r) => self.error_record(r),
-            PipelineEvent::Warning(r) => self.err(&format!("WARNING: {}", r.message)),
-            PipelineEvent::Verbose(r) => self.err(&format!("VERBOSE: {}", r.message)),
-            PipelineEvent::Debug(r) => self.err(&format!("DEBUG: {}", r.message)),
+            // Verbose and debug records are hidden unless asked for, as
+            // Invoke-Command does without -Verbose / -Debug; a line the
+            // script wrote through `$host.UI` (always shown, as a host call)
+            // also comes as a record, as Windows sends it: shown once.
+            PipelineEvent::Warning(r) if self.once(HostStream::Warning, &r.message) => {
+                self.err(&format!("WARNING: {}", r.message))
+            }
+            PipelineEvent::Verbose(r) if self.once(HostStream::Verbose, &r.message) => {
+                self.err(&format!("VERBOSE: {}", r.message))
+            }
+            PipelineEvent::Debug(r) if self.once(HostStream::Debug, &r.message) => {
+                self.err(&format!("DEBUG: {}", r.message))
+            }
+            PipelineEvent::Warning(_) | PipelineEvent::Verbose(_) | PipelineEvent::Debug(_) => {}
             PipelineEvent::Information(r) => {
                 if let Some(m) = r.message() {
                     self.out(m);

@@ -210,6 +210,11 @@ impl ConcurrentPipelines<'_> {
             if let Some(e) = self.queued.pop_front() {
                 return Ok(Some(e));
             }
+            // Host calls (queued by the session while sorting) are
+            // answered once the events before them are out.
+            if self.session.answer_pending_host_calls().await? {
+                continue;
+            }
             self.release_finished().await?;
             self.start_queued().await?;
             self.drain()?;
@@ -349,10 +354,6 @@ impl ConcurrentPipelines<'_> {
             let (id, e) = match sort(ev) {
                 Sorted::Pipeline(id, e) => (id, e),
                 Sorted::Skip => continue,
-                Sorted::Pool(Event::HostCall { call, .. }) => {
-                    self.session.answer_host_call(&call)?;
-                    continue;
-                }
                 Sorted::Pool(other) => {
                     self.session.handle_pool_event(other)?;
                     continue;

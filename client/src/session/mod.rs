@@ -170,6 +170,9 @@ pub struct PsSession {
     /// How long a Receive tries to reach the host again after the network
     /// dropped.
     reconnect_window: Duration,
+    /// Host calls met while sorting events, answered before the next
+    /// Send/Receive ([`PsSession::answer_pending_host_calls`]).
+    pending_host_calls: std::collections::VecDeque<psrp::messages::HostCall>,
 }
 
 /// Gives `$host.UI.RawUI.ReadKey(options)` its key ([MS-PSRP] 2.2.3.3).
@@ -265,6 +268,7 @@ impl PsSession {
             key_reader: None,
             idle_timeout,
             reconnect_window: opts.reconnect_window.unwrap_or(DEFAULT_RECONNECT_WINDOW),
+            pending_host_calls: Default::default(),
         };
         session.wait_for_pool(RunspacePoolState::Opened).await?;
         Ok(session)
@@ -320,13 +324,14 @@ impl PsSession {
             key_reader: None,
             idle_timeout: None,
             reconnect_window: DEFAULT_RECONNECT_WINDOW,
+            pending_host_calls: Default::default(),
         };
-        session.drain_pool_events()?;
+        session.drain_pool_events().await?;
         if session.pool.state() == RunspacePoolState::Opened {
             // [MS-PSRP] 3.1.4.10.3: the client then sends a Receive; Windows
             // answers it with RUNSPACEPOOL_STATE Opened.
             session.receive(None).await?;
-            session.drain_pool_events()?;
+            session.drain_pool_events().await?;
         } else {
             // Some hosts send the init data by Receive rather than in the
             // Connect response.
@@ -626,16 +631,18 @@ impl PsSession {
 
     /// Handles the pool-level events queued so far (host calls answered,
     /// states noted); pipeline events are left to their pipeline.
-    fn drain_pool_events(&mut self) -> Result<()> {
+    async fn drain_pool_events(&mut self) -> Result<()> {
         while let Some(ev) = self.pool.next_event() {
             self.handle_pool_event(ev)?;
         }
-        Ok(())
+        self.answer_pending_host_calls().await.map(|_| ())
     }
 
-    fn handle_pool_event(&mut self, ev: Event) -> Result<()> {
+    /// Notes a pool event; a host call is queued for
+    /// [`answer_pending_host_calls`](Self::answer_pending_host_calls).
+    pub(crate) fn handle_pool_event(&mut self, ev: Event) -> Result<()> {
         match ev {
-            Event::HostCall { call, .. } => self.answer_host_call(&call)?,
+            Event::HostCall { call, .. } => self.pending_host_calls.push_back(call),
             Event::RunspaceAvailability { ci, response } => self.availability.push((ci, response)),
             Event::SessionCapability(c) => self.adjust_for_protocol(c.protocol()),
             Event::RunspacePoolState {
@@ -652,6 +659,16 @@ impl PsSession {
         Ok(())
     }
 
+    /// Answers the host calls queued by
+    /// [`handle_pool_event`](Self::handle_pool_event); whether there were any.
+    pub(crate) async fn answer_pending_host_calls(&mut self) -> Result<bool> {
+        let any = !self.pending_host_calls.is_empty();
+        while let Some(call) = self.pending_host_calls.pop_front() {
+            self.answer_host_call(call).await?;
+        }
+        Ok(any)
+    }
+
     /// Once the host's protocol version is known: hosts newer than
     /// PowerShell 2 (protocol 2.2 and later) take the configured
     /// MaxEnvelopeSize ([MS-PSRP] 3.1.4.1, [MS-WSMV] 2.2.4.19).
@@ -661,7 +678,12 @@ impl PsSession {
         self.max_packet = binding::max_packet(size);
     }
 
-    pub(crate) fn answer_host_call(&mut self, call: &psrp::messages::HostCall) -> Result<()> {
+    /// Answers one host call ([MS-PSRP] 3.1.4.8): the host is asked on a
+    /// blocking thread (it may wait for a person); a SecureString answer
+    /// gets the session key exchanged first when there is none
+    /// ([MS-PSRP] 3.1.4.3); a host that does not answer makes the remote
+    /// call fail with an ErrorRecord.
+    pub(crate) async fn answer_host_call(&mut self, call: psrp::messages::HostCall) -> Result<()> {
         if call.method == psrp::types::HostMethodIdentifier::SetShouldExit {
             self.should_exit = call
                 .parameters
@@ -669,13 +691,32 @@ impl PsSession {
                 .and_then(psrp::clixml::Value::as_i32);
         }
         let raw = match (&mut self.raw_ui, &mut self.key_reader) {
-            (Some(ui), Some(reader)) => raw_ui::handle(ui, call, reader.as_mut()),
-            (Some(ui), None) => raw_ui::handle(ui, call, &mut |_| None),
+            (Some(ui), Some(reader)) => raw_ui::handle(ui, &call, reader.as_mut()),
+            (Some(ui), None) => raw_ui::handle(ui, &call, &mut |_| None),
             (None, _) => None,
         };
         let answer = match raw {
             Some(answer) => answer,
-            None => host_calls::dispatch(self.host.as_mut(), &self.pool, call),
+            None => {
+                let mut key_error = None;
+                if host_calls::needs_session_key(&call) && !self.pool.has_session_key() {
+                    if let Err(e) = self.exchange_key_in_pipeline().await {
+                        match e {
+                            Error::Wsman(_) | Error::Broken(_) => return Err(e),
+                            other => key_error = Some(other.to_string()),
+                        }
+                    }
+                }
+                match key_error {
+                    Some(why) => Some(Err(host_calls::host_error(&format!(
+                        "Cannot exchange the session key for the SecureString: {why}"
+                    )))),
+                    None => {
+                        let asked = self.ask_host(&call).await?;
+                        host_calls::encode(&self.pool, asked)
+                    }
+                }
+            }
         };
         if let Some(answer) = answer {
             if call.wants_response() {
@@ -685,9 +726,24 @@ impl PsSession {
         Ok(())
     }
 
+    /// Calls the host on a blocking thread, so a prompt never blocks the
+    /// runtime.
+    async fn ask_host(&mut self, call: &psrp::messages::HostCall) -> Result<host_calls::Asked> {
+        let mut host = std::mem::replace(&mut self.host, null_host());
+        let call = call.clone();
+        let (host, asked) = tokio::task::spawn_blocking(move || {
+            let asked = host_calls::ask(host.as_mut(), &call);
+            (host, asked)
+        })
+        .await
+        .map_err(|e| Error::Usage(format!("the host failed while answering a host call: {e}")))?;
+        self.host = host;
+        Ok(asked)
+    }
+
     async fn wait_for_pool(&mut self, target: RunspacePoolState) -> Result<()> {
         loop {
-            self.drain_pool_events()?;
+            self.drain_pool_events().await?;
             let state = self.pool.state();
             if state == target {
                 return Ok(());

@@ -127,7 +127,7 @@ impl<'a> Pipeline<'a> {
     /// a time (a Receive's thousands of outputs are not copied into a second
     /// queue); host calls met on the way are answered, other events handled
     /// by the session.
-    fn next_queued(&mut self) -> Result<Option<PipelineEvent>> {
+    async fn next_queued(&mut self) -> Result<Option<PipelineEvent>> {
         while let Some(ev) = self.session.pool_mut().next_event() {
             let mine = |pid: Uuid| pid == self.id;
             let e = match ev {
@@ -171,7 +171,7 @@ impl<'a> Pipeline<'a> {
                     }
                 }
                 Event::HostCall { call, .. } => {
-                    self.session.answer_host_call(&call)?;
+                    self.session.answer_host_call(call).await?;
                     continue;
                 }
                 other => {
@@ -188,7 +188,7 @@ impl<'a> Pipeline<'a> {
     /// [`PipelineEvent::Finished`].
     pub async fn next(&mut self) -> Result<Option<PipelineEvent>> {
         loop {
-            if let Some(e) = self.next_queued()? {
+            if let Some(e) = self.next_queued().await? {
                 return Ok(Some(e));
             }
             if self.finished {

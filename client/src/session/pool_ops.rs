@@ -19,7 +19,7 @@ impl PsSession {
     async fn availability_of(&mut self, ci: i64) -> Result<Availability> {
         self.flush().await?;
         loop {
-            self.drain_pool_events()?;
+            self.drain_pool_events().await?;
             if let Some(i) = self.availability.iter().position(|(c, _)| *c == ci) {
                 return Ok(self.availability.remove(i).1);
             }
@@ -106,10 +106,33 @@ impl PsSession {
         self.wait_for_session_key().await
     }
 
+    /// The key exchange while a pipeline waits for a host call's answer:
+    /// as [`exchange_key`](Self::exchange_key), but the events the pool
+    /// queues meanwhile are left for the pipeline.
+    pub(crate) async fn exchange_key_in_pipeline(&mut self) -> Result<()> {
+        // RSA-2048 generation takes a while: off the runtime's threads.
+        let key = tokio::task::spawn_blocking(psrp::crypto::ExchangeKey::generate)
+            .await
+            .map_err(|e| Error::Usage(format!("the key generation stopped: {e}")))??;
+        self.pool.set_exchange_key(key);
+        self.pool.exchange_key()?;
+        self.flush().await?;
+        while !self.pool.has_session_key() {
+            let (_, data) = self.receive_some(None).await?;
+            if !data && !self.pool.has_session_key() {
+                return Err(Error::Broken(format!(
+                    "{} did not send the session key within the OperationTimeout",
+                    self.info.computer_name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn wait_for_session_key(&mut self) -> Result<()> {
         self.flush().await?;
         loop {
-            self.drain_pool_events()?;
+            self.drain_pool_events().await?;
             if self.pool.has_session_key() {
                 return Ok(());
             }

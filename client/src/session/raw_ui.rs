@@ -41,10 +41,8 @@ pub(crate) fn handle(
         M::GetKeyAvailable => reply(Value::Bool(false)),
         M::ReadKey => Some(match read_key(int().unwrap_or(0)) {
             Some(k) => Some(Ok(Some(k.to_value()))),
-            None => Some(Err(psrp::types::ErrorRecord::new(
-                "the host has no key to read",
-                "RemoteHostCallFailed",
-                0,
+            None => Some(Err(super::host_calls::host_error(
+                "ReadKey: the host has no key to read.",
             ))),
         }),
         M::SetForegroundColor => {

@@ -132,7 +132,7 @@ impl PsSession {
         let poll = KEEP_ALIVE_POLL.min(self.wsman.options().operation_timeout);
         let r = self.receive_recovering(None, Some(poll)).await?;
         self.take_received(r)?;
-        self.drain_pool_events()
+        self.drain_pool_events().await
     }
 
     /// How long a Receive keeps trying to reach the host after the network

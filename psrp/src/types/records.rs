@@ -121,6 +121,56 @@ impl ErrorRecord {
         }
     }
 
+    /// The record a Windows client sends when its host fails a host call
+    /// ([MS-PSRP] 3.1.4.8 / 2.2.2.16: the `me` of a host response): an
+    /// exception of `exception_type` (such as
+    /// `System.Management.Automation.Host.HostException`) with all its
+    /// properties, every `ErrorCategory_*` member (empty strings where
+    /// there is nothing to say, as Windows serializes them),
+    /// `SerializeExtendedInfo` false.
+    pub fn host_exception(
+        message: &str,
+        exception_type: &str,
+        fully_qualified_error_id: &str,
+        category: i32,
+    ) -> Self {
+        let short = exception_type.rsplit('.').next().unwrap_or(exception_type);
+        let data = Builder::new()
+            .types(&["System.Collections.ListDictionaryInternal", "System.Object"])
+            .content(crate::clixml::Content::Dictionary(Vec::new()))
+            .build();
+        let exception = Builder::new()
+            .types(&[
+                exception_type,
+                "System.SystemException",
+                "System.Exception",
+                "System.Object",
+            ])
+            .display(format!("{exception_type}: {message}"))
+            .adapted(vec![
+                ("Message".into(), Value::String(message.into())),
+                ("Data".into(), data),
+                ("InnerException".into(), Value::Null),
+                ("StackTrace".into(), Value::Null),
+                ("HelpLink".into(), Value::Null),
+                ("Source".into(), Value::Null),
+                ("HResult".into(), Value::I32(-2146233087)),
+            ])
+            .build();
+        let category_name = error_category_name(category).unwrap_or("NotSpecified");
+        let mut record = ErrorRecord::new(message, fully_qualified_error_id, category);
+        record.exception = exception;
+        record.category = ErrorCategoryInfo {
+            category,
+            activity: Some(String::new()),
+            reason: Some(short.to_string()),
+            target_name: Some(String::new()),
+            target_type: Some(String::new()),
+            message: Some(format!("{category_name}: (:) [], {short}")),
+        };
+        record
+    }
+
     /// The message a user should see: the error details, else the
     /// exception's message, else `ToString`.
     pub fn message(&self) -> &str {
@@ -468,5 +518,47 @@ impl InformationRecord {
             managed_thread_id: u32_of("ManagedThreadId")?,
             extra,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host's failure carries every member a Windows ErrorRecord has
+    /// (psrpcore's server reads each `ErrorCategory_*` one).
+    #[test]
+    fn host_exception_has_every_member_windows_sends() {
+        let r = ErrorRecord::host_exception(
+            "no answer",
+            "System.Management.Automation.Host.HostException",
+            "HostException",
+            0,
+        );
+        let v = r.to_value();
+        let o = v.as_object().unwrap();
+        for name in [
+            "ErrorCategory_Category",
+            "ErrorCategory_Activity",
+            "ErrorCategory_Reason",
+            "ErrorCategory_TargetName",
+            "ErrorCategory_TargetType",
+            "ErrorCategory_Message",
+            "SerializeExtendedInfo",
+            "FullyQualifiedErrorId",
+            "TargetObject",
+        ] {
+            assert!(o.property(name).is_some(), "{name} is missing");
+        }
+        assert_eq!(
+            o.get_str("ErrorCategory_Message"),
+            Some("NotSpecified: (:) [], HostException")
+        );
+        let e = o.get_object("Exception").unwrap();
+        assert_eq!(e.get_str("Message"), Some("no answer"));
+        assert!(e.property("HResult").is_some() && e.property("Data").is_some());
+        let back = ErrorRecord::from_value(&v).unwrap();
+        assert_eq!(back.message(), "no answer");
+        assert_eq!(back.fully_qualified_error_id, "HostException");
     }
 }
