@@ -256,6 +256,16 @@ fn update_store<T>(change: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
     })?
 }
 
+/// How a session is named in messages: `Id (name)`, or its InstanceId when
+/// it is not recorded yet.
+fn session_label(record: &SessionRecord) -> String {
+    if record.id == 0 {
+        record.instance_id.to_string()
+    } else {
+        format!("{} ({})", record.id, for_terminal(&record.name))
+    }
+}
+
 /// Holds SESSION for this process while it works in it: a second `wsman`
 /// on the same session is refused before anything is sent to the host
 /// (the host would run its script and leave its output to whoever
@@ -265,14 +275,13 @@ fn hold_session(record: &SessionRecord) -> Result<SessionLock> {
     match SessionLock::try_hold(&dir, record.instance_id) {
         Ok(Some(lock)) => Ok(lock),
         Ok(None) => Err(Error::Usage(format!(
-            "session {} ({}) is busy: another wsman process is working in it; \
+            "session {} is busy: another wsman process is working in it; \
              try again when it has finished",
-            record.id,
-            for_terminal(&record.name)
+            session_label(record)
         ))),
         Err(e) => Err(Error::Usage(format!(
             "cannot lock session {} in {}: {e}",
-            record.id,
+            session_label(record),
             dir.display()
         ))),
     }
