@@ -353,7 +353,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 return Err(Error::Usage(format!(
                     "{e}\nThe session was created on {host} and is left there, disconnected, \
                      with InstanceId {iid}. Record it with `wsman -H {host} session connect {iid}` \
-                     or remove it with `wsman -H {host} session remove {iid}`."
+                     once the state folder can be written, then use or remove it as usual."
                 )));
             }
             if !args.json {
