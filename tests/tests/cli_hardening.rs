@@ -335,6 +335,27 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Processes (but `except` and this test) whose command line holds
+/// `marker`: the commands the host's WinRS shells started.
+fn processes_with(marker: &str, except: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            if pid == except || pid == std::process::id() {
+                return None;
+            }
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .contains(marker)
+                .then_some(pid)
+        })
+        .collect()
+}
+
 fn basic_host() -> Option<TestHost> {
     TestHost::start(&["--auth", "basic", "--allow-unencrypted"])
 }
@@ -591,6 +612,33 @@ fn sigterm_and_sighup_clean_up_and_a_busy_session_is_refused() {
             "SIG{signal} left a session on the host"
         );
     }
+
+    // WinRS: the remote command is terminated and the shell deleted.
+    let marker = format!("sleep 3{}", std::process::id() % 1000);
+    let child = cli.spawn(&["exec", "sh", "-c", &format!("{marker}; echo never")]);
+    let pid = child.id();
+    let started = wait_until(Duration::from_secs(20), || {
+        !processes_with(&marker, pid).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(started, "the remote command never started: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("terminating the remote command"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || processes_with(&marker, pid)
+            .is_empty()),
+        "the remote command outlived SIGTERM"
+    );
 
     // A PSSession is left disconnected, and usable.
     let v: serde_json::Value =
