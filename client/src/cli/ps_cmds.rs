@@ -230,9 +230,14 @@ fn print_record(r: &SessionRecord, state: &str, json: bool) {
             .to_string(),
         );
     } else {
+        // A name may come from the host (`session connect`).
         out_line(&format!(
             "{:>3} {:<16} {:<28} {:<13} {}",
-            r.id, r.name, r.computer_name, state, r.instance_id
+            r.id,
+            for_terminal(&r.name),
+            r.computer_name,
+            state,
+            r.instance_id
         ));
     }
 }
