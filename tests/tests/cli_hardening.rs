@@ -335,6 +335,27 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Processes (but `except` and this test) whose command line holds
+/// `marker`: the commands the host's WinRS shells started.
+fn processes_with(marker: &str, except: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            if pid == except || pid == std::process::id() {
+                return None;
+            }
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .contains(marker)
+                .then_some(pid)
+        })
+        .collect()
+}
+
 fn basic_host() -> Option<TestHost> {
     TestHost::start(&["--auth", "basic", "--allow-unencrypted"])
 }
@@ -474,6 +495,55 @@ fn the_state_folder_keeps_every_record_and_never_reuses_an_id() {
     assert!(stderr(&o).contains("has been given out"), "{}", stderr(&o));
     assert!(cli.remote_sessions().is_empty());
 
+    // The record cannot be written once the session exists (the folder
+    // is replaced while the host's answer to the Disconnect is held back):
+    // the error names the InstanceId and how to reach the session.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let upstream = host
+        .url()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let slow = Forwarder::start(
+        &upstream,
+        Arc::new(|body: &[u8]| {
+            if String::from_utf8_lossy(body).contains("DisconnectResponse") {
+                std::thread::sleep(Duration::from_secs(4));
+            }
+            body.to_vec()
+        }),
+    );
+    let child = cli
+        .command(&slow.url(), &["session", "new"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let made = wait_until(Duration::from_secs(20), || cli.remote_sessions().len() == 1);
+    let moved = dir.with_extension("moved");
+    std::fs::rename(&dir, &moved).unwrap();
+    std::fs::write(&dir, b"no longer a folder").unwrap();
+    let o = child.wait_with_output().unwrap();
+    std::fs::remove_file(&dir).unwrap();
+    std::fs::rename(&moved, &dir).unwrap();
+    assert!(made, "the session never appeared: {}", stderr(&o));
+    let remote = cli.remote_sessions();
+    assert_eq!(remote.len(), 1);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&remote[0]), "{err}");
+    assert!(
+        err.contains(&format!("session connect {}", remote[0])),
+        "{err}"
+    );
+    // What it says works.
+    ok(&cli.run(&["session", "connect", &remote[0]]));
+    ok(&cli.run(&["session", "remove", &remote[0]]));
+    assert!(cli.remote_sessions().is_empty());
+    drop(slow);
+
     // A state folder that cannot be written: nothing made on the host.
     let blocker = temp_dir("blocker");
     std::fs::write(&blocker, b"a file, not a folder").unwrap();
@@ -542,6 +612,33 @@ fn sigterm_and_sighup_clean_up_and_a_busy_session_is_refused() {
             "SIG{signal} left a session on the host"
         );
     }
+
+    // WinRS: the remote command is terminated and the shell deleted.
+    let marker = format!("sleep 3{}", std::process::id() % 1000);
+    let child = cli.spawn(&["exec", "sh", "-c", &format!("{marker}; echo never")]);
+    let pid = child.id();
+    let started = wait_until(Duration::from_secs(20), || {
+        !processes_with(&marker, pid).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(started, "the remote command never started: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("terminating the remote command"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || processes_with(&marker, pid)
+            .is_empty()),
+        "the remote command outlived SIGTERM"
+    );
 
     // A PSSession is left disconnected, and usable.
     let v: serde_json::Value =

@@ -224,9 +224,14 @@ fn print_record(r: &SessionRecord, state: &str, json: bool) {
             .to_string(),
         );
     } else {
+        // A name may come from the host (`session connect`).
         out_line(&format!(
             "{:>3} {:<16} {:<28} {:<13} {}",
-            r.id, r.name, r.computer_name, state, r.instance_id
+            r.id,
+            for_terminal(&r.name),
+            r.computer_name,
+            state,
+            r.instance_id
         ));
     }
 }
@@ -250,6 +255,16 @@ fn update_store<T>(change: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
     })?
 }
 
+/// How a session is named in messages: `Id (name)`, or its InstanceId when
+/// it is not recorded yet.
+fn session_label(record: &SessionRecord) -> String {
+    if record.id == 0 {
+        record.instance_id.to_string()
+    } else {
+        format!("{} ({})", record.id, for_terminal(&record.name))
+    }
+}
+
 /// Holds SESSION for this process while it works in it: a second `wsman`
 /// on the same session is refused before anything is sent to the host
 /// (the host would run its script and leave its output to whoever
@@ -259,14 +274,13 @@ fn hold_session(record: &SessionRecord) -> Result<SessionLock> {
     match SessionLock::try_hold(&dir, record.instance_id) {
         Ok(Some(lock)) => Ok(lock),
         Ok(None) => Err(Error::Usage(format!(
-            "session {} ({}) is busy: another wsman process is working in it; \
+            "session {} is busy: another wsman process is working in it; \
              try again when it has finished",
-            record.id,
-            for_terminal(&record.name)
+            session_label(record)
         ))),
         Err(e) => Err(Error::Usage(format!(
             "cannot lock session {} in {}: {e}",
-            record.id,
+            session_label(record),
             dir.display()
         ))),
     }
@@ -338,7 +352,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 return Err(Error::Usage(format!(
                     "{e}\nThe session was created on {host} and is left there, disconnected, \
                      with InstanceId {iid}. Record it with `wsman -H {host} session connect {iid}` \
-                     or remove it with `wsman -H {host} session remove {iid}`."
+                     once the state folder can be written, then use or remove it as usual."
                 )));
             }
             if !args.json {
