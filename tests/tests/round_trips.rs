@@ -46,7 +46,10 @@ async fn each_operation_takes_the_round_trips_the_protocol_needs() {
         .await
         .unwrap();
     let (open, conns, auths) = step("New (open)");
-    assert_eq!(open, 2, "open = Create + Receive");
+    // Windows sends the pool's state in a Receive of its own, never with SESSION_CAPABILITY and
+    // APPLICATION_PRIVATE_DATA (all 34 pypsrp recordings; the test host does the same since
+    // issue 16), so opening costs Create and two Receives, as for pypsrp.
+    assert_eq!(open, 3, "open = Create + Receive + Receive");
     assert_eq!((conns, auths), (1, 1), "one connection, one authentication");
 
     s.run("$x = 1").await.unwrap();
