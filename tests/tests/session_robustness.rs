@@ -385,7 +385,7 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
+async fn requests_whose_answer_is_lost_are_retransmitted_to_a_robust_host() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
@@ -394,15 +394,92 @@ async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
         .await
         .unwrap();
+    assert!(s.stats().retransmissions == 0);
 
-    // A Receive (the keep-alive) whose answer is lost: sent again on a new
-    // connection, which authenticates again.
+    // A Receive (the keep-alive) whose answer is lost: retransmitted with
+    // its OperationID (MS-WSMV 3.1.4.1.39) on a new connection, which
+    // authenticates again; the transport does not resend it blindly.
     let before = s.stats();
     fwd.lose_next_answer();
     s.keep_alive().await.unwrap();
     let after = s.stats();
-    assert_eq!(after.resends, before.resends + 1, "{after:?}");
+    assert_eq!(
+        after.retransmissions,
+        before.retransmissions + 1,
+        "{after:?}"
+    );
+    assert_eq!(after.resends, before.resends, "{after:?}");
     assert_eq!(after.auth_handshakes, before.auth_handshakes + 1);
+
+    // A Command whose answer is lost: retransmitted, and the host, which
+    // kept its answer, does not start it twice.
+    let sid = s.instance_id();
+    let before = s.stats();
+    fwd.lose_next_answer();
+    let mut p = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap();
+    let listed = PsSession::list(&connection(&host, host.url()))
+        .await
+        .unwrap();
+    let me = listed.iter().find(|r| r.instance_id == sid).unwrap();
+    assert_eq!(me.pipelines, [p.id()], "the host got the Command once");
+    let mut out = Vec::new();
+    while let Some(e) = p.next().await.unwrap() {
+        if let PipelineEvent::Output(v) = e {
+            out.push(text(&v));
+        }
+    }
+    assert_eq!(out, ["a", "b"]);
+    assert_eq!(
+        s.stats().resends,
+        before.resends,
+        "no blind resend of a Command"
+    );
+    assert!(s.stats().retransmissions > before.retransmissions);
+
+    // A Send (pipeline input) whose answer is lost: retransmitted; the
+    // input arrives once.
+    let ps = PowerShell::new(vec![PsCommand::script("$input")]);
+    let mut p = s.invoke_powershell(ps, true).await.unwrap();
+    fwd.lose_next_answer();
+    p.send_input(psrp::clixml::Value::String("x".into()))
+        .await
+        .unwrap();
+    p.close_input().await.unwrap();
+    let r = p.collect().await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["x"], "once");
+    assert!(
+        TestHost::stat(&host.stats(), "robust_retransmissions") >= 3,
+        "answered from the kept answers: {}",
+        host.stats()
+    );
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_robust_connections_lost_answers_are_never_resent_blindly() {
+    // A host without robust connections (Windows 7 / 2008 R2).
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--no-robust"]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host)).await;
+    let info = connection(&host, &fwd.url());
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let sid = s.instance_id();
+
+    // A Receive whose answer is lost: the output in it cannot be had
+    // again, and the error says so instead of receiving on past the gap.
+    let before = s.stats();
+    fwd.lose_next_answer();
+    let e = s.keep_alive().await.unwrap_err();
+    let m = e.to_string();
+    assert!(m.contains("lost output"), "{m}");
+    assert!(m.contains(&sid.to_string()), "{m}");
+    assert!(m.contains("wsman session receive"), "{m}");
+    let after = s.stats();
+    assert_eq!(after.resends, before.resends, "not resent: {after:?}");
+    assert_eq!(after.retransmissions, 0);
 
     // A connection the host closed while idle: the Command provably never
     // went out on it, so it goes out on a new one.
@@ -413,7 +490,6 @@ async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
 
     // A Command whose answer is lost: not sent again; the session finds
     // its CommandId among the shell's commands, so the pipeline goes on.
-    let sid = s.instance_id();
     let before = s.stats();
     fwd.lose_next_answer();
     let mut p = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap();
@@ -445,6 +521,7 @@ async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
     assert!(m.contains("may or may not have acted on it"), "{m}");
     assert!(m.contains("not sent again"), "{m}");
     assert_eq!(s.stats().resends, before.resends, "no resend of a Send");
+    assert_eq!(s.stats().retransmissions, 0);
     s.close().await.unwrap();
 }
 

@@ -14,9 +14,11 @@
 //! messages, which are handled). `wsman enter` does so while the prompt
 //! waits for a line.
 //!
-//! **Network drops.** The transport reconnects, re-authenticates and
-//! resends a Receive once by itself. When that fails too (the host is
-//! unreachable), a pipeline's or the pool's Receive tries again with
+//! **Network drops.** A Receive whose answer was lost is retransmitted
+//! ([MS-WSMV] 3.1.4.1.39 robust connections, see `wsman::client`) so the
+//! host sends the answer it kept; a host that keeps nothing makes it a
+//! "lost output" error naming the session, never a silent gap. When the
+//! host cannot be reached, a pipeline's or the pool's Receive tries again with
 //! exponential backoff (250 ms doubling to 5 s) for the session's reconnect
 //! window ([`SessionOptions::reconnect_window`], 4 minutes by default, as
 //! PowerShell's robust connections), taking the session back with WS-Man
@@ -199,6 +201,9 @@ impl PsSession {
             } else {
                 e
             };
+            if wsman::transport::answer_lost(&e) {
+                return Err(self.output_lost(e, pipeline_id));
+            }
             if !is_network_failure(&e) {
                 return Err(e.into());
             }
@@ -217,6 +222,31 @@ impl PsSession {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+
+    /// The error when a Receive's answer was lost on a host that cannot
+    /// send it again (no [MS-WSMV] 3.1.4.1.39 robust connections): what was
+    /// lost and where the session is.
+    ///
+    /// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+    fn output_lost(&self, cause: wsman::Error, pipeline_id: Option<Uuid>) -> Error {
+        let id = self.pool.id();
+        let what = match pipeline_id {
+            Some(p) => format!("output of pipeline {} is missing", shell_id_text(p)),
+            None => "messages of the session (host calls, state changes) are missing".into(),
+        };
+        let message = format!(
+            "lost output: the answer to a Receive from {host} was lost with the connection and \
+             the host cannot send it again (it does not support robust connections), so {what}; \
+             the results are incomplete. Session {id} is still on the host (`wsman session \
+             receive {id}` gets what came after the loss, `wsman session remove {id}` removes it \
+             if this command did not)",
+            host = self.info.computer_name(),
+        );
+        Error::Wsman(wsman::Error::Transport {
+            message,
+            source: Some(Box::new(cause)),
+        })
     }
 
     /// The error once the reconnect window has passed: what is left on the
