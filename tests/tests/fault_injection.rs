@@ -549,3 +549,47 @@ fn over_a_sealed_channel_a_fault_in_clear_text_is_refused_and_reported() {
     s.fwd.clear();
     let _ = std::fs::remove_dir_all(&s.state);
 }
+
+#[test]
+fn after_a_lost_answer_without_robust_connections_the_next_receive_says_output_was_lost() {
+    let Some(s) = setup(&["--no-robust"], "relost") else {
+        return;
+    };
+    let url = s.fwd.url();
+    let direct = s.host.url().to_string();
+    let run = |url: &str, args: &[&str]| wsman(&s.host, url, &s.state, args, None, LIMIT);
+    assert_eq!(
+        run(&direct, &["session", "new", "--name", "x"]).code,
+        Some(0)
+    );
+    let started = run(
+        &direct,
+        &["session", "invoke", "--disconnected", "x", "1..100000"],
+    );
+    assert_eq!(started.code, Some(0), "{}", started.stderr);
+    std::thread::sleep(Duration::from_millis(500));
+    // Connect, then the Receives: the answer of the fourth request is lost.
+    s.fwd.plan(4, Fault::LoseAnswer);
+    let first = run(&url, &["session", "receive", "x"]);
+    assert!(s.fwd.fired());
+    assert_ne!(first.code, Some(0));
+    assert!(first.stderr.contains("lost output"), "{}", first.stderr);
+    // What the host sends next may begin inside a message: said as lost
+    // output too, never a bare protocol error; or it is whole objects.
+    let second = run(&direct, &["session", "receive", "x"]);
+    eprintln!("second receive: exit {:?}: {}", second.code, cut(&second.stderr, 300));
+    if second.code != Some(0) {
+        assert!(second.stderr.contains("lost output"), "{}", second.stderr);
+    }
+    let numbers: Vec<usize> = second
+        .stdout
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "in order, none twice"
+    );
+    let _ = run(&direct, &["session", "remove", "x"]);
+    let _ = std::fs::remove_dir_all(&s.state);
+}

@@ -637,7 +637,9 @@ impl PsSession {
         for s in &r.streams {
             if !s.data.is_empty() {
                 data = true;
-                self.pool.receive_data(&s.data)?;
+                if let Err(e) = self.pool.receive_data(&s.data) {
+                    return Err(self.stream_error(e));
+                }
             }
         }
         Ok((r.command_state.is_some_and(|c| c.is_done()), data))

@@ -243,10 +243,33 @@ impl PsSession {
              if this command did not)",
             host = self.info.computer_name(),
         );
+        tracing::debug!(error = %cause, "the lost answer");
         Error::Wsman(wsman::Error::Transport {
             message,
-            source: Some(Box::new(cause)),
+            source: None,
         })
+    }
+
+    /// A PSRP error in the host's output: a fragment that continues a
+    /// message whose start never came means output was lost before (an
+    /// answer lost with a connection to a host without robust connections,
+    /// or a broken host), which is said as such.
+    pub(crate) fn stream_error(&self, e: psrp::Error) -> Error {
+        let lost_start = matches!(
+            &e,
+            psrp::Error::Malformed { detail, .. } if detail.contains("before its start fragment")
+        );
+        if !lost_start {
+            return e.into();
+        }
+        let id = self.pool.id();
+        Error::Broken(format!(
+            "lost output: the output of session {id} on {host} continues a message whose \
+             beginning never arrived ({e}), so output was lost before (an answer lost with its \
+             connection to a host without robust connections); what follows cannot be read in \
+             order. Remove the session with `wsman session remove {id}`",
+            host = self.info.computer_name(),
+        ))
     }
 
     /// The error once the reconnect window has passed: what is left on the
