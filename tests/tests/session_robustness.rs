@@ -577,3 +577,57 @@ async fn a_session_the_host_disconnected_during_an_outage_is_reconnected_within_
     assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["back"]);
     s.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pipelines_get_a_lost_answer_again_on_their_own_connections() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host)).await;
+    let info = connection(&host, &fwd.url());
+    let opts = SessionOptions {
+        max_runspaces: Some(2),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    let mut group = s
+        .invoke_many(&["1..3000", "'x'; Start-Sleep 1; 3001..6000"])
+        .await
+        .unwrap();
+    let ids = group.ids();
+    let mut outs = [Vec::new(), Vec::new()];
+    let mut armed = false;
+    while let Some((id, e)) = group.next().await.unwrap() {
+        let k = ids.iter().position(|i| *i == id).unwrap();
+        match e {
+            PipelineEvent::Output(v) => {
+                outs[k].push(text(&v));
+                if !armed {
+                    // The pipelines receive on their own connections by
+                    // now: the next request loses its answer.
+                    fwd.lose_next_answer();
+                    armed = true;
+                }
+            }
+            PipelineEvent::Finished { state, error } => {
+                assert_eq!(error.map(|e| e.message().to_string()), None);
+                assert_eq!(state, psrp::types::PSInvocationState::Completed);
+            }
+            _ => {}
+        }
+    }
+    let first: Vec<String> = (1..=3000).map(|i| i.to_string()).collect();
+    let mut second = vec!["x".to_string()];
+    second.extend((3001..=6000).map(|i| i.to_string()));
+    assert!(outs[0] == first, "pipeline 1: {} objects", outs[0].len());
+    assert!(outs[1] == second, "pipeline 2: {} objects", outs[1].len());
+    assert!(
+        TestHost::stat(&host.stats(), "robust_retransmissions") >= 1,
+        "the lost answer was sent again from the host's kept answers: {}",
+        host.stats()
+    );
+    drop(group);
+    s.close().await.unwrap();
+}

@@ -165,6 +165,13 @@ impl Client {
         h
     }
 
+    /// Takes over what `other` learned about the host's robust connections
+    /// (for a second connection to the same host and shell, such as a
+    /// pipeline's own Receive connection).
+    pub fn inherit_robust(&mut self, other: &Client) {
+        self.robust.inherit(&other.robust);
+    }
+
     /// Whether the host handled the last request to `resource_uri` robustly
     /// (its answer echoed the `wsmv:OperationID`, [MS-WSMV] 3.1.4.1.39).
     pub fn is_robust(&self, resource_uri: &str) -> bool {

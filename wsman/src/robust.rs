@@ -59,6 +59,11 @@ impl Robust {
         self.supported.contains(resource_uri)
     }
 
+    /// Adds the resources `other` knows to be robust.
+    pub fn inherit(&mut self, other: &Robust) {
+        self.supported.extend(other.supported.iter().cloned());
+    }
+
     /// Takes the pending Receive for `key`, if any.
     pub fn take_pending(&mut self, key: &str) -> Option<PendingReceive> {
         let i = self.pending.iter().position(|p| p.key == key)?;
