@@ -224,6 +224,38 @@ fn first_contact_client(info: &ConnectionInfo) -> Result<(WsmanClient, u32)> {
     Ok((wsman, configured))
 }
 
+/// After the answer to a Create was lost: the shell `shell_id` as the host
+/// lists it if the Create was carried out, `None` if the host has no such
+/// shell, the original error if the host cannot be asked.
+async fn created_after_lost_answer(
+    wsman: &mut wsman::client::Client,
+    shell_id: &str,
+    lost: wsman::Error,
+) -> Result<Option<wsman::soap::response::Created>> {
+    tracing::info!(error = %lost, "the answer to Create was lost; asking the host whether it created the shell");
+    let shells = match wsman.enumerate_shells().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list the shells");
+            return Err(lost.into());
+        }
+    };
+    match shells
+        .into_iter()
+        .find(|s| s.shell_id.eq_ignore_ascii_case(shell_id))
+    {
+        Some(shell) => Ok(Some(wsman::soap::response::Created {
+            selectors: vec![wsman::soap::Selector::new("ShellId", shell_id)],
+            shell: Some(shell),
+            ..Default::default()
+        })),
+        None => {
+            tracing::info!("the host has no such shell: creating it");
+            Ok(None)
+        }
+    }
+}
+
 /// The largest PSRP packet that fits in one envelope of `max_envelope`
 /// bytes once base64-encoded, leaving room for the SOAP around it.
 fn max_packet(max_envelope: u32) -> usize {
@@ -254,7 +286,23 @@ impl PsSession {
         if opts.no_profile {
             options.push(WsOption::flag(ns::option::WINRS_NOPROFILE, true));
         }
-        let created = wsman.create_shell(&resource_uri, &create, options).await?;
+        let created = match wsman
+            .create_shell(&resource_uri, &create, options.clone())
+            .await
+        {
+            Ok(c) => c,
+            // The answer was lost: the ShellId is ours, so the host tells
+            // whether the Create was carried out (then its pool messages
+            // wait in the shell's output); only a shell it does not have
+            // is created again.
+            Err(e) if wsman::transport::maybe_delivered(&e) => {
+                match created_after_lost_answer(&mut wsman, &shell_id, e).await? {
+                    Some(c) => c,
+                    None => wsman.create_shell(&resource_uri, &create, options).await?,
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         let shell_id = created.shell_id().map(str::to_string).unwrap_or(shell_id);
         let idle_timeout = created
             .shell
