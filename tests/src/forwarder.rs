@@ -65,9 +65,19 @@ impl Fault {
     ];
 }
 
+/// Which request a planned fault hits.
+#[derive(Debug, Clone)]
+enum Target {
+    /// The N-th SOAP request.
+    Index(usize),
+    /// The first request whose bytes contain this text (readable only
+    /// when bodies are not sealed: Basic with `--no-encryption`).
+    Containing(Vec<u8>),
+}
+
 struct Shared {
     upstream: SocketAddr,
-    plan: Mutex<Option<(usize, Fault)>>,
+    plan: Mutex<Option<(Target, Fault)>>,
     requests: AtomicUsize,
     fired: AtomicBool,
     stop: AtomicBool,
@@ -127,7 +137,16 @@ impl Forwarder {
     pub fn plan(&self, at: usize, fault: Fault) {
         self.shared.requests.store(0, Ordering::SeqCst);
         self.shared.fired.store(false, Ordering::SeqCst);
-        *self.shared.plan.lock().unwrap() = Some((at, fault));
+        *self.shared.plan.lock().unwrap() = Some((Target::Index(at), fault));
+    }
+
+    /// Plans `fault` for the first request whose bytes contain `text` (a
+    /// SOAP action, say; bodies must be unsealed) and resets the counters.
+    pub fn plan_matching(&self, text: &str, fault: Fault) {
+        self.shared.requests.store(0, Ordering::SeqCst);
+        self.shared.fired.store(false, Ordering::SeqCst);
+        *self.shared.plan.lock().unwrap() =
+            Some((Target::Containing(text.as_bytes().to_vec()), fault));
     }
 
     /// Forwards everything from now on, and resets the counters.
@@ -213,13 +232,24 @@ fn serve(down: TcpStream, s: &Shared) {
     while let Some((req, body)) = read_message(&mut dr) {
         let fault = if body > 0 {
             let n = s.requests.fetch_add(1, Ordering::SeqCst) + 1;
-            match *s.plan.lock().unwrap() {
-                Some((at, f)) if at == n => {
-                    s.fired.store(true, Ordering::SeqCst);
-                    Some(f)
+            let mut plan = s.plan.lock().unwrap();
+            let hit = match &*plan {
+                Some((Target::Index(at), f)) if *at == n => Some(*f),
+                Some((Target::Containing(t), f))
+                    if !s.fired.load(Ordering::SeqCst)
+                        && req.windows(t.len()).any(|w| w == t.as_slice()) =>
+                {
+                    Some(*f)
                 }
                 _ => None,
+            };
+            if hit.is_some() {
+                s.fired.store(true, Ordering::SeqCst);
+                if matches!(&*plan, Some((Target::Containing(_), _))) {
+                    *plan = None;
+                }
             }
+            hit
         } else {
             None
         };

@@ -611,3 +611,34 @@ fn after_a_lost_answer_without_robust_connections_the_next_receive_says_output_w
     let _ = run(&direct, &["session", "remove", "x"]);
     let _ = std::fs::remove_dir_all(&s.state);
 }
+
+#[test]
+fn exec_whose_delete_answer_is_lost_still_succeeds() {
+    // Issue 8 finding 5: a Delete sent again after its answer was lost
+    // found the shell gone and turned a good `exec` into exit 5. Basic
+    // without encryption, so the forwarder can find the Delete.
+    let Some(host) = TestHost::start(&["--auth", "basic", "--allow-unencrypted"]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host));
+    let url = fwd.url();
+    for fault in Fault::CUTS {
+        fwd.plan_matching("transfer/Delete", fault);
+        let run = Command::new(wsman_bin())
+            .args(["-H", &url, "-a", "basic", "--no-encryption", "-u"])
+            .arg(host.get("user").unwrap())
+            .args(["exec", "-n", "seq", "1", "50"])
+            .env("WSMAN_PASSWORD", host.get("password").unwrap())
+            .output()
+            .expect("run wsman");
+        assert!(fwd.fired(), "{fault:?}: no Delete seen");
+        let out = String::from_utf8_lossy(&run.stdout);
+        let expected: String = (1..=50).map(|i| format!("{i}\n")).collect();
+        assert_eq!(
+            (run.status.code(), out.as_ref()),
+            (Some(0), expected.as_str()),
+            "{fault:?} of the Delete: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
