@@ -1,6 +1,7 @@
 //! A TCP forwarder between a client and the test host that reads HTTP/1.1
 //! messages whole and, at a chosen request, cuts the connection or stalls:
-//! the network failures of a fault-injection run.
+//! the network failures of a fault-injection run. It can also cut every
+//! live connection at once and refuse new ones (an outage).
 //!
 //! Requests are counted across all connections, only those with a body
 //! (SOAP envelopes: the empty authentication `POST`s are not counted),
@@ -81,6 +82,8 @@ struct Shared {
     requests: AtomicUsize,
     fired: AtomicBool,
     stop: AtomicBool,
+    refusing: AtomicBool,
+    accepted: AtomicUsize,
     live: Mutex<Vec<(usize, TcpStream)>>,
     next_id: AtomicUsize,
 }
@@ -105,6 +108,8 @@ impl Forwarder {
             requests: AtomicUsize::new(0),
             fired: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            refusing: AtomicBool::new(false),
+            accepted: AtomicUsize::new(0),
             live: Mutex::new(Vec::new()),
             next_id: AtomicUsize::new(0),
         });
@@ -112,7 +117,9 @@ impl Forwarder {
         let accept = thread::spawn(move || {
             while !s.stop.load(Ordering::SeqCst) {
                 match listener.accept() {
+                    Ok((down, _)) if s.refusing.load(Ordering::SeqCst) => drop(down),
                     Ok((down, _)) => {
+                        s.accepted.fetch_add(1, Ordering::SeqCst);
                         let s = s.clone();
                         thread::spawn(move || serve(down, &s));
                     }
@@ -166,8 +173,25 @@ impl Forwarder {
         self.shared.fired.load(Ordering::SeqCst)
     }
 
+    /// The next SOAP request reaches the host; its answer is lost with the
+    /// connection ([`Fault::LoseAnswer`] planned for the next request).
+    pub fn lose_next_answer(&self) {
+        self.plan(1, Fault::LoseAnswer);
+    }
+
+    /// Refuses new connections (accepts and closes them at once, as a
+    /// balancer without a backend would) while `on`.
+    pub fn refuse(&self, on: bool) {
+        self.shared.refusing.store(on, Ordering::SeqCst);
+    }
+
+    /// Connections accepted (and forwarded) so far.
+    pub fn accepted(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
     /// Shuts down every live connection on both sides.
-    pub fn cut_all(&self) {
+    pub fn cut(&self) {
         for (_, s) in self.shared.live.lock().unwrap().drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
@@ -177,7 +201,7 @@ impl Forwarder {
 impl Drop for Forwarder {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        self.cut_all();
+        self.cut();
         if let Some(a) = self.accept.take() {
             let _ = a.join();
         }

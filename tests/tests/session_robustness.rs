@@ -3,145 +3,22 @@
 //! midway, giving up after the reconnect window (the session is left on
 //! the host for another client), and which requests the transport resends.
 //!
-//! The network is a TCP forwarder in this file between the client and the
-//! host that can cut every live connection and refuse new ones.
+//! The network is a TCP forwarder ([`integration_tests::forwarder`])
+//! between the client and the host that can cut every live connection,
+//! refuse new ones and lose the answer of the next request.
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use client::host::NullHost;
 use client::session::{PipelineEvent, PsSession, SessionOptions};
+use integration_tests::forwarder::Forwarder;
 use integration_tests::{wsman_bin, TestHost};
 use psrp::types::{Command as PsCommand, PowerShell};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::AbortHandle;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
-
-/// A TCP forwarder to the host that can cut all live connections, refuse
-/// new ones (accepting and closing them at once, as a balancer without a
-/// backend would), and let the next request through but lose its answer
-/// with the connection.
-struct Forwarder {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    accept: AbortHandle,
-}
-
-#[derive(Default)]
-struct Shared {
-    refusing: AtomicBool,
-    /// The next bytes from the client go to the host, then the connection
-    /// is cut before the host's answer comes back.
-    lose_next_answer: AtomicBool,
-    accepted: AtomicUsize,
-    live: Mutex<Vec<AbortHandle>>,
-}
-
-impl Forwarder {
-    async fn start(upstream: SocketAddr) -> Forwarder {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared::default());
-        let s = shared.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((down, _)) = listener.accept().await {
-                if s.refusing.load(Ordering::SeqCst) {
-                    drop(down);
-                    continue;
-                }
-                s.accepted.fetch_add(1, Ordering::SeqCst);
-                let shared = s.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(up) = TcpStream::connect(upstream).await {
-                        pump(down, up, &shared).await;
-                    }
-                });
-                s.live.lock().unwrap().push(task.abort_handle());
-            }
-        })
-        .abort_handle();
-        Forwarder {
-            addr,
-            shared,
-            accept,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/wsman", self.addr)
-    }
-
-    /// Closes every live connection on both sides.
-    fn cut(&self) {
-        for c in self.shared.live.lock().unwrap().drain(..) {
-            c.abort();
-        }
-    }
-
-    fn refuse(&self, on: bool) {
-        self.shared.refusing.store(on, Ordering::SeqCst);
-    }
-
-    fn accepted(&self) -> usize {
-        self.shared.accepted.load(Ordering::SeqCst)
-    }
-
-    /// The next request reaches the host; its answer is lost with the
-    /// connection.
-    fn lose_next_answer(&self) {
-        self.shared.lose_next_answer.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Copies both ways until either side closes; when `lose_next_answer` is
-/// set, the next request is delivered and the connection closed half a
-/// second later, its answer never forwarded.
-async fn pump(down: TcpStream, up: TcpStream, shared: &Shared) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (mut down_r, mut down_w) = down.into_split();
-    let (mut up_r, mut up_w) = up.into_split();
-    let muted = Arc::new(AtomicBool::new(false));
-    let m = muted.clone();
-    let answers = tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n @ 1..) = up_r.read(&mut buf).await {
-            if m.load(Ordering::SeqCst) || down_w.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut cut_at: Option<tokio::time::Instant> = None;
-    loop {
-        let read = match cut_at {
-            Some(at) => match tokio::time::timeout_at(at, down_r.read(&mut buf)).await {
-                Ok(r) => r,
-                Err(_) => break,
-            },
-            None => down_r.read(&mut buf).await,
-        };
-        let Ok(n @ 1..) = read else { break };
-        if cut_at.is_none() && shared.lose_next_answer.swap(false, Ordering::SeqCst) {
-            muted.store(true, Ordering::SeqCst);
-            cut_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
-        }
-        if up_w.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
-    answers.abort();
-}
-
-impl Drop for Forwarder {
-    fn drop(&mut self) {
-        self.accept.abort();
-        self.cut();
-    }
-}
 
 fn host_addr(host: &TestHost) -> SocketAddr {
     let url = host.url();
@@ -267,7 +144,7 @@ async fn a_receive_cut_midway_reconnects_and_delivers_everything_once() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)));
     let info = connection(&host, &fwd.url());
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
         .await
@@ -310,7 +187,7 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
     let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
         return;
     };
-    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)));
     let info = connection(&host, &fwd.url());
     let opts = SessionOptions {
         name: Some("robust".into()),
@@ -389,7 +266,7 @@ async fn requests_whose_answer_is_lost_are_retransmitted_to_a_robust_host() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let fwd = Forwarder::start(host_addr(&host)).await;
+    let fwd = Forwarder::start(host_addr(&host));
     let info = connection(&host, &fwd.url());
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
         .await
@@ -461,7 +338,7 @@ async fn without_robust_connections_lost_answers_are_never_resent_blindly() {
     let Some(host) = TestHost::start(&["--auth", "ntlm", "--no-robust"]) else {
         return;
     };
-    let fwd = Forwarder::start(host_addr(&host)).await;
+    let fwd = Forwarder::start(host_addr(&host));
     let info = connection(&host, &fwd.url());
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
         .await
@@ -530,7 +407,7 @@ async fn a_session_the_host_disconnected_during_an_outage_is_reconnected_within_
     let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
         return;
     };
-    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)));
     let info = connection(&host, &fwd.url());
     let opts = SessionOptions {
         reconnect_window: Some(Duration::from_secs(30)),
@@ -583,7 +460,7 @@ async fn concurrent_pipelines_get_a_lost_answer_again_on_their_own_connections()
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let fwd = Forwarder::start(host_addr(&host)).await;
+    let fwd = Forwarder::start(host_addr(&host));
     let info = connection(&host, &fwd.url());
     let opts = SessionOptions {
         max_runspaces: Some(2),

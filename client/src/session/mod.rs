@@ -165,6 +165,11 @@ pub struct PsSession {
     /// How long a Receive tries to reach the host again after the network
     /// dropped.
     reconnect_window: Duration,
+    /// When a Receive last found the host unreachable: a Receive that then
+    /// finds the session Disconnected (the host's idle timeout passed
+    /// during the outage) takes it back, even when the answer lost in the
+    /// outage came back by retransmission first.
+    last_outage: Option<std::time::Instant>,
 }
 
 /// Gives `$host.UI.RawUI.ReadKey(options)` its key ([MS-PSRP] 2.2.3.3).
@@ -326,6 +331,7 @@ impl PsSession {
             key_reader: None,
             idle_timeout,
             reconnect_window: opts.reconnect_window.unwrap_or(DEFAULT_RECONNECT_WINDOW),
+            last_outage: None,
         };
         session.wait_for_pool(RunspacePoolState::Opened).await?;
         Ok(session)
@@ -381,6 +387,7 @@ impl PsSession {
             key_reader: None,
             idle_timeout: None,
             reconnect_window: DEFAULT_RECONNECT_WINDOW,
+            last_outage: None,
         };
         session.drain_pool_events()?;
         if session.pool.state() == RunspacePoolState::Opened {

@@ -186,7 +186,11 @@ impl PsSession {
                 }
                 Err(e) => e,
             };
-            let e = if lost.is_some() && is_disconnected_fault(&e) {
+            let after_outage = lost.is_some()
+                || self
+                    .last_outage
+                    .is_some_and(|t| t.elapsed() < self.reconnect_window);
+            let e = if after_outage && is_disconnected_fault(&e) {
                 // The host disconnected the session while it could not be
                 // reached (its idle timeout passed): take it back.
                 tracing::info!("the host disconnected the session meanwhile; reconnecting it");
@@ -195,7 +199,10 @@ impl PsSession {
                     .reconnect(&self.resource_uri, &self.shell_id)
                     .await
                 {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        self.last_outage = None;
+                        continue;
+                    }
                     Err(e) => e,
                 }
             } else {
@@ -207,6 +214,7 @@ impl PsSession {
             if !is_network_failure(&e) {
                 return Err(e.into());
             }
+            self.last_outage = Some(Instant::now());
             let (since, attempts) = lost.get_or_insert((Instant::now(), 0));
             *attempts += 1;
             let elapsed = since.elapsed();
