@@ -642,3 +642,37 @@ fn exec_whose_delete_answer_is_lost_still_succeeds() {
         );
     }
 }
+
+#[test]
+fn a_session_receive_whose_connect_answer_is_lost_can_be_run_again() {
+    let Some(s) = setup(&[], "reconnect") else {
+        return;
+    };
+    let run = |url: &str, args: &[&str]| wsman(&s.host, url, &s.state, args, None, LIMIT);
+    let direct = s.host.url().to_string();
+    assert_eq!(
+        run(&direct, &["session", "new", "--name", "c"]).code,
+        Some(0)
+    );
+    let started = run(
+        &direct,
+        &["session", "invoke", "--disconnected", "c", "1..3000"],
+    );
+    assert_eq!(started.code, Some(0), "{}", started.stderr);
+    std::thread::sleep(Duration::from_millis(500));
+    // The first request of `session receive` is the Connect.
+    s.fwd.plan(1, Fault::LoseAnswer);
+    let first = run(&s.fwd.url(), &["session", "receive", "c"]);
+    assert!(s.fwd.fired());
+    assert_ne!(first.code, Some(0));
+    assert!(
+        first.stderr.contains("still on the host") && first.stderr.contains("session receive"),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stdout.is_empty(), "{}", first.stdout);
+    let again = run(&direct, &["session", "receive", "c"]);
+    assert_eq!(judge(&again, 3000), Outcome::Exact, "{}", again.stderr);
+    let _ = run(&direct, &["session", "remove", "c"]);
+    let _ = std::fs::remove_dir_all(&s.state);
+}

@@ -909,6 +909,15 @@ fn not_found_as(e: wsman::Error, id: Uuid, info: &ConnectionInfo) -> Error {
                 info.computer_name()
             ))
         }
+        _ if wsman::transport::maybe_delivered(&e) => Error::Wsman(wsman::Error::Transport {
+            message: format!(
+                "the answer to Connect from {} was lost with the connection; session {id} is \
+                 still on the host, its output kept there: connect to it again (`wsman session \
+                 receive {id}` or `session connect {id}`, PsSession::connect)",
+                info.computer_name()
+            ),
+            source: Some(Box::new(e)),
+        }),
         _ => Error::Wsman(e),
     }
 }
