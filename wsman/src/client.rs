@@ -475,8 +475,24 @@ impl Client {
             "{resource_uri} {shell_id} {} {streams}",
             command_id.unwrap_or("")
         );
+        let mut since = None;
         if let Some(p) = self.robust.take_pending(&key) {
+            if p.expired() {
+                return Err(Error::Transport {
+                    message: format!(
+                        "the answer to a Receive from {} was lost {}s ago, longer than the host \
+                         keeps answers to send them again ([MS-WSMV] 3.2.5.3): the output it put \
+                         in that answer is lost",
+                        self.to,
+                        p.since.elapsed().as_secs()
+                    ),
+                    source: Some(Box::new(AnswerLost(Error::Timeout {
+                        message: "retransmission window passed".into(),
+                    }))),
+                });
+            }
             // The answer to this Receive was lost: ask for it again.
+            since = Some(p.since);
             h.message_id = p.message_id;
             h.operation_id = Some(p.operation_id);
             h.operation_timeout = p.operation_timeout;
@@ -498,6 +514,7 @@ impl Client {
                         message_id: h.message_id.clone(),
                         operation_id: h.operation_id.clone().unwrap_or_default(),
                         operation_timeout: h.operation_timeout,
+                        since: since.unwrap_or_else(std::time::Instant::now),
                     });
                     Err(e)
                 } else {

@@ -22,7 +22,7 @@
 //!
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::soap::response::EnvelopeInfo;
 use crate::{Error, Result};
@@ -31,6 +31,15 @@ use crate::{Error, Result};
 /// before the error is returned (each on a new connection, after 200 ms,
 /// 400 ms, 800 ms).
 pub(crate) const MAX_RETRANSMISSIONS: u32 = 3;
+
+/// How long after its answer was lost a Receive may still be retransmitted:
+/// the client's retry window of [MS-WSMV] 3.2.5.3 (180 s), within the 3 min
+/// 15 s the host keeps answers (3.1.2). Later, the host may have dropped
+/// the kept answer and would answer the retransmission as a new request,
+/// skipping the lost output, so the loss is reported instead.
+///
+/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+pub(crate) const RETRANSMIT_WINDOW: Duration = Duration::from_secs(180);
 
 /// Receives whose answers were lost, kept for a retransmission: at most
 /// this many (a pool and a few pipelines).
@@ -44,6 +53,15 @@ pub(crate) struct PendingReceive {
     pub message_id: String,
     pub operation_id: String,
     pub operation_timeout: Option<Duration>,
+    /// When the answer was first found lost.
+    pub since: Instant,
+}
+
+impl PendingReceive {
+    /// Too late to retransmit: the host may have dropped the kept answer.
+    pub fn expired(&self) -> bool {
+        self.since.elapsed() > RETRANSMIT_WINDOW
+    }
 }
 
 /// Robust-connection state of one client.
@@ -180,6 +198,27 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_answer_is_retransmitted_only_within_the_window() {
+        let p = |ago: u64| PendingReceive {
+            key: String::new(),
+            message_id: String::new(),
+            operation_id: String::new(),
+            operation_timeout: None,
+            since: Instant::now()
+                .checked_sub(Duration::from_secs(ago))
+                .unwrap_or_else(Instant::now),
+        };
+        assert!(!p(0).expired());
+        assert!(!p(170).expired());
+        if Instant::now()
+            .checked_sub(Duration::from_secs(200))
+            .is_some()
+        {
+            assert!(p(200).expired());
+        }
+    }
+
+    #[test]
     fn pending_receives_are_bounded_and_taken_by_key() {
         let mut r = Robust::default();
         for i in 0..20 {
@@ -188,6 +227,7 @@ mod tests {
                 message_id: String::new(),
                 operation_id: String::new(),
                 operation_timeout: None,
+                since: Instant::now(),
             });
         }
         assert_eq!(r.pending.len(), MAX_PENDING);

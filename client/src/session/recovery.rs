@@ -243,13 +243,14 @@ impl PsSession {
             Some(p) => format!("output of pipeline {} is missing", shell_id_text(p)),
             None => "messages of the session (host calls, state changes) are missing".into(),
         };
+        let why = match &cause {
+            wsman::Error::Transport { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
         let message = format!(
-            "lost output: the answer to a Receive from {host} was lost with the connection and \
-             the host cannot send it again (it does not support robust connections), so {what}; \
-             the results are incomplete. Session {id} is still on the host (`wsman session \
-             receive {id}` gets what came after the loss, `wsman session remove {id}` removes it \
-             if this command did not)",
-            host = self.info.computer_name(),
+            "lost output: {why}. So {what}; the results are incomplete. Session {id} is still on \
+             the host (`wsman session receive {id}` gets what came after the loss, `wsman \
+             session remove {id}` removes it if this command did not)",
         );
         tracing::debug!(error = %cause, "the lost answer");
         Error::Wsman(wsman::Error::Transport {
