@@ -155,7 +155,14 @@ fn judge(run: &Run, n: usize) -> Outcome {
         }
         Some(_) => {
             // Output before the error: no line twice, in order; a gap only
-            // when the message says output was lost.
+            // when the message says output was lost. Byte streams (exec)
+            // may stop inside a line: a last line without its newline must
+            // begin the number that was due.
+            let mut lines = lines;
+            let mut partial = None;
+            if !run.stdout.is_empty() && !run.stdout.ends_with('\n') {
+                partial = lines.pop();
+            }
             let mut last = 0usize;
             for l in &lines {
                 let Ok(v) = l.trim().parse::<usize>() else {
@@ -173,6 +180,11 @@ fn judge(run: &Run, n: usize) -> Outcome {
                     ));
                 }
                 last = v;
+            }
+            if let Some(p) = partial {
+                if !(last + 1).to_string().starts_with(p.trim_end()) {
+                    return Outcome::Wrong(format!("partial last line {p:?} after {last}"));
+                }
             }
             Outcome::FailedClearly
         }
