@@ -3,145 +3,22 @@
 //! midway, giving up after the reconnect window (the session is left on
 //! the host for another client), and which requests the transport resends.
 //!
-//! The network is a TCP forwarder in this file between the client and the
-//! host that can cut every live connection and refuse new ones.
+//! The network is a TCP forwarder ([`integration_tests::forwarder`])
+//! between the client and the host that can cut every live connection,
+//! refuse new ones and lose the answer of the next request.
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use integration_tests::forwarder::Forwarder;
 use integration_tests::{wsman_bin, TestHost};
 use psrp::types::{Command as PsCommand, PowerShell};
 use pssession::host::NullHost;
 use pssession::session::{PipelineEvent, PsSession, SessionOptions};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::AbortHandle;
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::transport::{Endpoint, TransportConfig};
-
-/// A TCP forwarder to the host that can cut all live connections, refuse
-/// new ones (accepting and closing them at once, as a balancer without a
-/// backend would), and let the next request through but lose its answer
-/// with the connection.
-struct Forwarder {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    accept: AbortHandle,
-}
-
-#[derive(Default)]
-struct Shared {
-    refusing: AtomicBool,
-    /// The next bytes from the client go to the host, then the connection
-    /// is cut before the host's answer comes back.
-    lose_next_answer: AtomicBool,
-    accepted: AtomicUsize,
-    live: Mutex<Vec<AbortHandle>>,
-}
-
-impl Forwarder {
-    async fn start(upstream: SocketAddr) -> Forwarder {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared::default());
-        let s = shared.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((down, _)) = listener.accept().await {
-                if s.refusing.load(Ordering::SeqCst) {
-                    drop(down);
-                    continue;
-                }
-                s.accepted.fetch_add(1, Ordering::SeqCst);
-                let shared = s.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(up) = TcpStream::connect(upstream).await {
-                        pump(down, up, &shared).await;
-                    }
-                });
-                s.live.lock().unwrap().push(task.abort_handle());
-            }
-        })
-        .abort_handle();
-        Forwarder {
-            addr,
-            shared,
-            accept,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/wsman", self.addr)
-    }
-
-    /// Closes every live connection on both sides.
-    fn cut(&self) {
-        for c in self.shared.live.lock().unwrap().drain(..) {
-            c.abort();
-        }
-    }
-
-    fn refuse(&self, on: bool) {
-        self.shared.refusing.store(on, Ordering::SeqCst);
-    }
-
-    fn accepted(&self) -> usize {
-        self.shared.accepted.load(Ordering::SeqCst)
-    }
-
-    /// The next request reaches the host; its answer is lost with the
-    /// connection.
-    fn lose_next_answer(&self) {
-        self.shared.lose_next_answer.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Copies both ways until either side closes; when `lose_next_answer` is
-/// set, the next request is delivered and the connection closed half a
-/// second later, its answer never forwarded.
-async fn pump(down: TcpStream, up: TcpStream, shared: &Shared) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (mut down_r, mut down_w) = down.into_split();
-    let (mut up_r, mut up_w) = up.into_split();
-    let muted = Arc::new(AtomicBool::new(false));
-    let m = muted.clone();
-    let answers = tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(n @ 1..) = up_r.read(&mut buf).await {
-            if m.load(Ordering::SeqCst) || down_w.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-    });
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut cut_at: Option<tokio::time::Instant> = None;
-    loop {
-        let read = match cut_at {
-            Some(at) => match tokio::time::timeout_at(at, down_r.read(&mut buf)).await {
-                Ok(r) => r,
-                Err(_) => break,
-            },
-            None => down_r.read(&mut buf).await,
-        };
-        let Ok(n @ 1..) = read else { break };
-        if cut_at.is_none() && shared.lose_next_answer.swap(false, Ordering::SeqCst) {
-            muted.store(true, Ordering::SeqCst);
-            cut_at = Some(tokio::time::Instant::now() + Duration::from_millis(500));
-        }
-        if up_w.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
-    answers.abort();
-}
-
-impl Drop for Forwarder {
-    fn drop(&mut self) {
-        self.accept.abort();
-        self.cut();
-    }
-}
 
 fn host_addr(host: &TestHost) -> SocketAddr {
     let url = host.url();
@@ -267,7 +144,7 @@ async fn a_receive_cut_midway_reconnects_and_delivers_everything_once() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)));
     let info = connection(&host, &fwd.url());
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
         .await
@@ -310,7 +187,7 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
     let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
         return;
     };
-    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)));
     let info = connection(&host, &fwd.url());
     let opts = SessionOptions {
         name: Some("robust".into()),
@@ -385,24 +262,101 @@ async fn an_outage_longer_than_the_window_leaves_the_session_on_the_host_for_ano
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
+async fn requests_whose_answer_is_lost_are_retransmitted_to_a_robust_host() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let fwd = Forwarder::start(host_addr(&host)).await;
+    let fwd = Forwarder::start(host_addr(&host));
     let info = connection(&host, &fwd.url());
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
         .await
         .unwrap();
+    assert!(s.stats().retransmissions == 0);
 
-    // A Receive (the keep-alive) whose answer is lost: sent again on a new
-    // connection, which authenticates again.
+    // A Receive (the keep-alive) whose answer is lost: retransmitted with
+    // its OperationID (MS-WSMV 3.1.4.1.39) on a new connection, which
+    // authenticates again; the transport does not resend it blindly.
     let before = s.stats();
     fwd.lose_next_answer();
     s.keep_alive().await.unwrap();
     let after = s.stats();
-    assert_eq!(after.resends, before.resends + 1, "{after:?}");
+    assert_eq!(
+        after.retransmissions,
+        before.retransmissions + 1,
+        "{after:?}"
+    );
+    assert_eq!(after.resends, before.resends, "{after:?}");
     assert_eq!(after.auth_handshakes, before.auth_handshakes + 1);
+
+    // A Command whose answer is lost: retransmitted, and the host, which
+    // kept its answer, does not start it twice.
+    let sid = s.instance_id();
+    let before = s.stats();
+    fwd.lose_next_answer();
+    let mut p = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap();
+    let listed = PsSession::list(&connection(&host, host.url()))
+        .await
+        .unwrap();
+    let me = listed.iter().find(|r| r.instance_id == sid).unwrap();
+    assert_eq!(me.pipelines, [p.id()], "the host got the Command once");
+    let mut out = Vec::new();
+    while let Some(e) = p.next().await.unwrap() {
+        if let PipelineEvent::Output(v) = e {
+            out.push(text(&v));
+        }
+    }
+    assert_eq!(out, ["a", "b"]);
+    assert_eq!(
+        s.stats().resends,
+        before.resends,
+        "no blind resend of a Command"
+    );
+    assert!(s.stats().retransmissions > before.retransmissions);
+
+    // A Send (pipeline input) whose answer is lost: retransmitted; the
+    // input arrives once.
+    let ps = PowerShell::new(vec![PsCommand::script("$input")]);
+    let mut p = s.invoke_powershell(ps, true).await.unwrap();
+    fwd.lose_next_answer();
+    p.send_input(psrp::clixml::Value::String("x".into()))
+        .await
+        .unwrap();
+    p.close_input().await.unwrap();
+    let r = p.collect().await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["x"], "once");
+    assert!(
+        TestHost::stat(&host.stats(), "robust_retransmissions") >= 3,
+        "answered from the kept answers: {}",
+        host.stats()
+    );
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_robust_connections_lost_answers_are_never_resent_blindly() {
+    // A host without robust connections (Windows 7 / 2008 R2).
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--no-robust"]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host));
+    let info = connection(&host, &fwd.url());
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let sid = s.instance_id();
+
+    // A Receive whose answer is lost: the output in it cannot be had
+    // again, and the error says so instead of receiving on past the gap.
+    let before = s.stats();
+    fwd.lose_next_answer();
+    let e = s.keep_alive().await.unwrap_err();
+    let m = e.to_string();
+    assert!(m.contains("lost output"), "{m}");
+    assert!(m.contains(&sid.to_string()), "{m}");
+    assert!(m.contains("wsman session receive"), "{m}");
+    let after = s.stats();
+    assert_eq!(after.resends, before.resends, "not resent: {after:?}");
+    assert_eq!(after.retransmissions, 0);
 
     // A connection the host closed while idle: the Command provably never
     // went out on it, so it goes out on a new one.
@@ -413,7 +367,6 @@ async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
 
     // A Command whose answer is lost: not sent again; the session finds
     // its CommandId among the shell's commands, so the pipeline goes on.
-    let sid = s.instance_id();
     let before = s.stats();
     fwd.lose_next_answer();
     let mut p = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap();
@@ -445,6 +398,7 @@ async fn requests_whose_answer_is_lost_are_resent_only_when_safe() {
     assert!(m.contains("may or may not have acted on it"), "{m}");
     assert!(m.contains("not sent again"), "{m}");
     assert_eq!(s.stats().resends, before.resends, "no resend of a Send");
+    assert_eq!(s.stats().retransmissions, 0);
     s.close().await.unwrap();
 }
 
@@ -453,7 +407,7 @@ async fn a_session_the_host_disconnected_during_an_outage_is_reconnected_within_
     let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
         return;
     };
-    let fwd = Arc::new(Forwarder::start(host_addr(&host)).await);
+    let fwd = Arc::new(Forwarder::start(host_addr(&host)));
     let info = connection(&host, &fwd.url());
     let opts = SessionOptions {
         reconnect_window: Some(Duration::from_secs(30)),
@@ -498,5 +452,59 @@ async fn a_session_the_host_disconnected_during_an_outage_is_reconnected_within_
     assert_eq!(host_state_of(&direct, &s).await, "Connected");
     let r = s.run("'back'").await.unwrap();
     assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["back"]);
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pipelines_get_a_lost_answer_again_on_their_own_connections() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host));
+    let info = connection(&host, &fwd.url());
+    let opts = SessionOptions {
+        max_runspaces: Some(2),
+        ..Default::default()
+    };
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    let mut group = s
+        .invoke_many(&["1..3000", "'x'; Start-Sleep 1; 3001..6000"])
+        .await
+        .unwrap();
+    let ids = group.ids();
+    let mut outs = [Vec::new(), Vec::new()];
+    let mut armed = false;
+    while let Some((id, e)) = group.next().await.unwrap() {
+        let k = ids.iter().position(|i| *i == id).unwrap();
+        match e {
+            PipelineEvent::Output(v) => {
+                outs[k].push(text(&v));
+                if !armed {
+                    // The pipelines receive on their own connections by
+                    // now: the next request loses its answer.
+                    fwd.lose_next_answer();
+                    armed = true;
+                }
+            }
+            PipelineEvent::Finished { state, error } => {
+                assert_eq!(error.map(|e| e.message().to_string()), None);
+                assert_eq!(state, psrp::types::PSInvocationState::Completed);
+            }
+            _ => {}
+        }
+    }
+    let first: Vec<String> = (1..=3000).map(|i| i.to_string()).collect();
+    let mut second = vec!["x".to_string()];
+    second.extend((3001..=6000).map(|i| i.to_string()));
+    assert!(outs[0] == first, "pipeline 1: {} objects", outs[0].len());
+    assert!(outs[1] == second, "pipeline 2: {} objects", outs[1].len());
+    assert!(
+        TestHost::stat(&host.stats(), "robust_retransmissions") >= 1,
+        "the lost answer was sent again from the host's kept answers: {}",
+        host.stats()
+    );
+    drop(group);
     s.close().await.unwrap();
 }

@@ -7,18 +7,28 @@
 //! transparently by [`Client::receive`]. Each operation tells the transport
 //! whether it may be resent after a dropped connection ([`Resend`], the
 //! [resend rule](crate::transport#the-resend-rule)): Create, Command, Send,
-//! Connect with `connectXml` and Pull are never sent twice.
+//! Receive, Signal, Delete, Connect with `connectXml` and Pull are never
+//! sent twice blindly. Shell requests carry a `wsmv:OperationID`; when the
+//! host handles them robustly ([MS-WSMV] 3.1.4.1.39) a request whose answer
+//! was lost is retransmitted so the host sends its kept answer again;
+//! otherwise a lost Receive answer is an error saying output may be lost
+//! ([`crate::transport::answer_lost`]), and a Delete whose answer was lost
+//! is asked again, the shell being gone then counting as success.
 //!
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 use std::time::Duration;
 
 use crate::fault::FaultKind;
+use crate::robust::{self, PendingReceive, Robust, MAX_RETRANSMISSIONS};
 use crate::soap::request::{self, BufferMode, CommandLine, SendStream, ShellCreate};
 use crate::soap::response::{
     self, Connected, Created, Enumeration, Identify, Received, Resource, ShellInfo,
 };
 use crate::soap::{ns, Header, Selector, WsOption};
-use crate::transport::{Resend, Stats, Transport, TransportConfig};
+use crate::transport::{
+    maybe_delivered, AnswerLost, MaybeDelivered, Resend, Response, Stats, Transport,
+    TransportConfig,
+};
 use crate::{Error, Result};
 
 /// Settings every request carries.
@@ -88,6 +98,11 @@ pub struct Client {
     /// future (a Receive cancelled by Ctrl+C, say). Its answer would still
     /// arrive first on this connection, so the next request opens a new one.
     in_flight: bool,
+    /// [MS-WSMV] 3.1.4.1.39 state: robust resources, lost Receives.
+    robust: Robust,
+    /// The last shell request was answered after a retransmission.
+    retransmitted: bool,
+    retransmissions: u64,
 }
 
 impl Client {
@@ -99,6 +114,9 @@ impl Client {
             to,
             options,
             in_flight: false,
+            robust: Robust::default(),
+            retransmitted: false,
+            retransmissions: 0,
         })
     }
 
@@ -112,9 +130,12 @@ impl Client {
         &mut self.options
     }
 
-    /// Connection counters of the transport.
+    /// Connection counters of the transport, and the retransmissions.
     pub fn stats(&self) -> Stats {
-        self.transport.stats()
+        Stats {
+            retransmissions: self.retransmissions,
+            ..self.transport.stats()
+        }
     }
 
     /// The endpoint URL (`wsa:To`).
@@ -139,7 +160,22 @@ impl Client {
     }
 
     fn shell_header(&self, resource_uri: &str, shell_id: &str) -> Header {
-        self.header(resource_uri).with_selector("ShellId", shell_id)
+        let mut h = self.header(resource_uri).with_selector("ShellId", shell_id);
+        h.operation_id = Some(crate::soap::new_message_id());
+        h
+    }
+
+    /// Takes over what `other` learned about the host's robust connections
+    /// (for a second connection to the same host and shell, such as a
+    /// pipeline's own Receive connection).
+    pub fn inherit_robust(&mut self, other: &Client) {
+        self.robust.inherit(&other.robust);
+    }
+
+    /// Whether the host handled the last request to `resource_uri` robustly
+    /// (its answer echoed the `wsmv:OperationID`, [MS-WSMV] 3.1.4.1.39).
+    pub fn is_robust(&self, resource_uri: &str) -> bool {
+        self.robust.supports(resource_uri)
     }
 
     /// Sends one envelope; returns the body of a 200 answer, or the fault of
@@ -152,8 +188,21 @@ impl Client {
 
     /// [`call`](Self::call) under the given resend rule.
     pub async fn call_with(&mut self, envelope: &str, resend: Resend) -> Result<Vec<u8>> {
+        let resp = self.exchange(envelope, resend, None).await?;
+        self.finish(resp)
+    }
+
+    /// One HTTP exchange. `operation_timeout` is the request's own when it
+    /// differs from the client's.
+    async fn exchange(
+        &mut self,
+        envelope: &str,
+        resend: Resend,
+        operation_timeout: Option<Duration>,
+    ) -> Result<Response> {
         // The HTTP deadline must outlast the host's OperationTimeout.
-        let deadline = self.options.operation_timeout + Duration::from_secs(15);
+        let deadline =
+            operation_timeout.unwrap_or(self.options.operation_timeout) + Duration::from_secs(15);
         if self.in_flight {
             tracing::debug!("a previous request was abandoned: opening a new connection");
             self.transport.disconnect();
@@ -164,7 +213,73 @@ impl Client {
             .send_with(envelope.as_bytes(), deadline, resend)
             .await;
         self.in_flight = false;
-        let resp = resp?;
+        resp
+    }
+
+    /// Sends the shell request `build` writes for `h` (which carries a
+    /// `wsmv:OperationID`), learning from the answer whether the host
+    /// handles the resource robustly. When the answer is lost and the host
+    /// does, the same request is retransmitted with the OperationID marked
+    /// `s:mustUnderstand="true"` ([MS-WSMV] 3.2.5.3), up to
+    /// [`MAX_RETRANSMISSIONS`] times, each on a new connection; otherwise
+    /// the error of the transport ([`MaybeDelivered`]) is returned.
+    async fn call_robust(
+        &mut self,
+        h: &Header,
+        build: impl Fn(&Header, &mut String),
+    ) -> Result<Vec<u8>> {
+        let mut h = h.clone();
+        let mut buf = String::new();
+        let mut tries = 0;
+        self.retransmitted = h.retransmission;
+        loop {
+            buf.clear();
+            build(&h, &mut buf);
+            let e = match self
+                .exchange(&buf, Resend::OnlyIfUnsent, h.operation_timeout)
+                .await
+            {
+                Ok(resp) => {
+                    if let Some(id) = &h.operation_id {
+                        if let Ok(info) = response::parse_header(&resp.body) {
+                            self.robust.note_answer(&h.resource_uri, id, &info)?;
+                        }
+                    }
+                    return self.finish(resp);
+                }
+                Err(e) => e,
+            };
+            let lost = maybe_delivered(&e) || (h.retransmission && robust::unreachable(&e));
+            if !(lost && self.robust.supports(&h.resource_uri) && tries < MAX_RETRANSMISSIONS) {
+                if h.retransmission && !maybe_delivered(&e) && robust::unreachable(&e) {
+                    // The first copy was written; whether it was acted on is unknown.
+                    return Err(Error::Transport {
+                        message: format!(
+                            "the answer of {} was lost and retransmitting the request failed: the \
+                             host may or may not have acted on it",
+                            self.to
+                        ),
+                        source: Some(Box::new(MaybeDelivered(e))),
+                    });
+                }
+                return Err(e);
+            }
+            tries += 1;
+            tracing::info!(
+                operation = h.operation_id.as_deref().unwrap_or(""),
+                attempt = tries,
+                error = %e,
+                "the answer was lost; retransmitting the request (robust connection)"
+            );
+            h.retransmission = true;
+            self.retransmitted = true;
+            self.retransmissions += 1;
+            tokio::time::sleep(Duration::from_millis(100 << tries)).await;
+        }
+    }
+
+    /// The body of a 200 answer, or the fault of a 500 one as [`Error::Fault`].
+    fn finish(&self, resp: Response) -> Result<Vec<u8>> {
         match resp.status {
             200 => Ok(resp.body),
             status => match response::parse_fault(&resp.body) {
@@ -289,9 +404,10 @@ impl Client {
     ) -> Result<Created> {
         let mut h = self.header(resource_uri);
         h.options = options;
-        let mut buf = String::new();
-        request::create_shell(&h, shell, &mut buf);
-        let body = self.call(&buf).await?;
+        h.operation_id = Some(crate::soap::new_message_id());
+        let body = self
+            .call_robust(&h, |h, out| request::create_shell(h, shell, out))
+            .await?;
         response::parse_create(&body)
     }
 
@@ -305,9 +421,9 @@ impl Client {
     ) -> Result<String> {
         let mut h = self.shell_header(resource_uri, shell_id);
         h.options = options;
-        let mut buf = String::new();
-        request::command(&h, command, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self
+            .call_robust(&h, |h, out| request::command(h, command, out))
+            .await?;
         Ok(response::parse_command(&body)?.command_id)
     }
 
@@ -319,9 +435,9 @@ impl Client {
         streams: &[SendStream<'_>],
     ) -> Result<()> {
         let h = self.shell_header(resource_uri, shell_id);
-        let mut buf = String::new();
-        request::send(&h, streams, &mut buf);
-        let body = self.call(&buf).await?;
+        let body = self
+            .call_robust(&h, |h, out| request::send(h, streams, out))
+            .await?;
         response::parse_ack(&body).map(|_| ())
     }
 
@@ -355,12 +471,65 @@ impl Client {
         if resource_uri.starts_with(ns::uri::POWERSHELL_PREFIX) {
             h.options.push(WsOption::new(ns::option::KEEPALIVE, "True"));
         }
-        let mut buf = String::new();
-        request::receive(&h, command_id, streams, &mut buf);
+        let key = format!(
+            "{resource_uri} {shell_id} {} {streams}",
+            command_id.unwrap_or("")
+        );
+        let mut since = None;
+        if let Some(p) = self.robust.take_pending(&key) {
+            if p.expired() {
+                return Err(Error::Transport {
+                    message: format!(
+                        "the answer to a Receive from {} was lost {}s ago, longer than the host \
+                         keeps answers to send them again ([MS-WSMV] 3.2.5.3): the output it put \
+                         in that answer is lost",
+                        self.to,
+                        p.since.elapsed().as_secs()
+                    ),
+                    source: Some(Box::new(AnswerLost(Error::Timeout {
+                        message: "retransmission window passed".into(),
+                    }))),
+                });
+            }
+            // The answer to this Receive was lost: ask for it again.
+            since = Some(p.since);
+            h.message_id = p.message_id;
+            h.operation_id = Some(p.operation_id);
+            h.operation_timeout = p.operation_timeout;
+            h.retransmission = true;
+            self.retransmissions += 1;
+        }
         // A fault is a fault whatever the HTTP status (a recorded Windows
         // w:TimedOut came with 200): parse_receive reports it as one.
-        let received = match self.call_with(&buf, Resend::Idempotent).await {
+        let received = match self
+            .call_robust(&h, |h, out| request::receive(h, command_id, streams, out))
+            .await
+        {
             Ok(body) => response::parse_receive(&body).map(Some),
+            Err(e) if maybe_delivered(&e) || (h.retransmission && robust::unreachable(&e)) => {
+                if self.robust.supports(resource_uri) || h.retransmission {
+                    // Kept by the host: the next Receive asks for it again.
+                    self.robust.keep_pending(PendingReceive {
+                        key,
+                        message_id: h.message_id.clone(),
+                        operation_id: h.operation_id.clone().unwrap_or_default(),
+                        operation_timeout: h.operation_timeout,
+                        since: since.unwrap_or_else(std::time::Instant::now),
+                    });
+                    Err(e)
+                } else {
+                    Err(Error::Transport {
+                        message: format!(
+                            "the answer to a Receive from {} was lost (the connection dropped or no \
+                             answer came in time), and the host does not keep answers to send them \
+                             again (no wsmv:OperationID in its answers for this shell, [MS-WSMV] \
+                             3.1.4.1.39): the output it put in that answer is lost",
+                            self.to
+                        ),
+                        source: Some(Box::new(AnswerLost(e))),
+                    })
+                }
+            }
             Err(e) => Err(e),
         };
         match received {
@@ -396,19 +565,38 @@ impl Client {
         code: &str,
     ) -> Result<()> {
         let h = self.shell_header(resource_uri, shell_id);
-        let mut buf = String::new();
-        request::signal(&h, command_id, code, &mut buf);
-        let body = self.call_with(&buf, Resend::Idempotent).await?;
+        let body = self
+            .call_robust(&h, |h, out| request::signal(h, command_id, code, out))
+            .await?;
         response::parse_ack(&body).map(|_| ())
     }
 
-    /// Deletes a shell ([MS-WSMV] 3.1.4.6).
+    /// Deletes a shell ([MS-WSMV] 3.1.4.6). When the answer is lost, the
+    /// Delete is retransmitted (robust host) or sent again; a shell that is
+    /// gone by then was deleted by the first copy: success.
     pub async fn delete_shell(&mut self, resource_uri: &str, shell_id: &str) -> Result<()> {
         let h = self.shell_header(resource_uri, shell_id);
-        let mut buf = String::new();
-        request::delete(&h, &mut buf);
-        let body = self.call_with(&buf, Resend::Idempotent).await?;
-        response::parse_ack(&body).map(|_| ())
+        let build = |h: &Header, out: &mut String| request::delete(h, out);
+        let mut asked_again = false;
+        let r = match self.call_robust(&h, build).await {
+            Err(e) if maybe_delivered(&e) => {
+                tracing::info!(error = %e, "the answer to Delete was lost; asking again");
+                asked_again = true;
+                let h = self.shell_header(resource_uri, shell_id);
+                self.call_robust(&h, build).await
+            }
+            r => r,
+        };
+        match r {
+            Ok(body) => response::parse_ack(&body).map(|_| ()),
+            Err(Error::Fault(f))
+                if (asked_again || self.retransmitted) && f.kind() == FaultKind::ShellNotFound =>
+            {
+                tracing::debug!("the shell is gone: the first Delete did it");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Disconnects from a shell, leaving it running ([MS-WSMV] 3.1.4.15).
@@ -419,7 +607,7 @@ impl Client {
         idle_timeout: Option<Duration>,
         buffer_mode: Option<BufferMode>,
     ) -> Result<()> {
-        let h = self.shell_header(resource_uri, shell_id);
+        let h = self.header(resource_uri).with_selector("ShellId", shell_id);
         let mut buf = String::new();
         request::disconnect(&h, idle_timeout, buffer_mode, &mut buf);
         let body = self.call_with(&buf, Resend::Idempotent).await?;
@@ -428,7 +616,7 @@ impl Client {
 
     /// Reconnects the client that disconnected ([MS-WSMV] 3.1.4.16).
     pub async fn reconnect(&mut self, resource_uri: &str, shell_id: &str) -> Result<()> {
-        let h = self.shell_header(resource_uri, shell_id);
+        let h = self.header(resource_uri).with_selector("ShellId", shell_id);
         let mut buf = String::new();
         request::reconnect(&h, &mut buf);
         let body = self.call_with(&buf, Resend::Idempotent).await?;
@@ -448,15 +636,18 @@ impl Client {
     ) -> Result<Connected> {
         let mut h = self.shell_header(resource_uri, shell_id);
         h.options = options;
-        let mut buf = String::new();
-        request::connect(&h, command_id, connect_xml, &mut buf);
+        let build =
+            |h: &Header, out: &mut String| request::connect(h, command_id, connect_xml, out);
         // Connecting to a command again changes nothing; connectXml carries
-        // PSRP fragments that must not arrive twice.
-        let resend = match connect_xml {
-            None => Resend::Idempotent,
-            Some(_) => Resend::OnlyIfUnsent,
+        // PSRP fragments that must not arrive twice (unless retransmitted
+        // to a robust host, which sends its kept answer instead).
+        let body = match self.call_robust(&h, build).await {
+            Err(e) if maybe_delivered(&e) && connect_xml.is_none() => {
+                let h = self.shell_header(resource_uri, shell_id);
+                self.call_robust(&h, build).await?
+            }
+            r => r?,
         };
-        let body = self.call_with(&buf, resend).await?;
         response::parse_connect(&body)
     }
 }

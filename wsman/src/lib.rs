@@ -13,6 +13,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod fault;
+mod robust;
 pub mod soap;
 pub mod transport;
 

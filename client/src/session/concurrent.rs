@@ -189,6 +189,7 @@ impl PsSession {
     fn receive_connection(&self) -> Result<WsmanClient> {
         let mut c = self.info.wsman_client()?;
         *c.options_mut() = self.wsman.options().clone();
+        c.inherit_robust(&self.wsman);
         Ok(c)
     }
 }
@@ -450,9 +451,19 @@ impl ConcurrentPipelines<'_> {
     }
 }
 
+/// How many times in a row a pipeline's Receive connection may fail to
+/// reach the host (connect, authenticate; a lost answer is retransmitted
+/// by the client) before the pipeline is given up, and the first wait.
+const RECEIVE_ATTEMPTS: u32 = 5;
+const RECEIVE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Receives for one pipeline on its own connection until the host says
 /// Done, forwarding each `rsp:Stream`'s bytes; `w:TimedOut` (nothing to say
-/// within the OperationTimeout) is asked again.
+/// within the OperationTimeout) is asked again. A network failure is tried
+/// again a few times (a Receive whose answer was lost is then retransmitted,
+/// [MS-WSMV] 3.1.4.1.39); a lost answer that cannot be had again ends it.
+///
+/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 async fn receive_loop(
     mut wsman: WsmanClient,
     resource_uri: String,
@@ -461,10 +472,31 @@ async fn receive_loop(
     id: Uuid,
     tx: mpsc::Sender<Report>,
 ) {
+    let mut failures = 0;
     loop {
         let r = wsman
             .receive_once(&resource_uri, &shell_id, Some(&command_id), RECEIVE_STREAM)
             .await;
+        match r {
+            Err(e)
+                if failures + 1 < RECEIVE_ATTEMPTS
+                    && !wsman::transport::answer_lost(&e)
+                    && matches!(
+                        e,
+                        wsman::Error::Transport {
+                            source: Some(_),
+                            ..
+                        } | wsman::Error::Timeout { .. }
+                    ) =>
+            {
+                tracing::warn!(pipeline = %id, error = %e, "a pipeline's Receive failed; trying again");
+                tokio::time::sleep(RECEIVE_BACKOFF * 2u32.pow(failures)).await;
+                failures += 1;
+                continue;
+            }
+            Ok(_) => failures = 0,
+            Err(_) => {}
+        }
         match r {
             Ok(None) => {}
             Ok(Some(r)) => {

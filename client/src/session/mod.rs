@@ -173,6 +173,11 @@ pub struct PsSession {
     /// Host calls met while sorting events, answered before the next
     /// Send/Receive ([`PsSession::answer_pending_host_calls`]).
     pending_host_calls: std::collections::VecDeque<psrp::messages::HostCall>,
+    /// When a Receive last found the host unreachable: a Receive that then
+    /// finds the session Disconnected (the host's idle timeout passed
+    /// during the outage) takes it back, even when the answer lost in the
+    /// outage came back by retransmission first.
+    last_outage: Option<std::time::Instant>,
 }
 
 /// Gives `$host.UI.RawUI.ReadKey(options)` its key ([MS-PSRP] 2.2.3.3).
@@ -221,6 +226,38 @@ fn first_contact_client(info: &ConnectionInfo) -> Result<(WsmanClient, u32)> {
     Ok((wsman, configured))
 }
 
+/// After the answer to a Create was lost: the shell `shell_id` as the host
+/// lists it if the Create was carried out, `None` if the host has no such
+/// shell, the original error if the host cannot be asked.
+async fn created_after_lost_answer(
+    wsman: &mut wsman::client::Client,
+    shell_id: &str,
+    lost: wsman::Error,
+) -> Result<Option<wsman::soap::response::Created>> {
+    tracing::info!(error = %lost, "the answer to Create was lost; asking the host whether it created the shell");
+    let shells = match wsman.enumerate_shells().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list the shells");
+            return Err(lost.into());
+        }
+    };
+    match shells
+        .into_iter()
+        .find(|s| s.shell_id.eq_ignore_ascii_case(shell_id))
+    {
+        Some(shell) => Ok(Some(wsman::soap::response::Created {
+            selectors: vec![wsman::soap::Selector::new("ShellId", shell_id)],
+            shell: Some(shell),
+            ..Default::default()
+        })),
+        None => {
+            tracing::info!("the host has no such shell: creating it");
+            Ok(None)
+        }
+    }
+}
+
 impl PsSession {
     /// Creates a PSSession on the host (New-PSSession): WS-Man Create with
     /// SESSION_CAPABILITY + INIT_RUNSPACEPOOL, then Receive until the pool
@@ -244,7 +281,23 @@ impl PsSession {
         if opts.no_profile {
             options.push(WsOption::flag(ns::option::WINRS_NOPROFILE, true));
         }
-        let created = wsman.create_shell(&resource_uri, &create, options).await?;
+        let created = match wsman
+            .create_shell(&resource_uri, &create, options.clone())
+            .await
+        {
+            Ok(c) => c,
+            // The answer was lost: the ShellId is ours, so the host tells
+            // whether the Create was carried out (then its pool messages
+            // wait in the shell's output); only a shell it does not have
+            // is created again.
+            Err(e) if wsman::transport::maybe_delivered(&e) => {
+                match created_after_lost_answer(&mut wsman, &shell_id, e).await? {
+                    Some(c) => c,
+                    None => wsman.create_shell(&resource_uri, &create, options).await?,
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         let shell_id = created.shell_id().map(str::to_string).unwrap_or(shell_id);
         let idle_timeout = created
             .shell
@@ -269,6 +322,7 @@ impl PsSession {
             idle_timeout,
             reconnect_window: opts.reconnect_window.unwrap_or(DEFAULT_RECONNECT_WINDOW),
             pending_host_calls: Default::default(),
+            last_outage: None,
         };
         session.wait_for_pool(RunspacePoolState::Opened).await?;
         Ok(session)
@@ -325,6 +379,7 @@ impl PsSession {
             idle_timeout: None,
             reconnect_window: DEFAULT_RECONNECT_WINDOW,
             pending_host_calls: Default::default(),
+            last_outage: None,
         };
         session.drain_pool_events().await?;
         if session.pool.state() == RunspacePoolState::Opened {
@@ -623,7 +678,9 @@ impl PsSession {
         for s in &r.streams {
             if !s.data.is_empty() {
                 data = true;
-                self.pool.receive_data(&s.data)?;
+                if let Err(e) = self.pool.receive_data(&s.data) {
+                    return Err(self.stream_error(e));
+                }
             }
         }
         Ok((r.command_state.is_some_and(|c| c.is_done()), data))
@@ -881,6 +938,15 @@ fn not_found_as(e: wsman::Error, id: Uuid, info: &ConnectionInfo) -> Error {
                 info.computer_name()
             ))
         }
+        _ if wsman::transport::maybe_delivered(&e) => Error::Wsman(wsman::Error::Transport {
+            message: format!(
+                "the answer to Connect from {} was lost with the connection; session {id} is \
+                 still on the host, its output kept there: connect to it again (`wsman session \
+                 receive {id}` or `session connect {id}`, PsSession::connect)",
+                info.computer_name()
+            ),
+            source: Some(Box::new(e)),
+        }),
         _ => Error::Wsman(e),
     }
 }

@@ -14,9 +14,11 @@
 //! messages, which are handled). `wsman enter` does so while the prompt
 //! waits for a line.
 //!
-//! **Network drops.** The transport reconnects, re-authenticates and
-//! resends a Receive once by itself. When that fails too (the host is
-//! unreachable), a pipeline's or the pool's Receive tries again with
+//! **Network drops.** A Receive whose answer was lost is retransmitted
+//! ([MS-WSMV] 3.1.4.1.39 robust connections, see `wsman::client`) so the
+//! host sends the answer it kept; a host that keeps nothing makes it a
+//! "lost output" error naming the session, never a silent gap. When the
+//! host cannot be reached, a pipeline's or the pool's Receive tries again with
 //! exponential backoff (250 ms doubling to 5 s) for the session's reconnect
 //! window ([`SessionOptions::reconnect_window`], 4 minutes by default, as
 //! PowerShell's robust connections), taking the session back with WS-Man
@@ -185,7 +187,11 @@ impl PsSession {
                 }
                 Err(e) => e,
             };
-            let e = if lost.is_some() && is_disconnected_fault(&e) {
+            let after_outage = lost.is_some()
+                || self
+                    .last_outage
+                    .is_some_and(|t| t.elapsed() < self.reconnect_window);
+            let e = if after_outage && is_disconnected_fault(&e) {
                 // The host disconnected the session while it could not be
                 // reached (its idle timeout passed): take it back.
                 tracing::info!("the host disconnected the session meanwhile; reconnecting it");
@@ -194,15 +200,22 @@ impl PsSession {
                     .reconnect(&self.resource_uri, &self.shell_id)
                     .await
                 {
-                    Ok(()) => continue,
+                    Ok(()) => {
+                        self.last_outage = None;
+                        continue;
+                    }
                     Err(e) => e,
                 }
             } else {
                 e
             };
+            if wsman::transport::answer_lost(&e) {
+                return Err(self.output_lost(e, pipeline_id));
+            }
             if !is_network_failure(&e) {
                 return Err(e.into());
             }
+            self.last_outage = Some(Instant::now());
             let (since, attempts) = lost.get_or_insert((Instant::now(), 0));
             *attempts += 1;
             let elapsed = since.elapsed();
@@ -218,6 +231,55 @@ impl PsSession {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
+    }
+
+    /// The error when a Receive's answer was lost on a host that cannot
+    /// send it again (no [MS-WSMV] 3.1.4.1.39 robust connections): what was
+    /// lost and where the session is.
+    ///
+    /// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+    fn output_lost(&self, cause: wsman::Error, pipeline_id: Option<Uuid>) -> Error {
+        let id = self.pool.id();
+        let what = match pipeline_id {
+            Some(p) => format!("output of pipeline {} is missing", guid_text(p)),
+            None => "messages of the session (host calls, state changes) are missing".into(),
+        };
+        let why = match &cause {
+            wsman::Error::Transport { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let message = format!(
+            "lost output: {why}. So {what}; the results are incomplete. Session {id} is still on \
+             the host (`wsman session receive {id}` gets what came after the loss, `wsman \
+             session remove {id}` removes it if this command did not)",
+        );
+        tracing::debug!(error = %cause, "the lost answer");
+        Error::Wsman(wsman::Error::Transport {
+            message,
+            source: None,
+        })
+    }
+
+    /// A PSRP error in the host's output: a fragment that continues a
+    /// message whose start never came means output was lost before (an
+    /// answer lost with a connection to a host without robust connections,
+    /// or a broken host), which is said as such.
+    pub(crate) fn stream_error(&self, e: psrp::Error) -> Error {
+        let lost_start = matches!(
+            &e,
+            psrp::Error::Malformed { detail, .. } if detail.contains("before its start fragment")
+        );
+        if !lost_start {
+            return e.into();
+        }
+        let id = self.pool.id();
+        Error::Broken(format!(
+            "lost output: the output of session {id} on {host} continues a message whose \
+             beginning never arrived ({e}), so output was lost before (an answer lost with its \
+             connection to a host without robust connections); what follows cannot be read in \
+             order. Remove the session with `wsman session remove {id}`",
+            host = self.info.computer_name(),
+        ))
     }
 
     /// The error once the reconnect window has passed: what is left on the

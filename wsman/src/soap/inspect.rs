@@ -84,6 +84,8 @@ pub fn parse_request(input: &[u8]) -> Result<Request> {
             session_id: None,
             selectors: Vec::new(),
             options: Vec::new(),
+            operation_id: None,
+            retransmission: false,
         },
         reply_to_anonymous: false,
         operation_timeout_unparsed: None,
@@ -143,6 +145,13 @@ fn header_field(req: &mut Request, n: Node) -> Result<()> {
             None => req.operation_timeout_unparsed = Some(text),
         },
         "Locale" => h.locale = Some(lang()),
+        "OperationID" => {
+            h.retransmission = n
+                .attrs
+                .iter()
+                .any(|(_, l, v)| l == "mustUnderstand" && matches!(v.trim(), "true" | "1"));
+            h.operation_id = Some(text);
+        }
         "DataLocale" => h.data_locale = Some(lang()),
         "SessionId" => h.session_id = Some(text),
         "SelectorSet" => {

@@ -131,6 +131,14 @@ pub struct Header {
     pub selectors: Vec<Selector>,
     /// `wsman:OptionSet` (mustUnderstand=true); empty omits it.
     pub options: Vec<WsOption>,
+    /// `wsmv:OperationID` ([MS-WSMV] 2.2.4.45, 3.1.4.1.39): asks for
+    /// robust handling of this request; written with `wsmv:SequenceId` 1.
+    /// `None` omits both.
+    pub operation_id: Option<String>,
+    /// The request is a retransmission of one whose answer was lost: the
+    /// OperationID goes out with `s:mustUnderstand="true"` ([MS-WSMV]
+    /// 3.2.5.3), so a host that kept the answer sends it again.
+    pub retransmission: bool,
 }
 
 impl Header {
@@ -148,6 +156,8 @@ impl Header {
             session_id: None,
             selectors: Vec::new(),
             options: Vec::new(),
+            operation_id: None,
+            retransmission: false,
         }
     }
 

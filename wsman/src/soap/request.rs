@@ -81,6 +81,16 @@ fn open(h: &Header, action: &str, out: &mut String) {
         esc(out, id);
         out.push_str("</wsmv:SessionId>");
     }
+    if let Some(id) = &h.operation_id {
+        out.push_str(if h.retransmission {
+            "<wsmv:OperationID s:mustUnderstand=\"true\">"
+        } else {
+            "<wsmv:OperationID s:mustUnderstand=\"false\">"
+        });
+        esc(out, id);
+        out.push_str("</wsmv:OperationID>");
+        out.push_str("<wsmv:SequenceId s:mustUnderstand=\"false\">1</wsmv:SequenceId>");
+    }
     if !h.selectors.is_empty() {
         selector_set(out, &h.selectors);
     }
@@ -600,6 +610,30 @@ pub fn send_capacity(h: &Header, stream: &str, command_id: Option<&str>) -> usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operation_id_marks_a_retransmission_with_must_understand() {
+        let mut h = Header::new("http://h/wsman", ns::uri::SHELL_CMD).with_selector("ShellId", "S");
+        let mut out = String::new();
+        delete(&h, &mut out);
+        assert!(!out.contains("OperationID"), "none unless asked: {out}");
+        h.operation_id = Some("uuid:AB".into());
+        out.clear();
+        delete(&h, &mut out);
+        assert!(out.contains(
+            "<wsmv:OperationID s:mustUnderstand=\"false\">uuid:AB</wsmv:OperationID>\
+             <wsmv:SequenceId s:mustUnderstand=\"false\">1</wsmv:SequenceId>"
+        ));
+        h.retransmission = true;
+        out.clear();
+        delete(&h, &mut out);
+        assert!(
+            out.contains("<wsmv:OperationID s:mustUnderstand=\"true\">uuid:AB</wsmv:OperationID>")
+        );
+        let back = crate::soap::inspect::parse_request(out.as_bytes()).unwrap();
+        assert_eq!(back.header.operation_id.as_deref(), Some("uuid:AB"));
+        assert!(back.header.retransmission);
+    }
 
     #[test]
     fn header_carries_every_common_field() {

@@ -26,6 +26,12 @@ pub struct EnvelopeInfo {
     pub message_id: Option<String>,
     /// `wsa:RelatesTo`: the MessageID of the request this answers.
     pub relates_to: Option<String>,
+    /// `wsmv:OperationID` ([MS-WSMV] 2.2.4.45): present when the host
+    /// handles the request robustly (3.1.4.1.39); the request's value.
+    pub operation_id: Option<String>,
+    /// `wsmv:SequenceID` ([MS-WSMV] 2.2.4.46; Windows writes `SequenceId`):
+    /// the number of this answer within its operation, from 1.
+    pub sequence_id: Option<u64>,
 }
 
 impl EnvelopeInfo {
@@ -98,6 +104,23 @@ fn read_header(r: &mut Reader<'_>, info: &mut EnvelopeInfo) -> Result<()> {
     loop {
         match r.next()? {
             Some(Ev::Start(s)) => {
+                if s.ns.as_deref() == Some(ns::WSMV) {
+                    match s.local.as_str() {
+                        "OperationID" => {
+                            info.operation_id = Some(r.text_content()?.trim().to_owned());
+                        }
+                        "SequenceId" | "SequenceID" => {
+                            let t = r.text_content()?;
+                            info.sequence_id = Some(t.trim().parse().map_err(|_| {
+                                protocol(format!("wsmv:SequenceId {:?} is not a number", t.trim()))
+                            })?);
+                        }
+                        _ => {
+                            r.skip()?;
+                        }
+                    }
+                    continue;
+                }
                 let slot = if s.ns.as_deref() == Some(ns::ADDRESSING) {
                     match s.local.as_str() {
                         "Action" => Some(&mut info.action),
@@ -716,6 +739,12 @@ pub struct Received {
     pub command_state: Option<CommandState>,
 }
 
+/// The addressing and robust-connection headers of any response (an
+/// answer or a fault), without reading its body.
+pub fn parse_header(input: &[u8]) -> Result<EnvelopeInfo> {
+    Ok(open(input)?.info)
+}
+
 /// Parses a ReceiveResponse, decoding each stream's base64.
 pub fn parse_receive(input: &[u8]) -> Result<Received> {
     let mut b = open(input)?;
@@ -835,6 +864,23 @@ mod tests {
 
     fn env(body: &str) -> Vec<u8> {
         ENV.replace("BODY", body).into_bytes()
+    }
+
+    #[test]
+    fn robust_headers_are_read_in_both_spellings() {
+        let answer = |seq: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"><s:Header><p:OperationID s:mustUnderstand="false">uuid:AB</p:OperationID>{seq}</s:Header><s:Body/></s:Envelope>"#
+            )
+        };
+        let i = parse_header(answer("<p:SequenceId>1</p:SequenceId>").as_bytes()).unwrap();
+        assert_eq!(i.operation_id.as_deref(), Some("uuid:AB"));
+        assert_eq!(i.sequence_id, Some(1));
+        let i = parse_header(answer("<p:SequenceID>7</p:SequenceID>").as_bytes()).unwrap();
+        assert_eq!(i.sequence_id, Some(7));
+        assert!(parse_header(answer("<p:SequenceId>x</p:SequenceId>").as_bytes()).is_err());
+        let i = parse_header(&env("<rsp:ReceiveResponse/>")).unwrap();
+        assert_eq!((i.operation_id, i.sequence_id), (None, None));
     }
 
     #[test]

@@ -48,13 +48,19 @@ enum Failure {
     /// The connection dropped after the request was (or may have been)
     /// written: the host may have acted on it.
     Dropped(Error),
+    /// No answer came before the deadline: the host may have acted on the
+    /// request, and its answer may still be on the way. Not sent again by
+    /// the transport (that would double the wait).
+    TimedOut(Error),
     Fatal(Error),
 }
 
 impl Failure {
     fn into_error(self) -> Error {
         match self {
-            Failure::Unsent(e) | Failure::Dropped(e) | Failure::Fatal(e) => e,
+            Failure::Unsent(e) | Failure::Dropped(e) | Failure::TimedOut(e) | Failure::Fatal(e) => {
+                e
+            }
         }
     }
 }
@@ -190,13 +196,16 @@ impl Inner {
                     self.stats.resends += 1;
                     resent = true;
                 }
-                Err(Failure::Dropped(e)) if resend == Resend::OnlyIfUnsent => {
+                Err(Failure::Dropped(e) | Failure::TimedOut(e))
+                    if resend == Resend::OnlyIfUnsent =>
+                {
                     self.conn = None;
                     return Err(Error::Transport {
                         message: format!(
-                            "the connection to {} dropped after the request was sent, so the host may \
-                             or may not have acted on it; it is not sent again because running it \
-                             twice could repeat a command or its input",
+                            "the connection to {} dropped (or no answer came) after the request was \
+                             sent, so the host may or may not have acted on it; it is not sent again \
+                             because running it twice could repeat a command or its input, or lose \
+                             the output in its answer",
                             self.config.endpoint.authority()
                         ),
                         source: Some(Box::new(super::MaybeDelivered(e))),
@@ -494,7 +503,7 @@ async fn round_trip(
     let raw = match tokio::time::timeout(deadline, exchange).await {
         Ok(r) => r?,
         Err(_) => {
-            return Err(Failure::Fatal(Error::Timeout {
+            return Err(Failure::TimedOut(Error::Timeout {
                 message: format!(
                     "no answer from {ep} within {deadline:?}; the deadline must exceed the request's OperationTimeout"
                 ),
@@ -755,10 +764,22 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
         })?;
         encryption::unseal(ctx.as_mut(), &content_type, &raw.body)?
     } else {
-        if conn.sealing.is_some() && raw.status == StatusCode::OK && !raw.body.is_empty() {
+        // A 200 answer or a 500 fault replacing a sealed answer in clear
+        // could come from anyone on the path ([MS-WSMV] 2.2.9.1): refused.
+        if conn.sealing.is_some()
+            && matches!(raw.status.as_u16(), 200 | 500)
+            && !raw.body.is_empty()
+        {
+            let what = if raw.status == StatusCode::OK {
+                "an answer"
+            } else {
+                "a fault (HTTP 500)"
+            };
             return Err(Error::Protocol {
                 message: format!(
-                    "{ep} answered an encrypted request in clear text; refusing the unprotected answer"
+                    "{ep} sent {what} in clear text to an encrypted request; refusing the \
+                     unprotected answer (it may not come from the host). The request may or may \
+                     not have been carried out"
                 ),
             });
         }

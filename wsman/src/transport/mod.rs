@@ -35,15 +35,17 @@
 //!   host provably never saw it;
 //! - [`Resend::Idempotent`] requests are also sent again when the drop came
 //!   after writing: a second copy changes nothing or fails harmlessly —
-//!   Identify, Get, Enumerate, Receive (it takes output the first copy did
-//!   not deliver; output in a response lost with the connection is lost
-//!   unless the host keeps it), Signal (stop and terminate twice are
-//!   once), Delete, Disconnect, Reconnect, Connect to a command;
+//!   Identify, Get, Enumerate, Disconnect, Reconnect, Connect to a command;
 //! - [`Resend::OnlyIfUnsent`] requests are not: Create, Command and Send
 //!   could start a shell or a command twice or repeat input, Connect with
-//!   `connectXml` repeats PSRP fragments, and Pull would skip a batch of
-//!   the enumeration. The error says the host may or may not have acted on
-//!   the request.
+//!   `connectXml` repeats PSRP fragments, Pull would skip a batch of the
+//!   enumeration, Receive would skip the output the host put in the lost
+//!   answer, and Signal and Delete are not repeated blindly either. The
+//!   error ([`MaybeDelivered`]) says the host may or may not have acted on
+//!   the request; a deadline passing after the request was written counts
+//!   the same. [`crate::client::Client`] then retransmits the request as
+//!   [MS-WSMV] 3.1.4.1.39 robust connections allow (the host sends again
+//!   the answer it kept), or reports the loss.
 //!
 //! [`Transport::send`] treats its body as idempotent (the caller knows
 //! what it sends; [`crate::client::Client`] declares each operation with
@@ -170,11 +172,12 @@ pub struct Response {
 /// before writing is always sent again, once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resend {
-    /// A second copy does no harm (Identify, Get, Enumerate, Receive,
-    /// Signal, Delete, Disconnect, Reconnect): sent again once.
+    /// A second copy does no harm (Identify, Get, Enumerate, Disconnect,
+    /// Reconnect): sent again once.
     Idempotent,
-    /// A second copy could act twice (Create, Command, Send, Connect with
-    /// `connectXml`, Pull): an error instead, saying so.
+    /// A second copy could act twice or lose output (Create, Command,
+    /// Send, Receive, Signal, Delete, Connect with `connectXml`, Pull): an
+    /// error instead, saying so.
     OnlyIfUnsent,
 }
 
@@ -209,6 +212,41 @@ pub fn maybe_delivered(e: &Error) -> bool {
     }
 }
 
+/// The source of the [`Error::Transport`] for a Receive whose answer was
+/// lost (the connection dropped, or no answer came, after the request was
+/// written) on a host that does not keep answers for a retransmission
+/// ([MS-WSMV] 3.1.4.1.39: its answers carry no `wsmv:OperationID`). The
+/// host may have taken output from its buffers for that answer, so output
+/// may be missing: the caller reports it instead of receiving on as if
+/// nothing happened. Test with [`answer_lost`].
+///
+/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+#[derive(Debug)]
+pub struct AnswerLost(pub Error);
+
+impl fmt::Display for AnswerLost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for AnswerLost {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Whether `e` says the answer to a Receive was lost and cannot be asked
+/// for again ([`AnswerLost`]): output may be missing.
+pub fn answer_lost(e: &Error) -> bool {
+    match e {
+        Error::Transport {
+            source: Some(s), ..
+        } => s.is::<AnswerLost>(),
+        _ => false,
+    }
+}
+
 /// Counters for tests and diagnostics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -223,6 +261,12 @@ pub struct Stats {
     /// Requests sent again on a new connection after the old one dropped
     /// (see [`Resend`]).
     pub resends: u64,
+    /// Requests retransmitted by [`crate::client::Client`] after their
+    /// answer was lost, for the host to send its kept answer again
+    /// ([MS-WSMV] 3.1.4.1.39; counted by the client, 0 in a bare transport).
+    ///
+    /// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+    pub retransmissions: u64,
 }
 
 /// One authenticated connection to a WS-Management host; see the
