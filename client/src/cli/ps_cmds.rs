@@ -2,17 +2,16 @@
 //! hosts at once) and `session ...` (PSSessions that persist on the host
 //! between `wsman` runs: each command connects, works, and disconnects
 //! again, as `Invoke-Command -Session` on a disconnected session does).
-use std::io::BufRead;
 use std::path::Path;
 use std::time::Duration;
 
-use psrp::clixml::Value;
 use psrp::types::{Command, PowerShell};
 use uuid::Uuid;
 use wsman::soap::request::BufferMode;
 
 use super::args::{BufferModeArg, ConnectionArgs, SessionCommand};
 use super::config::{connection_info, single_host};
+use super::input::Input;
 use super::output::{err_line, out_line};
 use super::render::Printer;
 use crate::host::{ConsoleHost, Host};
@@ -26,23 +25,12 @@ fn console_host() -> Box<dyn Host> {
     })
 }
 
-/// Reads `--input FILE` (`-` = stdin): one input object per line.
-fn read_input(path: &Path) -> Result<Vec<String>> {
-    let read = |r: &mut dyn BufRead| -> std::io::Result<Vec<String>> { r.lines().collect() };
-    let lines = if path == Path::new("-") {
-        read(&mut std::io::stdin().lock())
-    } else {
-        std::fs::File::open(path).and_then(|f| read(&mut std::io::BufReader::new(f)))
-    };
-    lines.map_err(|e| Error::Usage(format!("cannot read input {}: {e}", path.display())))
-}
-
 /// Runs `script` in `session`, printing as it goes; Ctrl+C stops the
 /// pipeline (not the session).
 pub(super) async fn run_script(
     session: &mut PsSession,
     script: &str,
-    input: Option<&[String]>,
+    input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
     let mut progress_host = ConsoleHost {
@@ -57,11 +45,8 @@ pub(super) async fn run_script(
         }
         None => session.invoke(script).await?,
     };
-    if let Some(lines) = input {
-        for line in lines {
-            pipeline.send_input(Value::String(line.clone())).await?;
-        }
-        pipeline.close_input().await?;
+    if let Some(input) = input {
+        input.send(&mut pipeline).await?;
     }
     // Ctrl+C stops the pipeline with a Signal sent on a second connection,
     // while the Receive in flight on the session's connection goes on: so
@@ -113,14 +98,14 @@ pub async fn invoke(
     throttle: usize,
     input: Option<&Path>,
 ) -> Result<i32> {
-    let input = input.map(read_input).transpose()?;
+    let input = input.map(|p| Input::new(p, args.hosts.len())).transpose()?;
     if args.hosts.len() <= 1 {
         let info = connection_info(args, single_host(args)?)?;
         let mut printer = Printer {
             json: args.json,
             ..Default::default()
         };
-        invoke_one(&info, script, input.as_deref(), &mut printer).await?;
+        invoke_one(&info, script, input.as_ref(), &mut printer).await?;
         return Ok(i32::from(printer.had_errors));
     }
     // Fan-out: one task per host, `throttle` at a time; a host's failure is
@@ -144,7 +129,7 @@ pub async fn invoke(
                 host_prefix: Some(name.clone()),
                 had_errors: false,
             };
-            let r = invoke_one(&info, &script, input.as_deref(), &mut printer).await;
+            let r = invoke_one(&info, &script, input.as_ref(), &mut printer).await;
             (name, r.map(|_| printer.had_errors))
         });
     }
@@ -169,7 +154,7 @@ pub async fn invoke(
 async fn invoke_one(
     info: &ConnectionInfo,
     script: &str,
-    input: Option<&[String]>,
+    input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
     let mut session = PsSession::open(info, SessionOptions::default(), console_host()).await?;
@@ -309,7 +294,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             let mut store = load_store()?;
             let mut record = find_record(&store, session)?;
             let info = info_for(args, &record)?;
-            let input = input.as_deref().map(read_input).transpose()?;
+            let input = input.as_deref().map(|p| Input::new(p, 1)).transpose()?;
             let mut s = PsSession::connect(&info, record.instance_id, console_host()).await?;
             if *disconnected {
                 let id = s.start(script).await?;
@@ -323,7 +308,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 json: args.json,
                 ..Default::default()
             };
-            let result = run_script(&mut s, script, input.as_deref(), &mut printer).await;
+            let result = run_script(&mut s, script, input.as_ref(), &mut printer).await;
             s.disconnect(None, None).await?;
             result?;
             Ok(i32::from(printer.had_errors))
