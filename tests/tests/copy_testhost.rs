@@ -151,6 +151,15 @@ fn a_64_mib_file_to_the_host_and_back() {
     );
     // Not a terminal and no -v: no progress line.
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    // Into an existing folder: under the file's own name, as Copy-Item.
+    let small = dir.0.join("small name é.txt");
+    std::fs::write(&small, b"small").unwrap();
+    let out = h.run(&["copy", small.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(h.c("data/small name é.txt")).unwrap(),
+        b"small"
+    );
 
     let back = dir.0.join("back.bin");
     let out = h.run(&["copy", r"host:C:\data\big.bin", back.to_str().unwrap()]);
@@ -224,6 +233,7 @@ fn a_folder_tree_with_r_both_ways() {
 #[test]
 fn a_refused_destination_fails_before_the_file_is_sent_and_leaves_nothing() {
     let Some(h) = start() else { return };
+    std::fs::create_dir_all(h.c("data/sub/big.bin")).unwrap();
     let dir = TempDir::new("refused");
     let src = dir.0.join("big.bin");
     random_file(&src, 32 << 20);
@@ -236,7 +246,7 @@ fn a_refused_destination_fails_before_the_file_is_sent_and_leaves_nothing() {
             r"host:C:\nope\big.bin",
             r"the folder 'C:\nope' does not exist",
         ),
-        (r"host:C:\data", r"'C:\data' is a directory"),
+        (r"host:C:\data\sub", r"'C:\data\sub\big.bin' is a directory"),
     ] {
         let before = h.requests();
         let out = h.run(&["copy", src.to_str().unwrap(), dest]);

@@ -388,6 +388,7 @@ async fn send_file(
     let mut digest = (options.digest)();
     let what = format!("the copy to {remote}");
     let script = scripts::receive(digest.powershell());
+    let name = local.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let opts = InvokeOptions {
         input: true,
         ..Default::default()
@@ -410,7 +411,8 @@ async fn send_file(
     loop {
         let ps = PowerShell::new(vec![Command::script(script.clone())
             .argument(Value::String(remote.to_string()))
-            .argument(Value::Bool(continuing))]);
+            .argument(Value::Bool(continuing))
+            .argument(Value::String(name.to_string()))]);
         let mut pipeline = session.invoke_with(ps, opts).await?;
         *started = true;
         let mut target = None;

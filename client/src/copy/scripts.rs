@@ -13,14 +13,15 @@
 pub const PARTIAL_SUFFIX: &str = ".wsman-partial";
 
 /// Receives a file. Arguments: destination, whether this pipeline
-/// continues one the last left open; input: base64 chunks, then
+/// continues one the last left open, the file's name (the target is
+/// DEST\NAME when DEST is an existing folder, as Copy-Item does); input: base64 chunks, then
 /// `digest:HEX` in the last pipeline. Outputs the target's full path at
 /// once (the host accepted the destination), then, after the digest,
 /// the path and the digest again.
 pub fn receive(digest: &str) -> String {
     format!(
         r#"# wsman-copy: receive
-param([string]$Destination, [bool]$Continue)
+param([string]$Destination, [bool]$Continue, [string]$Name)
 begin {{
     $ErrorActionPreference = 'Stop'
     if ($Continue) {{
@@ -30,6 +31,9 @@ begin {{
         }}
     }} else {{
         $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination)
+        if ($Name -and [System.IO.Directory]::Exists($target)) {{
+            $target = [System.IO.Path]::Combine($target, $Name)
+        }}
         if ([System.IO.Directory]::Exists($target)) {{
             throw "'$target' is a directory: give the path of the file to write"
         }}
