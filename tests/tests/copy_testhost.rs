@@ -460,3 +460,61 @@ fn the_host_killed_mid_copy_leaves_nothing_here() {
         tree(&dir.0)
     );
 }
+
+/// On a terminal: one progress line redrawn in place (each draw clears the
+/// line first, so a shorter line leaves nothing of a longer one) with the
+/// bytes, the rate and the time left, and cleared at the end, before the
+/// report.
+#[test]
+fn progress_on_a_terminal_is_one_line_cleared_at_the_end() {
+    let Some(h) = start() else { return };
+    let Some(python) = integration_tests::venv_python() else {
+        return;
+    };
+    let dir = TempDir::new("pty");
+    let src = dir.0.join("p.bin");
+    random_file(&src, 32 << 20);
+    let out = Command::new(python)
+        .arg(integration_tests::workspace_root().join("tests/pty/run_in_pty.py"))
+        .arg(wsman_bin())
+        .args([
+            "-H",
+            h.host.url(),
+            "-a",
+            "basic",
+            "--no-encryption",
+            "-u",
+            "vagrant",
+            "copy",
+            src.to_str().unwrap(),
+            r"host:C:\data\p.bin",
+        ])
+        .env("WSMAN_PASSWORD", h.host.get("password").unwrap())
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    let screen: String = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(lines.next(), Some("0"), "{screen:?}");
+    const CLEAR: &str = "\r\x1b[2K";
+    let draws: Vec<&str> = screen.split(CLEAR).collect();
+    assert!(draws.len() > 3, "{screen:?}");
+    assert!(
+        draws
+            .iter()
+            .any(|d| d.contains("MiB/s") && d.contains(" left") && d.contains("/ 32.0 MiB")),
+        "{screen:?}"
+    );
+    // No newline inside the progress: one line, redrawn.
+    assert!(
+        draws[1..draws.len() - 1].iter().all(|d| !d.contains('\n')),
+        "{screen:?}"
+    );
+    // Cleared at the end: after the last clear only the report.
+    let last = draws.last().unwrap();
+    assert!(
+        last.starts_with(src.to_str().unwrap()) && last.contains("(verified)"),
+        "{last:?}"
+    );
+    assert_eq!(sha256_file(&h.c("data/p.bin")), sha256_file(&src));
+}
