@@ -3,7 +3,8 @@
 # builds `wsman`, starts the local test host (NTLM with sealed bodies, as a
 # Windows host requires) and walks a PSSession through its life: created,
 # used twice sharing a variable, left running a script while disconnected,
-# listed, connected from a second client, its output received, removed.
+# listed, connected from a second client, its output received, removed;
+# then a file and a folder copied to the host's disk and back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -21,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd fixtures/testhost && exec "$root/.venv/bin/python" -m testhost --auth ntlm,kerberos,basic) \
+(cd fixtures/testhost && exec "$root/.venv/bin/python" -m testhost --auth ntlm,kerberos,basic --fs-root "$work/host-fs") \
   >"$work/host.json" 2>"$work/host.log" &
 host_pid=$!
 for _ in $(seq 100); do [ -s "$work/host.json" ] && break; sleep 0.1; done
@@ -48,4 +49,14 @@ run session list --remote
 echo; echo "demo: a temporary session (Invoke-Command -ComputerName), and WinRS"
 run invoke "'hello from a temporary session'; Write-Warning 'warnings go to stderr'"
 run exec echo "hello from WinRS"
+echo; echo "demo: copies both ways; the host's C: drive is $work/host-fs/C"
+head -c 3000000 /dev/urandom >"$work/data.bin"
+mkdir -p "$work/folder/sub/empty" && echo "hello" >"$work/folder/sub/héllo wörld.txt" && : >"$work/folder/empty.txt"
+run copy "$work/data.bin" 'host:C:\Users\vagrant\data.bin'
+echo "on the host's disk: $(sha256sum <"$work/host-fs/C/Users/vagrant/data.bin" | cut -c1-64)"
+run copy 'host:C:\Users\vagrant\data.bin' "$work/back.bin"
+cmp "$work/data.bin" "$work/back.bin" && echo "back here, byte for byte"
+run copy -r "$work/folder" 'host:C:\Users\vagrant'
+run copy -r 'host:C:\Users\vagrant\folder' "$work/folder-back"
+diff -r "$work/folder" "$work/folder-back" && echo "the folder is back, empty folder and empty file included"
 echo; echo "demo: done"

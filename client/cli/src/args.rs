@@ -194,6 +194,9 @@ pub enum Command {
     Session(SessionCommand),
     /// Copy a file to or from the host (`host:` prefix marks the remote side).
     Copy {
+        /// Copy a folder and everything in it (Copy-Item -Recurse).
+        #[arg(short = 'r', long = "recurse")]
+        recurse: bool,
         /// Source path.
         src: String,
         /// Destination path.

@@ -4,14 +4,17 @@
 //! terminal.
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
 use super::output::out_line;
 use crate::console_host::ConsoleHost;
+use crate::copy::tree::{copy_dir_from_host, copy_dir_to_host};
 use crate::copy::{
-    copy_from_host, copy_to_host, CopyOptions, CopyReport, Progress, PARTIAL_SUFFIX as PARTIAL,
+    copy_from_host, copy_to_host, interrupted, is_interrupted, CopyOptions, CopyReport, Progress,
 };
 use crate::session::{PsSession, SessionOptions};
 use crate::{Error, Result};
@@ -61,33 +64,90 @@ fn local_target(local: &Path, remote: &str) -> PathBuf {
     }
 }
 
-/// A one-line progress bar on stderr, redrawn at most ten times a second.
+/// The progress line on stderr: on a terminal one line redrawn in place
+/// (at most ten times a second) and cleared at the end; elsewhere, with
+/// `-v`, a plain line every few seconds; else nothing.
 struct Bar {
     label: String,
+    terminal: bool,
+    plain: bool,
+    start: Instant,
     shown: Option<Instant>,
     drawn: bool,
+    /// Recent (time, bytes) samples, for the rate.
+    samples: std::collections::VecDeque<(Instant, u64)>,
 }
 
 impl Bar {
-    fn draw(&mut self, p: Progress, force: bool) {
-        let now = Instant::now();
-        if !force
-            && self
-                .shown
-                .is_some_and(|t| now - t < Duration::from_millis(100))
+    fn new(label: String, terminal: bool, plain: bool) -> Bar {
+        Bar {
+            label,
+            terminal,
+            plain,
+            start: Instant::now(),
+            shown: None,
+            drawn: false,
+            samples: Default::default(),
+        }
+    }
+
+    /// Bytes a second over the last five seconds.
+    fn rate(&mut self, now: Instant, done: u64) -> Option<f64> {
+        self.samples.push_back((now, done));
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now - *t > Duration::from_secs(5))
         {
+            self.samples.pop_front();
+        }
+        let (t0, d0) = *self.samples.front()?;
+        let secs = (now - t0).as_secs_f64();
+        (secs >= 0.2 && done > d0).then(|| (done - d0) as f64 / secs)
+    }
+
+    fn update(&mut self, p: Progress) {
+        if !self.terminal && !self.plain {
+            return;
+        }
+        let now = Instant::now();
+        let rate = self.rate(now, p.done);
+        let every = if self.terminal {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(2)
+        };
+        if self.shown.is_some_and(|t| now - t < every) {
             return;
         }
         self.shown = Some(now);
-        self.drawn = true;
+        let line = render_bar(&self.label, p, rate, 20);
         let mut e = std::io::stderr().lock();
-        let _ = write!(e, "\r{}", render_bar(&self.label, p, 30));
+        if self.terminal {
+            self.drawn = true;
+            // Clear the line first: a shorter line leaves nothing of a longer one.
+            let _ = write!(e, "\r\x1b[2K{line}");
+        } else {
+            let _ = writeln!(e, "{line}");
+        }
         let _ = e.flush();
     }
 
-    fn end(&mut self) {
-        if self.drawn {
-            let _ = writeln!(std::io::stderr());
+    /// Clears the line (a terminal) or says how long it took (`-v`).
+    fn end(&mut self, last: Progress) {
+        if self.terminal && self.drawn {
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r\x1b[2K");
+            let _ = e.flush();
+        } else if self.plain {
+            let secs = self.start.elapsed().as_secs_f64();
+            super::output::err_line(&format!(
+                "{}: {} in {:.1} s ({}/s)",
+                self.label,
+                human(last.done),
+                secs,
+                human((last.done as f64 / secs.max(0.001)) as u64)
+            ));
         }
     }
 }
@@ -107,8 +167,21 @@ fn human(n: u64) -> String {
     }
 }
 
-/// `label [#####.....]  42% 1.2 MiB / 3.0 MiB`.
-fn render_bar(label: &str, p: Progress, width: usize) -> String {
+/// `1:05` or `1:02:03`.
+fn clock(secs: u64) -> String {
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+/// `label [#####.....]  42% 1.2 MiB / 3.0 MiB  5.0 MiB/s  0:12 left`.
+fn render_bar(label: &str, p: Progress, rate: Option<f64>, width: usize) -> String {
+    let speed = match rate {
+        Some(r) => format!("  {}/s", human(r as u64)),
+        None => String::new(),
+    };
     match p.total {
         Some(total) => {
             let frac = if total == 0 {
@@ -117,8 +190,17 @@ fn render_bar(label: &str, p: Progress, width: usize) -> String {
                 (p.done.min(total) as f64) / (total as f64)
             };
             let full = (frac * width as f64).round() as usize;
+            let left = match rate {
+                Some(r) if r > 0.0 && total > p.done => {
+                    format!(
+                        "  {} left",
+                        clock(((total - p.done) as f64 / r).ceil() as u64)
+                    )
+                }
+                _ => String::new(),
+            };
             format!(
-                "{label} [{}{}] {:>3}% {} / {}",
+                "{label} [{}{}] {:>3}% {} / {}{speed}{left}",
                 "#".repeat(full),
                 ".".repeat(width - full),
                 (frac * 100.0).floor() as u32,
@@ -126,41 +208,48 @@ fn render_bar(label: &str, p: Progress, width: usize) -> String {
                 human(total)
             )
         }
-        None => format!("{label} {}", human(p.done)),
+        None => format!("{label} {}{speed}", human(p.done)),
     }
 }
 
-/// `wsman copy SRC DEST`.
-pub async fn copy(args: &ConnectionArgs, src: &str, dest: &str) -> Result<i32> {
+/// The name a progress line shows: the last part of a path.
+fn short_name(path: &str) -> String {
+    path.rsplit(['\\', '/'])
+        .find(|p| !p.is_empty())
+        .unwrap_or(path)
+        .to_string()
+}
+
+/// `wsman copy [-r] SRC DEST`.
+pub async fn copy(args: &ConnectionArgs, recurse: bool, src: &str, dest: &str) -> Result<i32> {
     let dir = direction(src, dest)?;
     let info = connection_info(args, single_host(args)?)?;
     let host = Box::new(ConsoleHost {
         show_progress: false,
     });
     let mut session = PsSession::open(&info, SessionOptions::default(), host).await?;
-    let mut bar = Bar {
-        label: match &dir {
-            Direction::ToHost { local, .. } => (*local).to_string(),
-            Direction::FromHost { remote, .. } => (*remote).to_string(),
-        },
-        shown: None,
-        drawn: false,
+    let label = match &dir {
+        Direction::ToHost { local, .. } => short_name(local),
+        Direction::FromHost { remote, .. } => short_name(remote),
     };
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !args.json;
+    let mut bar = Bar::new(label, terminal, args.verbose > 0 && !terminal);
     let mut last = Progress {
         done: 0,
         total: None,
     };
     let mut on_progress = |p: Progress| {
         last = p;
-        if terminal {
-            bar.draw(p, false);
-        }
+        bar.update(p);
     };
-    let options = CopyOptions::default();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = CopyOptions {
+        cancel: Some(cancel.clone()),
+        ..CopyOptions::default()
+    };
     let copying = async {
-        match &dir {
-            Direction::ToHost { local, remote } => {
+        match (&dir, recurse) {
+            (Direction::ToHost { local, remote }, false) => {
                 copy_to_host(
                     &mut session,
                     Path::new(local),
@@ -170,33 +259,68 @@ pub async fn copy(args: &ConnectionArgs, src: &str, dest: &str) -> Result<i32> {
                 )
                 .await
             }
-            Direction::FromHost { remote, local } => {
+            (Direction::ToHost { local, remote }, true) => {
+                copy_dir_to_host(
+                    &mut session,
+                    Path::new(local),
+                    remote,
+                    &mut on_progress,
+                    &options,
+                )
+                .await
+            }
+            (Direction::FromHost { remote, local }, false) => {
                 let target = local_target(Path::new(local), remote);
                 copy_from_host(&mut session, remote, &target, &mut on_progress, &options).await
             }
+            (Direction::FromHost { remote, local }, true) => {
+                copy_dir_from_host(
+                    &mut session,
+                    remote,
+                    Path::new(local),
+                    &mut on_progress,
+                    &options,
+                )
+                .await
+            }
         }
     };
-    // Ctrl+C drops the copy (a local partial file is removed with it) and
-    // still removes the session from the host.
-    let result = tokio::select! {
-        r = copying => r,
-        Ok(()) = tokio::signal::ctrl_c() => Err(Error::Broken(match &dir {
-            Direction::ToHost { remote, .. } => format!(
-                "interrupted: the copy to {remote} did not finish (the host may keep \
-                 {remote}{PARTIAL}, which can be removed)"
-            ),
-            Direction::FromHost { remote, .. } => {
-                format!("interrupted: the copy of {remote} did not finish")
+    // The first Ctrl+C stops the copy between two chunks, which then
+    // removes what it left on both sides; a second one gives up at once
+    // (a local partial file is still removed as the copy is dropped).
+    let mut interrupts = 0;
+    let result = {
+        tokio::pin!(copying);
+        loop {
+            tokio::select! {
+                r = &mut copying => break r,
+                Ok(()) = tokio::signal::ctrl_c() => {
+                    interrupts += 1;
+                    cancel.store(true, Ordering::Relaxed);
+                    if interrupts > 1 {
+                        break Err(interrupted(&format!("the copy of {src}")));
+                    }
+                }
             }
-        })),
+        }
     };
-    if terminal {
-        bar.draw(last, true);
-        bar.end();
-    }
-    // Leave nothing behind, whatever happened.
-    let closed = session.close().await;
-    let report = result?;
+    bar.end(last);
+    // Leave nothing behind, whatever happened; after a second Ctrl+C the
+    // host is not waited for long (it may be unreachable).
+    let closed = if interrupts > 1 {
+        tokio::time::timeout(Duration::from_secs(5), session.close())
+            .await
+            .unwrap_or(Ok(()))
+    } else {
+        session.close().await
+    };
+    let report = match result {
+        Err(e) if is_interrupted(&e) => {
+            super::output::err_line(&format!("wsman: {e}"));
+            return Ok(130);
+        }
+        r => r?,
+    };
     closed?;
     print_report(&report, &dir, args.json);
     Ok(0)
@@ -214,10 +338,15 @@ fn print_report(r: &CopyReport, dir: &Direction<'_>, json: bool) {
         out_line(
             &serde_json::json!({
                 "Source": from, "Destination": to, "Bytes": r.bytes,
-                "SHA256": r.digest, "Warnings": r.warnings,
+                "SHA256": r.digest, "Files": r.files, "Warnings": r.warnings,
             })
             .to_string(),
         );
+    } else if r.digest.is_empty() {
+        out_line(&format!(
+            "{from} -> {to}: {} files, {} bytes, every SHA-256 verified",
+            r.files, r.bytes
+        ));
     } else {
         out_line(&format!(
             "{from} -> {to}: {} bytes, SHA-256 {} (verified)",
@@ -266,11 +395,32 @@ mod tests {
     }
 
     #[test]
-    fn bar_shows_share_and_sizes() {
+    fn bar_shows_share_sizes_rate_and_time_left() {
         let p = |done, total| Progress { done, total };
-        let s = render_bar("f", p(512, Some(2048)), 8);
+        let s = render_bar("f", p(512, Some(2048)), None, 8);
         assert_eq!(s, "f [##......]  25% 512 B / 2.0 KiB");
-        assert_eq!(render_bar("f", p(0, Some(0)), 4), "f [####] 100% 0 B / 0 B");
-        assert_eq!(render_bar("f", p(3 << 20, None), 4), "f 3.0 MiB");
+        assert_eq!(
+            render_bar("f", p(0, Some(0)), None, 4),
+            "f [####] 100% 0 B / 0 B"
+        );
+        assert_eq!(render_bar("f", p(3 << 20, None), None, 4), "f 3.0 MiB");
+        assert_eq!(
+            render_bar("f", p(10 << 20, Some(40 << 20)), Some(2.0 * 1048576.0), 4),
+            "f [#...]  25% 10.0 MiB / 40.0 MiB  2.0 MiB/s  0:15 left"
+        );
+        assert_eq!(clock(3725), "1:02:05");
+        assert_eq!(short_name(r"C:\data\big.bin"), "big.bin");
+    }
+
+    #[test]
+    fn rate_comes_from_recent_samples() {
+        let mut bar = Bar::new("f".into(), false, false);
+        let t = Instant::now();
+        assert_eq!(bar.rate(t, 0), None);
+        let r = bar.rate(t + Duration::from_secs(1), 1 << 20).unwrap();
+        assert!((r - 1048576.0).abs() < 1.0, "{r}");
+        // Samples older than five seconds no longer count.
+        let r = bar.rate(t + Duration::from_secs(6), 6 << 20).unwrap();
+        assert!((r - 1048576.0).abs() < 1.0, "{r}");
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod console_host;
 mod copy_cmd;
 mod enter;
+mod input;
 pub mod output;
 mod ps_cmds;
 mod render;
@@ -96,6 +97,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
         } => ps_cmds::invoke(c, script, *throttle, input.as_deref()).await,
         Command::Session(cmd) => ps_cmds::session(c, cmd).await,
         Command::Enter { session } => enter::enter(c, session.as_deref()).await,
-        Command::Copy { src, dest } => copy_cmd::copy(c, src, dest).await,
+        Command::Copy { recurse, src, dest } => copy_cmd::copy(c, *recurse, src, dest).await,
     }
 }

@@ -2,17 +2,16 @@
 //! hosts at once) and `session ...` (PSSessions that persist on the host
 //! between `wsman` runs: each command connects, works, and disconnects
 //! again, as `Invoke-Command -Session` on a disconnected session does).
-use std::io::BufRead;
 use std::path::Path;
 use std::time::Duration;
 
-use psrp::clixml::Value;
 use psrp::types::{Command, PowerShell};
 use uuid::Uuid;
 use wsman::soap::request::BufferMode;
 
 use super::args::{BufferModeArg, ConnectionArgs, SessionCommand};
 use super::config::{connection_info, single_host};
+use super::input::Input;
 use super::output::{err_line, out_line};
 use super::render::Printer;
 use super::sanitize::{error_text, for_terminal};
@@ -29,24 +28,13 @@ fn console_host() -> Box<dyn Host> {
     })
 }
 
-/// Reads `--input FILE` (`-` = stdin): one input object per line.
-fn read_input(path: &Path) -> Result<Vec<String>> {
-    let read = |r: &mut dyn BufRead| -> std::io::Result<Vec<String>> { r.lines().collect() };
-    let lines = if path == Path::new("-") {
-        read(&mut std::io::stdin().lock())
-    } else {
-        std::fs::File::open(path).and_then(|f| read(&mut std::io::BufReader::new(f)))
-    };
-    lines.map_err(|e| Error::Usage(format!("cannot read input {}: {e}", path.display())))
-}
-
 /// Runs `script` in `session`, printing as it goes; Ctrl+C (and SIGTERM,
 /// SIGHUP once the command [listens](Interrupt::listen) for them) stops
 /// the pipeline, not the session: the caller cleans up after.
 pub(super) async fn run_script(
     session: &mut PsSession,
     script: &str,
-    input: Option<&[String]>,
+    input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
     let mut progress_host = ConsoleHost {
@@ -61,11 +49,8 @@ pub(super) async fn run_script(
         }
         None => session.invoke(script).await?,
     };
-    if let Some(lines) = input {
-        for line in lines {
-            pipeline.send_input(Value::String(line.clone())).await?;
-        }
-        pipeline.close_input().await?;
+    if let Some(input) = input {
+        input.send(&mut pipeline).await?;
     }
     // Ctrl+C stops the pipeline with a Signal sent on a second connection,
     // while the Receive in flight on the session's connection goes on: so
@@ -130,13 +115,13 @@ pub async fn invoke(
     throttle: usize,
     input: Option<&Path>,
 ) -> Result<i32> {
-    let input = input.map(read_input).transpose()?;
+    let input = input.map(|p| Input::new(p, args.hosts.len())).transpose()?;
     // From here a signal removes the temporary sessions before exiting.
     let interrupt = Interrupt::listen();
     if args.hosts.len() <= 1 {
         let info = connection_info(args, single_host(args)?)?;
         let mut printer = Printer::for_args(args);
-        invoke_one(&info, script, input.as_deref(), &mut printer).await?;
+        invoke_one(&info, script, input.as_ref(), &mut printer).await?;
         return Ok(interrupt.code().unwrap_or(i32::from(printer.had_errors)));
     }
     // Fan-out: one task per host, `throttle` at a time; a host's failure is
@@ -156,7 +141,7 @@ pub async fn invoke(
         printer.host_prefix = Some(name.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let r = invoke_one(&info, &script, input.as_deref(), &mut printer).await;
+            let r = invoke_one(&info, &script, input.as_ref(), &mut printer).await;
             (name, r.map(|_| printer.had_errors))
         });
     }
@@ -181,7 +166,7 @@ pub async fn invoke(
 async fn invoke_one(
     info: &ConnectionInfo,
     script: &str,
-    input: Option<&[String]>,
+    input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
     // A signal while the session opens is acted on once it is open, so it
@@ -386,7 +371,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             let store = load_store()?;
             let record = find_record(&store, session)?;
             let info = info_for(args, &record)?;
-            let input = input.as_deref().map(read_input).transpose()?;
+            let input = input.as_deref().map(|p| Input::new(p, 1)).transpose()?;
             let _busy = hold_session(&record)?;
             // From here a signal stops the script and leaves the session
             // disconnected before exiting.
@@ -412,7 +397,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 return Ok(interrupt.code().unwrap_or(0));
             }
             let mut printer = Printer::for_args(args);
-            let result = run_script(&mut s, script, input.as_deref(), &mut printer).await;
+            let result = run_script(&mut s, script, input.as_ref(), &mut printer).await;
             s.disconnect(None, None).await?;
             result?;
             Ok(interrupt.code().unwrap_or(i32::from(printer.had_errors)))

@@ -222,6 +222,20 @@ impl<'a> Pipeline<'a> {
         self.session.flush().await
     }
 
+    /// Queues one input object without sending it yet ([MS-PSRP] 3.1.4.5);
+    /// [`send_queued_input`](Self::send_queued_input) sends what is queued,
+    /// packed into as few WS-Man Sends as fit. For streaming many small
+    /// objects with bounded memory: queue some, send, queue more.
+    pub fn queue_input(&mut self, value: Value) -> Result<()> {
+        self.session.pool_mut().send_input(self.id, value)?;
+        Ok(())
+    }
+
+    /// Sends the input queued by [`queue_input`](Self::queue_input).
+    pub async fn send_queued_input(&mut self) -> Result<()> {
+        self.session.flush().await
+    }
+
     /// Ends the input.
     pub async fn close_input(&mut self) -> Result<()> {
         self.session.pool_mut().close_input(self.id)?;

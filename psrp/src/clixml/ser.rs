@@ -275,7 +275,11 @@ fn float_text(f: f64, finite: impl FnOnce() -> String) -> String {
 ///
 /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 pub fn to_string(value: &Value) -> String {
-    let mut out = String::new();
+    // A long string (a file copy's chunk) is written in one allocation.
+    let mut out = match value {
+        Value::String(text) => String::with_capacity(text.len() + 16),
+        _ => String::new(),
+    };
     Writer::new(&mut out).write(value);
     out
 }

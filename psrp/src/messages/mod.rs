@@ -209,9 +209,14 @@ impl Body {
     /// Encodes the body as message data: compact UTF-8 CLIXML, or nothing
     /// for END_OF_PIPELINE_INPUT.
     pub fn encode(&self) -> Vec<u8> {
-        match self.to_value() {
-            Some(v) => clixml::to_string(&v).into_bytes(),
-            None => Vec::new(),
+        match self {
+            // Serialized where it is: pipeline input can be a file copy's
+            // chunk of hundreds of KB, not worth a clone.
+            Body::PipelineInput(v) | Body::PipelineOutput(v) => clixml::to_string(v).into_bytes(),
+            _ => match self.to_value() {
+                Some(v) => clixml::to_string(&v).into_bytes(),
+                None => Vec::new(),
+            },
         }
     }
 }

@@ -5,8 +5,11 @@
 //! (SHA-256 unless [`CopyOptions::digest`] says otherwise) is computed on
 //! both sides and compared.
 //!
-//! To the host ([`copy_to_host`]): a script reads base64 chunks from its
-//! input (each chunk one PIPELINE_INPUT sized to fit one WS-Man Send), writes
+//! To the host ([`copy_to_host`]): a script checks the destination and
+//! opens the partial file before any input, answering the target's path
+//! (the client waits for that answer after the first chunk, so a refused
+//! destination fails on the first chunk, not after a whole segment), then
+//! reads base64 chunks from its input (each chunk one PIPELINE_INPUT sized to fit one WS-Man Send), writes
 //! them to `DEST.wsman-partial` through a `System.IO.FileStream` while
 //! hashing them, and gets the client's digest as the last input (a string
 //! starting with `digest:`). It compares, moves the partial file over DEST
@@ -34,10 +37,20 @@
 //! the session's runspace, the next ones go on writing, the one that gets
 //! the digest finishes.
 //!
+//! Folders ([`tree`]) are copied file by file into a staging folder
+//! `DEST.wsman-partial` renamed to DEST at the end; whatever a failed or
+//! interrupted copy left is removed on both sides ([`scripts::ABORT`] on
+//! the host).
+//!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+pub mod scripts;
+pub mod tree;
+
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use base64::Engine;
 use psrp::clixml::Value;
@@ -46,6 +59,8 @@ use sha2::Digest;
 
 use crate::session::{InvokeOptions, Pipeline, PipelineEvent, PsSession};
 use crate::{Error, Result};
+
+pub use scripts::PARTIAL_SUFFIX;
 
 /// A digest computed as the file streams, on this side; the host computes
 /// the same with the .NET class [`FileDigest::powershell`] names.
@@ -89,7 +104,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// How a copy is done.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct CopyOptions {
     /// Makes the digest both sides compute (SHA-256 by default).
     pub digest: fn() -> Box<dyn FileDigest>,
@@ -100,6 +115,34 @@ pub struct CopyOptions {
     /// goes in several, one after another, the host keeping the file open
     /// between them. [`DEFAULT_SEGMENT_SIZE`] when `None`.
     pub segment_size: Option<u64>,
+    /// Wait for the host to accept the destination after the first chunk
+    /// before sending more (the receiving script answers the target's path
+    /// first).
+    /// On by default; off only to replay traffic recorded from a client
+    /// that did not wait.
+    pub wait_for_host: bool,
+    /// Set (by a Ctrl+C handler, say) to stop the copy between two chunks:
+    /// it then fails with an error [`is_interrupted`] knows, after removing
+    /// what it left on both sides.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl CopyOptions {
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// The error of a copy stopped through [`CopyOptions::cancel`].
+pub fn interrupted(what: &str) -> Error {
+    Error::Broken(format!("{what}: interrupted"))
+}
+
+/// Whether `e` is the error of a copy stopped through [`CopyOptions::cancel`].
+pub fn is_interrupted(e: &Error) -> bool {
+    matches!(e, Error::Broken(m) if m.ends_with(": interrupted"))
 }
 
 /// 24 MiB: 32 MiB of base64 per pipeline, within the 50 MB a session
@@ -113,6 +156,8 @@ impl Default for CopyOptions {
             digest: || Box::new(Sha256Digest::default()),
             chunk_size: None,
             segment_size: None,
+            wait_for_host: true,
+            cancel: None,
         }
     }
 }
@@ -122,6 +167,7 @@ impl fmt::Debug for CopyOptions {
         f.debug_struct("CopyOptions")
             .field("chunk_size", &self.chunk_size)
             .field("segment_size", &self.segment_size)
+            .field("wait_for_host", &self.wait_for_host)
             .finish()
     }
 }
@@ -147,8 +193,11 @@ pub struct CopyReport {
     pub digest: String,
     /// The digest the host reported, when it did (equal to `digest`).
     pub remote_digest: Option<String>,
-    /// Warnings the host wrote (Write-Warning).
+    /// Warnings the host wrote (Write-Warning), or this side noted.
     pub warnings: Vec<String>,
+    /// Files copied: 1 for a file, any number for a folder (whose
+    /// `digest` is then empty: each file's was verified).
+    pub files: u64,
 }
 
 /// Bytes before base64 of one PIPELINE_INPUT that, with its headers and
@@ -158,114 +207,6 @@ pub struct CopyReport {
 pub fn chunk_size(max_envelope: u32) -> usize {
     let b64 = crate::binding::max_string_input(max_envelope);
     (b64 / 4 * 3).max(3)
-}
-
-/// Appended to a destination's name while the copy is written to it
-/// (`DEST.wsman-partial`), on either side.
-pub const PARTIAL_SUFFIX: &str = ".wsman-partial";
-
-/// The script that receives a file on the host. Arguments: destination
-/// path; input: base64 chunks, then `digest:HEX`.
-fn receive_script(digest: &str) -> String {
-    format!(
-        r#"param([string]$Destination, [bool]$Continue)
-begin {{
-    $ErrorActionPreference = 'Stop'
-    if ($Continue) {{
-        $copy = $global:WsmanCopyInProgress
-        if ($null -eq $copy) {{
-            throw "the first part of the copy to '$Destination' is no longer on the host"
-        }}
-    }} else {{
-        $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination)
-        if ([System.IO.Directory]::Exists($target)) {{
-            throw "'$target' is a directory: give the path of the file to write"
-        }}
-        $folder = [System.IO.Path]::GetDirectoryName($target)
-        if ($folder -and -not [System.IO.Directory]::Exists($folder)) {{
-            throw "the folder '$folder' does not exist"
-        }}
-        $partial = $target + '{PARTIAL_SUFFIX}'
-        $copy = @{{
-            Target = $target
-            Partial = $partial
-            Algorithm = {digest}
-            File = New-Object -TypeName System.IO.FileStream -ArgumentList $partial, 'Create', 'Write', 'None'
-        }}
-        $global:WsmanCopyInProgress = $copy
-    }}
-    $expected = $null
-}}
-process {{
-    try {{
-        if ($_.StartsWith('digest:')) {{
-            $expected = $_.Substring(7)
-        }} else {{
-            $chunk = [System.Convert]::FromBase64String($_)
-            [void]$copy.Algorithm.TransformBlock($chunk, 0, $chunk.Length, $null, 0)
-            $copy.File.Write($chunk, 0, $chunk.Length)
-        }}
-    }} catch {{
-        $global:WsmanCopyInProgress = $null
-        $copy.File.Dispose()
-        [System.IO.File]::Delete($copy.Partial)
-        throw
-    }}
-}}
-end {{
-    if ($null -eq $expected) {{
-        # More follows in the next pipeline.
-        return
-    }}
-    $global:WsmanCopyInProgress = $null
-    $copy.File.Dispose()
-    $target = $copy.Target
-    try {{
-        $algorithm = $copy.Algorithm
-        [void]$algorithm.TransformFinalBlock((New-Object -TypeName byte[] -ArgumentList 0), 0, 0)
-        $actual = ([System.BitConverter]::ToString($algorithm.Hash) -replace '-', '').ToLowerInvariant()
-        if ($actual -ne $expected) {{
-            throw "the file written to '$target' does not match the one sent (digest $actual here, $expected there)"
-        }}
-        if ([System.IO.File]::Exists($target)) {{ [System.IO.File]::Delete($target) }}
-        [System.IO.File]::Move($copy.Partial, $target)
-        $target
-        $actual
-    }} finally {{
-        if ([System.IO.File]::Exists($copy.Partial)) {{ [System.IO.File]::Delete($copy.Partial) }}
-    }}
-}}"#
-    )
-}
-
-/// The script that sends a file from the host. Arguments: source path and
-/// chunk size; output: the length, base64 chunks, the digest.
-fn send_script(digest: &str) -> String {
-    format!(
-        r#"param([string]$Source, [int]$ChunkSize)
-$ErrorActionPreference = 'Stop'
-$path = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Source)
-if ([System.IO.Directory]::Exists($path)) {{
-    throw "'$path' is a directory, not a file"
-}}
-if (-not [System.IO.File]::Exists($path)) {{
-    throw "'$path' does not exist"
-}}
-$algorithm = {digest}
-$file = New-Object -TypeName System.IO.FileStream -ArgumentList $path, 'Open', 'Read', 'ReadWrite'
-try {{
-    [long]$file.Length
-    $buffer = New-Object -TypeName byte[] -ArgumentList $ChunkSize
-    while (($read = $file.Read($buffer, 0, $buffer.Length)) -gt 0) {{
-        [void]$algorithm.TransformBlock($buffer, 0, $read, $null, 0)
-        [System.Convert]::ToBase64String($buffer, 0, $read)
-    }}
-    [void]$algorithm.TransformFinalBlock($buffer, 0, 0)
-}} finally {{
-    $file.Dispose()
-}}
-([System.BitConverter]::ToString($algorithm.Hash) -replace '-', '').ToLowerInvariant()"#
-    )
 }
 
 /// Reads up to `buf.len()` bytes, fewer only at the end of the file.
@@ -284,6 +225,11 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 fn local_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::Usage(format!("{what} {}: {e}", path.display()))
+}
+
+/// Whether `e` is a failure the host's script reported ([`failed`]).
+fn reported_by_host(e: &Error) -> bool {
+    matches!(e, Error::Broken(m) if m.contains(" on the host"))
 }
 
 /// What ended a pipeline badly, as a user reads it.
@@ -328,7 +274,8 @@ async fn why_input_failed(pipeline: &mut Pipeline<'_>, what: &str, sent: Error) 
 
 /// Copies the local file `local` to `remote` on the host (Copy-Item
 /// -ToSession), in chunks of pipeline input; `progress` is called after
-/// each chunk. The host keeps nothing of a copy that fails.
+/// each chunk. The host keeps nothing of a copy that fails: what it wrote
+/// is removed ([`scripts::ABORT`]) when the host can still be reached.
 pub async fn copy_to_host(
     session: &mut PsSession,
     local: &Path,
@@ -339,12 +286,95 @@ pub async fn copy_to_host(
     let meta = std::fs::metadata(local).map_err(|e| local_error("cannot read", local, e))?;
     if meta.is_dir() {
         return Err(Error::Usage(format!(
-            "{} is a directory: only files can be copied",
+            "{} is a directory: copy a folder with -r",
             local.display()
         )));
     }
-    let mut file = std::fs::File::open(local).map_err(|e| local_error("cannot open", local, e))?;
-    let total = meta.len();
+    let file = std::fs::File::open(local).map_err(|e| local_error("cannot open", local, e))?;
+    let mut started = false;
+    let result = send_file(
+        session,
+        file,
+        meta.len(),
+        local,
+        remote,
+        progress,
+        options,
+        &mut started,
+    )
+    .await;
+    match &result {
+        // The script removes what it wrote when it fails; what this side
+        // broke off (Ctrl+C, a local error, a lost connection) is removed
+        // here.
+        Err(e) if started && !reported_by_host(e) => {
+            abort_on_host(session, &format!("{remote}{PARTIAL_SUFFIX}")).await;
+        }
+        _ => {}
+    }
+    result
+}
+
+/// Removes a partial copy from the host (the file kept open between
+/// pipelines, the partial file or staging folder), best effort: the
+/// copy's own error is what the user needs to see.
+pub(crate) async fn abort_on_host(session: &mut PsSession, partial: &str) {
+    let ps = PowerShell::new(vec![
+        Command::script(scripts::ABORT).argument(Value::String(partial.to_string()))
+    ]);
+    let run = async {
+        if let Ok(p) = session.invoke_with(ps, InvokeOptions::default()).await {
+            let _ = p.collect().await;
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), run).await;
+}
+
+/// Stops a pipeline that is still running and runs it to its end, so that
+/// the runspace is free for the next one.
+async fn stop_pipeline(pipeline: &mut Pipeline<'_>) {
+    let run = async {
+        let _ = pipeline.stop().await;
+        while let Ok(Some(_)) = pipeline.next().await {}
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), run).await;
+}
+
+/// Waits for the receiving script to accept the destination: its first
+/// output (the target's path) before any chunk goes; its failure (the
+/// destination refused) at once.
+async fn host_ready(
+    pipeline: &mut Pipeline<'_>,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Result<String> {
+    let mut failure = None;
+    while let Some(ev) = pipeline.next().await? {
+        match ev {
+            PipelineEvent::Output(v) if failure.is_none() => {
+                return Ok(v.as_str().unwrap_or_default().to_string());
+            }
+            PipelineEvent::Warning(w) => warnings.push(w.message),
+            other => note_failure(&mut failure, what, other),
+        }
+    }
+    Err(failure
+        .unwrap_or_else(|| Error::Broken(format!("{what}: the host ended the copy at once"))))
+}
+
+/// The body of [`copy_to_host`]; `started` tells whether the host may
+/// hold part of the copy.
+#[allow(clippy::too_many_arguments)]
+async fn send_file(
+    session: &mut PsSession,
+    mut file: std::fs::File,
+    total: u64,
+    local: &Path,
+    remote: &str,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    options: &CopyOptions,
+    started: &mut bool,
+) -> Result<CopyReport> {
     let size = options
         .chunk_size
         .unwrap_or_else(|| chunk_size(session.connection().options.max_envelope_size))
@@ -355,7 +385,8 @@ pub async fn copy_to_host(
         .max(size as u64);
     let mut digest = (options.digest)();
     let what = format!("the copy to {remote}");
-    let script = receive_script(digest.powershell());
+    let script = scripts::receive(digest.powershell());
+    let name = local.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let opts = InvokeOptions {
         input: true,
         ..Default::default()
@@ -373,23 +404,37 @@ pub async fn copy_to_host(
     let mut done = 0u64;
     let mut warnings = Vec::new();
     let mut continuing = false;
-    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut encoded = String::new();
     // One pipeline per segment; the host keeps the open file between them.
     loop {
         let ps = PowerShell::new(vec![Command::script(script.clone())
             .argument(Value::String(remote.to_string()))
-            .argument(Value::Bool(continuing))]);
+            .argument(Value::Bool(continuing))
+            .argument(Value::String(name.to_string()))]);
         let mut pipeline = session.invoke_with(ps, opts).await?;
+        *started = true;
+        let mut target = None;
         let mut in_segment = 0u64;
         loop {
+            if options.cancelled() {
+                stop_pipeline(&mut pipeline).await;
+                return Err(interrupted(&what));
+            }
             let m = if n == size {
-                read_full(&mut file, &mut next).map_err(|e| local_error("cannot read", local, e))?
+                match read_full(&mut file, &mut next) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        stop_pipeline(&mut pipeline).await;
+                        return Err(local_error("cannot read", local, e));
+                    }
+                }
             } else {
                 0
             };
             let last = n < size || m == 0;
             digest.update(&current[..n]);
-            let chunk = Value::String(b64.encode(&current[..n]));
+            encode_base64(&current[..n], &mut encoded);
+            let chunk = Value::String(std::mem::take(&mut encoded));
             done += n as u64;
             in_segment += n as u64;
             if last {
@@ -405,15 +450,21 @@ pub async fn copy_to_host(
                     total: Some(total),
                 });
                 let outputs = finish_segment(pipeline, &what, &mut warnings).await?;
-                let mut outputs = outputs.into_iter();
+                // The path and digest the script's end block wrote (its
+                // begin block's answer comes first when it was not waited for).
+                let skip = outputs.len().saturating_sub(2);
+                let mut outputs = outputs.into_iter().skip(skip);
+                let path = outputs
+                    .next()
+                    .or(target)
+                    .ok_or_else(|| Error::Broken(format!("{what}: the host answered nothing")))?;
                 let report = CopyReport {
-                    path: outputs.next().ok_or_else(|| {
-                        Error::Broken(format!("{what}: the host answered nothing"))
-                    })?,
+                    path,
                     bytes: done,
                     digest: sum,
                     remote_digest: outputs.next(),
                     warnings,
+                    files: 1,
                 };
                 if let Some(theirs) = &report.remote_digest {
                     check_digest(&what, &report.digest, theirs, digest.digest_len())?;
@@ -422,6 +473,11 @@ pub async fn copy_to_host(
             }
             if let Err(e) = pipeline.send_input(chunk).await {
                 return Err(why_input_failed(&mut pipeline, &what, e).await);
+            }
+            if options.wait_for_host && target.is_none() {
+                // The script's first answer: the destination accepted (or
+                // its failure, before more of the file is sent).
+                target = Some(host_ready(&mut pipeline, &what, &mut warnings).await?);
             }
             progress(Progress {
                 done,
@@ -441,6 +497,12 @@ pub async fn copy_to_host(
     }
 }
 
+/// Base64 of `data` into `out` (cleared first), reusing its allocation.
+fn encode_base64(data: &[u8], out: &mut String) {
+    out.clear();
+    base64::engine::general_purpose::STANDARD.encode_string(data, out);
+}
+
 /// Runs a pipeline of a copy to the host to its end (so that it is
 /// released on the host): its first two outputs, warnings noted, its
 /// failure as the error.
@@ -453,7 +515,7 @@ async fn finish_segment(
     let mut failure = None;
     while let Some(ev) = pipeline.next().await? {
         match ev {
-            PipelineEvent::Output(v) if outputs.len() < 2 => {
+            PipelineEvent::Output(v) if outputs.len() < 3 => {
                 outputs.push(v.as_str().unwrap_or_default().to_string());
             }
             PipelineEvent::Warning(w) => warnings.push(w.message),
@@ -531,7 +593,7 @@ pub async fn copy_from_host(
         .max(1);
     let mut digest = (options.digest)();
     let what = format!("the copy of {remote}");
-    let ps = PowerShell::new(vec![Command::script(send_script(digest.powershell()))
+    let ps = PowerShell::new(vec![Command::script(scripts::send(digest.powershell()))
         .argument(Value::String(remote.to_string()))
         .argument(Value::I32(i32::try_from(size).unwrap_or(i32::MAX)))]);
     let mut pipeline = session.invoke_with(ps, InvokeOptions::default()).await?;
@@ -542,8 +604,10 @@ pub async fn copy_from_host(
     let mut warnings = Vec::new();
     let mut failure = None;
     let b64 = base64::engine::general_purpose::STANDARD;
+    let mut bytes = Vec::new();
     let mut write_chunk = |text: &str, done: &mut u64| -> Result<()> {
-        let bytes = b64.decode(text.trim()).map_err(|e| {
+        bytes.clear();
+        b64.decode_vec(text.trim(), &mut bytes).map_err(|e| {
             Error::Broken(format!(
                 "{what}: the host sent a chunk that is not base64: {e}"
             ))
@@ -557,6 +621,10 @@ pub async fn copy_from_host(
         Ok(())
     };
     while let Some(ev) = pipeline.next().await? {
+        if options.cancelled() {
+            stop_pipeline(&mut pipeline).await;
+            return Err(interrupted(&what));
+        }
         match ev {
             PipelineEvent::Output(_) if failure.is_some() => {}
             PipelineEvent::Output(v) => {
@@ -567,11 +635,25 @@ pub async fn copy_from_host(
                         continue;
                     }
                 }
-                let text = v.as_str().map(str::to_string).ok_or_else(|| {
-                    Error::Broken(format!("{what}: the host sent something other than text"))
-                })?;
+                // A plain <S> is taken without a copy; one wrapped in an
+                // object with notes, as its primitive.
+                let text = match v {
+                    Value::String(t) => t,
+                    other => match other.as_str() {
+                        Some(t) => t.to_string(),
+                        None => {
+                            stop_pipeline(&mut pipeline).await;
+                            return Err(Error::Broken(format!(
+                                "{what}: the host sent something other than text"
+                            )));
+                        }
+                    },
+                };
                 if let Some(prev) = held.replace(text) {
-                    write_chunk(&prev, &mut done)?;
+                    if let Err(e) = write_chunk(&prev, &mut done) {
+                        stop_pipeline(&mut pipeline).await;
+                        return Err(e);
+                    }
                     progress(Progress { done, total });
                 }
             }
@@ -597,6 +679,7 @@ pub async fn copy_from_host(
         digest: sum,
         remote_digest: Some(theirs.trim().to_ascii_lowercase()),
         warnings,
+        files: 1,
     })
 }
 
@@ -655,18 +738,5 @@ mod tests {
         assert_eq!(&buf, b"abcde");
         assert_eq!(read_full(&mut r, &mut buf).unwrap(), 2);
         assert_eq!(read_full(&mut r, &mut buf).unwrap(), 0);
-    }
-
-    #[test]
-    fn scripts_are_balanced_and_create_the_digest_asked_for() {
-        let d = Sha256Digest::default();
-        for script in [receive_script(d.powershell()), send_script(d.powershell())] {
-            let count = |c| script.chars().filter(|x| *x == c).count();
-            assert_eq!(count('{'), count('}'), "{script}");
-            assert_eq!(count('('), count(')'), "{script}");
-            assert!(!script.contains("{{") && !script.contains("}}"), "{script}");
-            assert_eq!(script.matches(d.powershell()).count(), 1, "{script}");
-        }
-        assert!(receive_script("X").contains(&format!("$target + '{PARTIAL_SUFFIX}'")));
     }
 }
