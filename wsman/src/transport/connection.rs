@@ -753,7 +753,7 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
         let ctx = conn.ctx.as_mut().ok_or_else(|| Error::Protocol {
             message: format!("{ep} sent an encrypted body but no security context exists"),
         })?;
-        encryption::unseal(ctx.as_mut(), &content_type, &raw.body)?
+        encryption::unseal_owned(ctx.as_mut(), &content_type, Vec::from(raw.body))?
     } else {
         if conn.sealing.is_some() && raw.status == StatusCode::OK && !raw.body.is_empty() {
             return Err(Error::Protocol {
