@@ -13,7 +13,7 @@ use wsman::soap::request::BufferMode;
 
 use super::args::{BufferModeArg, ConnectionArgs, SessionCommand};
 use super::config::{connection_info, single_host};
-use super::output::{err_line, out_line};
+use super::output::{self, err_line, out_line};
 use super::render::Printer;
 use crate::host::{ConsoleHost, Host};
 use crate::session::{PsSession, RemoteSession, SessionOptions};
@@ -68,7 +68,14 @@ pub(super) async fn run_script(
     // nothing the host already sent is lost.
     let pipeline_id = pipeline.id();
     let mut stopping = false;
+    let _batch = output::Batch::begin();
     loop {
+        // What the last Receive brought is printed without waiting, and
+        // written out (one write) before the next wait on the network.
+        while let Some(e) = pipeline.next_queued()? {
+            printer.event(&e, &mut progress_host);
+        }
+        output::flush_out();
         let next = pipeline.next();
         tokio::pin!(next);
         let event = loop {
