@@ -90,6 +90,18 @@ pub fn stdout_closed() -> bool {
 
 /// Writes one line to stdout.
 pub fn out_line(line: &str) {
+    if BATCHING.load(Ordering::Relaxed) {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        pending.extend_from_slice(line.as_bytes());
+        pending.push(b'\n');
+        if pending.len() >= BATCH_LIMIT {
+            write_out(&mut pending);
+        }
+        return;
+    }
     let mut buf = Vec::with_capacity(line.len() + 1);
     buf.extend_from_slice(line.as_bytes());
     buf.push(b'\n');
