@@ -1,14 +1,15 @@
 //! CLIXML deserialization speed ([MS-PSRP] 2.2.5), in MB/s and objects/s:
 //!
-//! - `processes_100k`: an `<Objs>` document of 100,000 process-like objects
+//! - `processes_10k`: an `<Objs>` document of 10,000 process-like objects
 //!   (type `System.Diagnostics.Process`, 16 properties of mixed types, as
 //!   `Get-Process` output is serialized), read with [`clixml::Reader`];
 //! - `recorded_largest`: the largest PSRP messages of the recorded Windows
 //!   traffic, each read with [`clixml::from_slice`];
-//! - `serialize_processes_100k`: writing the same 100,000 objects.
+//! - `serialize_processes_10k`: writing the same 10,000 objects.
 //!
-//! Also writes `target/clixml-bench/processes_{100k,10k}.xml` for
-//! `benches/psrpcore_clixml.py`, which times psrpcore on the same input.
+//! Also writes the document to `$CARGO_TARGET_DIR/clixml-bench/processes_10k.xml`
+//! (`target/` when the variable is unset) for `benches/psrpcore_clixml.py`,
+//! which times psrpcore on the same input.
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use std::hint::black_box;
@@ -90,9 +91,15 @@ fn processes_document(n: u32) -> String {
     out
 }
 
+/// `$CARGO_TARGET_DIR/clixml-bench` (relative to the workspace when the
+/// variable is relative), else `target/clixml-bench` in the workspace.
 fn out_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/clixml-bench");
-    std::fs::create_dir_all(&dir).expect("create target/clixml-bench");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|t| workspace.join(t))
+        .unwrap_or_else(|| workspace.join("target"));
+    let dir = target.join("clixml-bench");
+    std::fs::create_dir_all(&dir).expect("create the clixml-bench directory");
     dir
 }
 
@@ -137,26 +144,30 @@ fn recorded_messages() -> Vec<Vec<u8>> {
 }
 
 fn bench(c: &mut Criterion) {
-    let doc = processes_document(100_000);
-    let dir = out_dir();
-    std::fs::write(dir.join("processes_100k.xml"), &doc).unwrap();
-    std::fs::write(dir.join("processes_10k.xml"), processes_document(10_000)).unwrap();
-    assert_eq!(clixml::Reader::new(doc.as_bytes()).count(), 100_000);
+    const N: u32 = 10_000;
+    let doc = processes_document(N);
+    let path = out_dir().join("processes_10k.xml");
+    std::fs::write(&path, &doc).unwrap();
+    eprintln!(
+        "wrote {} (input of benches/psrpcore_clixml.py)",
+        path.display()
+    );
+    assert_eq!(clixml::Reader::new(doc.as_bytes()).count(), N as usize);
 
     let mut g = c.benchmark_group("deserialize");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Bytes(doc.len() as u64));
-    g.bench_function("processes_100k_bytes", |b| {
+    g.bench_function("processes_10k_bytes", |b| {
         b.iter(|| {
             for v in clixml::Reader::new(black_box(doc.as_bytes())) {
                 black_box(v.unwrap());
             }
         })
     });
-    g.throughput(Throughput::Elements(100_000));
-    g.bench_function("processes_100k_objects", |b| {
+    g.throughput(Throughput::Elements(N.into()));
+    g.bench_function("processes_10k_objects", |b| {
         b.iter(|| {
             for v in clixml::Reader::new(black_box(doc.as_bytes())) {
                 black_box(v.unwrap());
@@ -185,8 +196,8 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    g.throughput(Throughput::Elements(100_000));
-    g.bench_function("processes_100k_objects", |b| {
+    g.throughput(Throughput::Elements(N.into()));
+    g.bench_function("processes_10k_objects", |b| {
         b.iter(|| {
             let mut out = String::with_capacity(doc.len());
             Writer::new(&mut out).write_document(black_box(&values));

@@ -1,12 +1,13 @@
 """Times psrpcore 0.3.1 deserializing the generated Get-Process-like document
 that `cargo bench -p psrp --bench clixml` writes to
-target/clixml-bench/processes_10k.xml (10,000 objects: psrpcore needs about
-7 s for them; the 100k file would take over a minute).
+$CARGO_TARGET_DIR/clixml-bench/processes_10k.xml (target/ when unset; 10,000
+objects, the very input the Rust benchmark reads: psrpcore needs about 7 s).
 
 Usage: .venv/bin/python psrp/benches/psrpcore_clixml.py [FILE]
-Prints objects/s and MB/s, to compare with the `deserialize/processes_100k_*`
+Prints objects/s and MB/s, to compare with the `deserialize/processes_10k_*`
 numbers of the Rust benchmark.
 """
+import os
 import pathlib
 import sys
 import time
@@ -14,7 +15,8 @@ import time
 from psrpcore.types import deserialize_clixml
 
 root = pathlib.Path(__file__).resolve().parents[2]
-path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / "target/clixml-bench/processes_10k.xml"
+target = root / os.environ.get("CARGO_TARGET_DIR", "target")  # an absolute one stays as it is
+path = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else target / "clixml-bench/processes_10k.xml"
 data = path.read_text(encoding="utf-8")
 
 start = time.perf_counter()

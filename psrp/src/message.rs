@@ -187,6 +187,12 @@ pub struct Message {
 impl Message {
     /// Decodes a whole reassembled message.
     pub fn decode(bytes: &[u8]) -> Result<Message> {
+        Message::decode_owned(bytes.to_vec())
+    }
+
+    /// [`decode`](Self::decode) keeping the message's own buffer for its
+    /// data (the header is cut off in place, no second allocation).
+    pub fn decode_owned(mut bytes: Vec<u8>) -> Result<Message> {
         if bytes.len() < HEADER_LEN {
             return Err(Error::malformed(
                 "message",
@@ -212,16 +218,17 @@ impl Message {
         })?;
         let rpid = Uuid::from_bytes_le(bytes[8..24].try_into().expect("16"));
         let pid = Uuid::from_bytes_le(bytes[24..40].try_into().expect("16"));
-        let mut data = &bytes[HEADER_LEN..];
-        if data.starts_with(BOM) {
-            data = &data[BOM.len()..];
+        let mut skip = HEADER_LEN;
+        if bytes[HEADER_LEN..].starts_with(BOM) {
+            skip += BOM.len();
         }
+        bytes.drain(..skip);
         Ok(Message {
             destination,
             message_type,
             rpid,
             pid: (!pid.is_nil()).then_some(pid),
-            data: data.to_vec(),
+            data: bytes,
         })
     }
 

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench_host;
 pub mod forwarder;
 
 use std::io::{BufRead, BufReader};

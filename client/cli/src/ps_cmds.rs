@@ -12,7 +12,7 @@ use wsman::soap::request::BufferMode;
 use super::args::{BufferModeArg, ConnectionArgs, SessionCommand};
 use super::config::{connection_info, single_host};
 use super::input::Input;
-use super::output::{err_line, out_line};
+use super::output::{self, err_line, out_line};
 use super::render::Printer;
 use super::sanitize::{error_text, for_terminal};
 use super::signals::Interrupt;
@@ -67,7 +67,14 @@ pub(super) async fn run_script(
         }
     };
     let mut stopping = false;
+    let _batch = output::Batch::begin();
     loop {
+        // What the last Receive brought is printed without waiting, and
+        // written out (one write) before the next wait on the network.
+        while let Some(e) = pipeline.next_queued().await? {
+            printer.event(&e, &mut progress_host);
+        }
+        output::flush_out();
         let next = pipeline.next();
         tokio::pin!(next);
         let event = loop {

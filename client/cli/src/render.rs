@@ -145,9 +145,16 @@ impl Printer {
 
     /// Prints a pipeline's events until it ends.
     pub async fn pipeline(&mut self, mut p: Pipeline<'_>, host: &mut dyn Host) -> Result<()> {
-        while let Some(e) = p.next().await? {
-            self.event(&e, host);
+        let _batch = super::output::Batch::begin();
+        loop {
+            while let Some(e) = p.next_queued().await? {
+                self.event(&e, host);
+            }
+            super::output::flush_out();
+            match p.next().await? {
+                Some(e) => self.event(&e, host),
+                None => return Ok(()),
+            }
         }
-        Ok(())
     }
 }

@@ -127,7 +127,9 @@ impl<'a> Pipeline<'a> {
     /// a time (a Receive's thousands of outputs are not copied into a second
     /// queue); host calls met on the way are answered, other events handled
     /// by the session.
-    async fn next_queued(&mut self) -> Result<Option<PipelineEvent>> {
+    /// `None` when nothing is queued: [`next`](Self::next) would then wait
+    /// on the network (a caller batching its output flushes it first).
+    pub async fn next_queued(&mut self) -> Result<Option<PipelineEvent>> {
         while let Some(ev) = self.session.pool_mut().next_event() {
             let mine = |pid: Uuid| pid == self.id;
             let e = match ev {

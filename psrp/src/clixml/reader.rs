@@ -137,6 +137,9 @@ impl Iterator for Reader<'_> {
 ///
 /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 pub fn from_slice_with_limits(input: &[u8], limits: Limits) -> Result<Value> {
+    if let Some(v) = simple_value(input) {
+        return Ok(v);
+    }
     let mut r = Reader::with_limits(input, limits);
     let v = match r.next() {
         Some(v) => v?,
@@ -149,6 +152,44 @@ pub fn from_slice_with_limits(input: &[u8], limits: Limits) -> Result<Value> {
     }
 }
 
+/// The fast path of [`from_slice_with_limits`] for the commonest PSRP
+/// output, a bare `<I32>`, `<I64>` or `<S>` element ([MS-PSRP] 2.2.5.1.1,
+/// 2.2.5.1.11, 2.2.5.1.12) with plain content: the value without running
+/// the XML parser. `None` for anything else (attributes, entities,
+/// whitespace, signs other than `-`, ...): the parser then decides, so the
+/// result is always the one the parser would give.
+fn simple_value(input: &[u8]) -> Option<Value> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    let inner = |tag: &[u8]| -> Option<&[u8]> {
+        let rest = input
+            .strip_prefix(b"<")?
+            .strip_prefix(tag)?
+            .strip_prefix(b">")?;
+        let rest = rest.strip_suffix(b">")?.strip_suffix(tag)?;
+        rest.strip_suffix(b"</")
+    };
+    fn number(t: &[u8]) -> Option<&str> {
+        let digits = t.strip_prefix(b"-").unwrap_or(t);
+        let plain =
+            !digits.is_empty() && digits.len() <= 19 && digits.iter().all(u8::is_ascii_digit);
+        plain.then(|| std::str::from_utf8(t).ok()).flatten()
+    }
+    match input.get(1..3)? {
+        b"I3" => Some(Value::I32(number(inner(b"I32")?)?.parse().ok()?)),
+        b"I6" => Some(Value::I64(number(inner(b"I64")?)?.parse().ok()?)),
+        [b'S', b'>', ..] => {
+            let t = inner(b"S")?;
+            // markup, entities and line ends are the parser's business
+            if t.len() > 4096 || t.iter().any(|&b| matches!(b, b'<' | b'>' | b'&' | b'\r')) {
+                return None;
+            }
+            let t = std::str::from_utf8(t).ok()?;
+            Some(Value::String(super::escape::unescape(t).into_owned()))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +198,50 @@ mod tests {
 
     fn parse(s: &str) -> Result<Value> {
         from_slice_with_limits(s.as_bytes(), Limits::default())
+    }
+
+    /// The fast path gives what the parser gives, and leaves it whatever
+    /// it is not sure of.
+    #[test]
+    fn simple_values_match_the_parser() {
+        let cases = [
+            "<I32>42</I32>",
+            "<I32>-2147483648</I32>",
+            "<I32>2147483648</I32>",
+            "<I32>+5</I32>",
+            "<I32> 7 </I32>",
+            "<I32></I32>",
+            "<I32>1</I64>",
+            "<I64>-9223372036854775808</I64>",
+            "<I64>99999999999999999999</I64>",
+            "\u{FEFF}<I32>3</I32>",
+            "<S>plain text</S>",
+            "<S>a_x000A_b</S>",
+            "<S>a &amp; b</S>",
+            "<S>a\r\nb</S>",
+            "<S></S>",
+            "<S>x</S><S>y</S>",
+            "<S>é ü</S>",
+            "<SB>1</SB>",
+            "<S N=\"x\">1</S>",
+            "<I32>1</I32>trailing",
+        ];
+        for c in cases {
+            let slow = Reader::new(c.as_bytes())
+                .collect::<Result<Vec<_>>>()
+                .ok()
+                .filter(|v| v.len() == 1)
+                .map(|mut v| v.remove(0));
+            if let Some(fast) = simple_value(c.as_bytes()) {
+                assert_eq!(Some(fast), slow, "{c:?}");
+            }
+            assert_eq!(parse(c).ok(), slow, "{c:?}");
+        }
+        assert_eq!(simple_value(b"<I32>42</I32>"), Some(Value::I32(42)));
+        assert_eq!(
+            simple_value(b"<S>a_x000A_b</S>"),
+            Some(Value::String("a\nb".into()))
+        );
     }
 
     #[test]

@@ -203,7 +203,12 @@ impl Body {
             return Ok(Body::EndOfPipelineInput);
         }
         let v = clixml::from_slice(data).map_err(|e| Error::clixml(t.name(), e.to_string()))?;
-        Body::from_value(t, &v)
+        match t {
+            // the value is the body: moved, not cloned
+            MessageType::PIPELINE_OUTPUT => Ok(Body::PipelineOutput(v)),
+            MessageType::PIPELINE_INPUT => Ok(Body::PipelineInput(v)),
+            _ => Body::from_value(t, &v),
+        }
     }
 
     /// Encodes the body as message data: compact UTF-8 CLIXML, or nothing

@@ -26,7 +26,7 @@ impl RunspacePool {
     pub fn receive_data(&mut self, data: &[u8]) -> Result<()> {
         let messages = self.reassembler.feed(data)?;
         for (_, raw) in messages {
-            let msg = Message::decode(&raw)?;
+            let msg = Message::decode_owned(raw)?;
             self.process(msg)?;
         }
         Ok(())

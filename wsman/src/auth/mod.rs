@@ -214,6 +214,33 @@ pub trait SecurityContext: Send {
     /// as `data` (with Kerberos RC4-HMAC it ends with the padding, as
     /// pyspnego's `unwrap_winrm` leaves it).
     fn unwrap_winrm(&mut self, header: &[u8], data: &[u8]) -> crate::Result<Vec<u8>>;
+    /// [`wrap_winrm`](Self::wrap_winrm) appending the framed part to `out`:
+    /// the header length (`u32` little-endian), the header and the
+    /// encrypted bytes ([MS-WSMV] 2.2.9.1.1). Contexts that can seal in
+    /// place override it to save the copies.
+    fn wrap_winrm_into(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> crate::Result<()> {
+        let (header, data) = self.wrap_winrm(plaintext)?;
+        let len = u32::try_from(header.len()).map_err(|_| crate::Error::Protocol {
+            message: "signature longer than 4 GiB".into(),
+        })?;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&data);
+        Ok(())
+    }
+    /// [`unwrap_winrm`](Self::unwrap_winrm) in place: on success the
+    /// first `n` bytes of `data` are the plaintext, `n` returned. Contexts
+    /// that can unseal in place override it to save the copies.
+    fn unwrap_winrm_in_place(&mut self, header: &[u8], data: &mut [u8]) -> crate::Result<usize> {
+        let plain = self.unwrap_winrm(header, data)?;
+        let Some(dst) = data.get_mut(..plain.len()) else {
+            return Err(crate::Error::Protocol {
+                message: "the unsealed message is longer than the sealed one".into(),
+            });
+        };
+        dst.copy_from_slice(&plain);
+        Ok(plain.len())
+    }
 }
 
 /// Makes the security context for one connection to `target_host` (the URL

@@ -41,6 +41,7 @@ pub mod json;
 pub mod ns;
 pub mod request;
 pub mod response;
+mod streams;
 pub mod xml;
 
 /// A `wsman:Selector` (DSP0226 7.3): one key of the addressed instance, e.g.

@@ -745,10 +745,63 @@ pub fn parse_header(input: &[u8]) -> Result<EnvelopeInfo> {
     Ok(open(input)?.info)
 }
 
+/// Decodes an `rsp:Stream`'s base64 text; whitespace (line breaks some
+/// hosts insert) is dropped first, and only then is the text copied.
+fn decode_stream(text: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
+    let bytes = text.as_bytes();
+    let mut data = Vec::with_capacity(bytes.len() / 4 * 3 + 3);
+    // usually one unbroken run; white space is looked for only when that fails
+    if B64.decode_vec(bytes, &mut data).is_err() {
+        data.clear();
+        let compact: Vec<u8> = bytes
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        B64.decode_vec(&compact, &mut data)?;
+    }
+    Ok(data)
+}
+
 /// Parses a ReceiveResponse, decoding each stream's base64.
+///
+/// The run of plain `rsp:Stream` elements a large Receive is made of is
+/// read by a strict scanner ([`streams`](super::streams)) and the rest by
+/// the full parser, which checks that the scanner cut where it should.
 pub fn parse_receive(input: &[u8]) -> Result<Received> {
+    let text = as_text(input)?;
+    if let Some(mut run) = super::streams::scan(text, decode_stream) {
+        if run.streams.len() > super::xml::MAX_ELEMENTS {
+            return Err(protocol(format!(
+                "XML holds more than {} elements",
+                super::xml::MAX_ELEMENTS
+            )));
+        }
+        let mut skeleton = String::with_capacity(text.len() - (run.cut_end - run.cut_at));
+        skeleton.push_str(&text[..run.cut_at]);
+        skeleton.push_str(&text[run.cut_end..]);
+        let cut = (run.element_at, run.cut_at);
+        // Any doubt (a failed check, an error) and the whole document is
+        // parsed again the full way, which then has the last word.
+        if let Ok(Some(mut out)) = parse_receive_checked(skeleton.as_bytes(), Some(cut)) {
+            run.streams.append(&mut out.streams);
+            out.streams = run.streams;
+            return Ok(out);
+        }
+    }
+    Ok(parse_receive_checked(input, None)?.expect("no cut to check"))
+}
+
+/// The full parse; with `cut`, `None` unless the ReceiveResponse start tag
+/// spans exactly `cut` (its `<` and the offset past its `>`).
+fn parse_receive_checked(input: &[u8], cut: Option<(usize, usize)>) -> Result<Option<Received>> {
     let mut b = open(input)?;
-    b.expect(ns::SHELL, "ReceiveResponse")?;
+    let start = b.expect(ns::SHELL, "ReceiveResponse")?;
+    if let Some((at, end)) = cut {
+        if start.pos != at || b.r.position() != end {
+            return Ok(None);
+        }
+    }
     let mut out = Received::default();
     b.children(|r, s| {
         match s.local.as_str() {
@@ -758,10 +811,8 @@ pub fn parse_receive(input: &[u8]) -> Result<Received> {
                 let end = s
                     .attr("End")
                     .is_some_and(|e| e.trim().eq_ignore_ascii_case("true"));
-                let text = r.text_content()?;
-                let compact: String = text.split_ascii_whitespace().collect();
-                let data = B64
-                    .decode(compact.as_bytes())
+                let text = r.text_content_cow()?;
+                let data = decode_stream(&text)
                     .map_err(|e| protocol(format!("rsp:Stream {name} is not valid base64: {e}")))?;
                 out.streams.push(StreamData {
                     name,
@@ -802,7 +853,7 @@ pub fn parse_receive(input: &[u8]) -> Result<Received> {
         Ok(())
     })?;
     out.info = b.finish()?;
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// A ConnectResponse ([MS-WSMV] 3.1.4.17, [MS-PSRP] 3.1.5.3.19).
@@ -864,6 +915,41 @@ mod tests {
 
     fn env(body: &str) -> Vec<u8> {
         ENV.replace("BODY", body).into_bytes()
+    }
+
+    /// The scanner's fast path and the full parser agree on every
+    /// ReceiveResponse, those the scanner cuts and those it must leave.
+    #[test]
+    fn fast_and_full_receive_parsing_agree() {
+        let shell = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell";
+        let state = r#"<rsp:CommandState CommandId="C" State="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"/>"#;
+        let bodies = [
+            format!(r#"<rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="C">aGk=</rsp:Stream> <rsp:Stream Name='stderr' CommandId="C" End="TRUE"/>{state}</rsp:ReceiveResponse>"#),
+            r#"<rsp:ReceiveResponse xmlns:x="urn:x"><rsp:Stream Name="stdout">aG
+k=</rsp:Stream><rsp:Stream Name="a&amp;b">aGk=</rsp:Stream><rsp:Stream Name="stdout">aGk=</rsp:Stream></rsp:ReceiveResponse>"#.to_string(),
+            format!(r#"<ReceiveResponse xmlns="{shell}"><Stream Name="stdout">aGk=</Stream></ReceiveResponse>"#),
+            r#"<ReceiveResponse xmlns="urn:other"><Stream Name="stdout">aGk=</Stream></ReceiveResponse><rsp:ReceiveResponse/>"#.to_string(),
+            r#"<!--<rsp:ReceiveResponse><rsp:Stream Name="x">eHg=</rsp:Stream>--><rsp:ReceiveResponse><rsp:Stream Name="stdout">aGk=</rsp:Stream></rsp:ReceiveResponse>"#.to_string(),
+            r#"<rsp:ReceiveResponse><rsp:Stream Name="stdout">a&#x47;k=</rsp:Stream></rsp:ReceiveResponse>"#.to_string(),
+            r#"<rsp:ReceiveResponse><rsp:Stream Name="stdout">!!</rsp:Stream></rsp:ReceiveResponse>"#.to_string(),
+            r#"<rsp:ReceiveResponse><rsp:Stream Name="stdout" xmlns:rsp="urn:other">aGk=</rsp:Stream></rsp:ReceiveResponse>"#.to_string(),
+        ];
+        for body in &bodies {
+            let doc = env(body);
+            let full = parse_receive_checked(&doc, None).map(|r| r.unwrap());
+            let fast = parse_receive(&doc);
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{body}");
+        }
+        // the first body is cut by the scanner and keeps its order
+        let r = parse_receive(&env(&bodies[0])).unwrap();
+        assert_eq!(r.streams.len(), 2);
+        assert_eq!(r.streams[0].data, b"hi");
+        assert!(r.streams[1].end && r.streams[1].name == "stderr");
+        assert!(r.command_state.unwrap().is_done());
+        let r = parse_receive(&env(&bodies[1])).unwrap();
+        assert_eq!(r.streams.len(), 3);
+        assert_eq!(r.streams[1].name, "a&b");
+        assert!(parse_receive(&env(&bodies[6])).is_err());
     }
 
     #[test]

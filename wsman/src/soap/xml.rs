@@ -174,6 +174,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The byte offset reached in the input (just past the last event).
+    pub fn position(&self) -> usize {
+        self.inner.buffer_position() as usize
+    }
+
     /// Current depth: 1 inside the root element.
     pub fn depth(&self) -> usize {
         self.depth
@@ -342,6 +347,25 @@ impl<'a> Reader<'a> {
             match ev {
                 Ev::Text(t) => out.push_str(&t),
                 Ev::End { .. } if self.depth == target => return Ok(out),
+                _ => {}
+            }
+        }
+        Err(protocol("XML ends inside an element"))
+    }
+
+    /// [`text_content`](Self::text_content) without a copy when the element
+    /// holds a single run of text (the usual case, e.g. a large base64
+    /// `rsp:Stream`).
+    pub fn text_content_cow(&mut self) -> Result<Cow<'a, str>> {
+        let target = self.depth - 1;
+        let mut out: Option<Cow<'a, str>> = None;
+        while let Some(ev) = self.next()? {
+            match ev {
+                Ev::Text(t) => match &mut out {
+                    None => out = Some(t),
+                    Some(o) => o.to_mut().push_str(&t),
+                },
+                Ev::End { .. } if self.depth == target => return Ok(out.unwrap_or_default()),
                 _ => {}
             }
         }

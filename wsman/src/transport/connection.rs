@@ -762,7 +762,7 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
         let ctx = conn.ctx.as_mut().ok_or_else(|| Error::Protocol {
             message: format!("{ep} sent an encrypted body but no security context exists"),
         })?;
-        encryption::unseal(ctx.as_mut(), &content_type, &raw.body)?
+        encryption::unseal_owned(ctx.as_mut(), &content_type, Vec::from(raw.body))?
     } else {
         // A 200 answer or a 500 fault replacing a sealed answer in clear
         // could come from anyone on the path ([MS-WSMV] 2.2.9.1): refused.

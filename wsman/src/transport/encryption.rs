@@ -29,16 +29,12 @@ pub fn seal(
     } else {
         ("multipart/encrypted", plaintext.len().max(1))
     };
-    let mut body = Vec::with_capacity(plaintext.len() + 256);
     let mut pieces: Vec<&[u8]> = plaintext.chunks(chunk).collect();
     if pieces.is_empty() {
         pieces.push(&[]);
     }
+    let mut body = Vec::with_capacity(plaintext.len() + 256 * pieces.len());
     for piece in pieces {
-        let (sig, data) = ctx.wrap_winrm(piece)?;
-        let sig_len = u32::try_from(sig.len()).map_err(|_| Error::Protocol {
-            message: "signature longer than 4 GiB".into(),
-        })?;
         body.extend_from_slice(
             format!(
                 "--{BOUNDARY}\r\n\tContent-Type: {protocol}\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={}\r\n--{BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n",
@@ -46,9 +42,8 @@ pub fn seal(
             )
             .as_bytes(),
         );
-        body.extend_from_slice(&sig_len.to_le_bytes());
-        body.extend_from_slice(&sig);
-        body.extend_from_slice(&data);
+        // length prefix, signature and sealed bytes, straight into the body
+        ctx.wrap_winrm_into(piece, &mut body)?;
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     let content_type = format!("{kind};protocol=\"{protocol}\";boundary=\"{BOUNDARY}\"");
@@ -83,7 +78,7 @@ fn malformed(why: impl Into<String>) -> Error {
 fn find_delimiter(body: &[u8], boundary: &[u8], from: usize) -> Option<(usize, usize)> {
     let mut i = from;
     while i + 2 <= body.len() {
-        let pos = i + body[i..].windows(2).position(|w| w == b"--")?;
+        let pos = i + memchr::memmem::find(&body[i..], b"--")?;
         let mut j = pos + 2;
         while j < body.len() && body[j] == b' ' {
             j += 1;
@@ -138,10 +133,21 @@ fn read_headers(body: &[u8], mut at: usize) -> (Option<usize>, usize) {
 /// boundary), `body` the HTTP body. Each part's unsealed length must match
 /// its `OriginalContent` length.
 pub fn unseal(ctx: &mut dyn SecurityContext, content_type: &str, body: &[u8]) -> Result<Vec<u8>> {
+    unseal_owned(ctx, content_type, body.to_vec())
+}
+
+/// [`unseal`] in the body's own memory: each part is decrypted where it
+/// lies and moved to the front, so a large answer costs no second buffer.
+pub fn unseal_owned(
+    ctx: &mut dyn SecurityContext,
+    content_type: &str,
+    mut body: Vec<u8>,
+) -> Result<Vec<u8>> {
     let boundary = content_type_param(content_type, "boundary").unwrap_or(BOUNDARY.to_string());
     let boundary = boundary.as_bytes();
-    let mut out = Vec::with_capacity(body.len());
-    let (_, mut at) = find_delimiter(body, boundary, 0)
+    // plaintext written so far, at the front of `body`
+    let mut out_len = 0usize;
+    let (_, mut at) = find_delimiter(&body, boundary, 0)
         .ok_or_else(|| malformed("no MIME boundary in the body"))?;
     let mut parts = 0usize;
     loop {
@@ -153,16 +159,16 @@ pub fn unseal(ctx: &mut dyn SecurityContext, content_type: &str, body: &[u8]) ->
             break; // closing delimiter
         }
         parts += 1;
-        let at_hdr = skip_crlf(body, at);
-        let (length, after_meta) = read_headers(body, at_hdr);
+        let at_hdr = skip_crlf(&body, at);
+        let (length, after_meta) = read_headers(&body, at_hdr);
         let expected = length.ok_or_else(|| malformed("a part has no OriginalContent Length"))?;
-        let (_, after_delim) = find_delimiter(body, boundary, after_meta)
+        let (_, after_delim) = find_delimiter(&body, boundary, after_meta)
             .ok_or_else(|| malformed("missing the octet-stream part"))?;
-        let (_, data_start) = read_headers(body, skip_crlf(body, after_delim));
+        let (_, data_start) = read_headers(&body, skip_crlf(&body, after_delim));
         // The data runs to the next delimiter that starts a chunk header or
         // closes the body. Sealed bytes may contain "--": look for the
         // delimiter followed by CRLF + header, or "--" + CRLF/end.
-        let data_end = next_part_start(body, boundary, data_start)
+        let data_end = next_part_start(&body, boundary, data_start)
             .ok_or_else(|| malformed("missing the closing boundary"))?;
         let frame = &body[data_start..data_end.0];
         if frame.len() < 4 {
@@ -175,19 +181,24 @@ pub fn unseal(ctx: &mut dyn SecurityContext, content_type: &str, body: &[u8]) ->
                 frame.len() - 4
             )));
         }
-        let plain = ctx.unwrap_winrm(&frame[4..4 + sig_len], &frame[4 + sig_len..])?;
-        if plain.len() != expected {
+        let sig = frame[4..4 + sig_len].to_vec();
+        let sealed = data_start + 4 + sig_len..data_end.0;
+        let plain_len = ctx.unwrap_winrm_in_place(&sig, &mut body[sealed.clone()])?;
+        if plain_len != expected {
             return Err(Error::Protocol {
                 message: format!(
-                    "the host's sealed message unsealed to {} bytes, the header says {expected}: decryption failed",
-                    plain.len()
+                    "the host's sealed message unsealed to {plain_len} bytes, the header says {expected}: decryption failed"
                 ),
             });
         }
-        out.extend_from_slice(&plain);
+        // Plaintext moves left only: `out_len` never passes the part's start,
+        // and what is still to read lies past the part's end.
+        body.copy_within(sealed.start..sealed.start + plain_len, out_len);
+        out_len += plain_len;
         at = data_end.1;
     }
-    Ok(out)
+    body.truncate(out_len);
+    Ok(body)
 }
 
 fn skip_crlf(body: &[u8], at: usize) -> usize {

@@ -6,8 +6,7 @@
 use hmac::{Hmac, Mac};
 use md4::Md4;
 use md5::{Digest, Md5};
-use rc4::{consts::U16, KeyInit, Rc4, StreamCipher};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::flags;
 
@@ -97,8 +96,60 @@ pub fn compute_response_v2(
 /// `RC4K(K, D)`: RC4 with a fresh key over one buffer ([MS-NLMP] 6).
 pub fn rc4k(key: &[u8; 16], data: &[u8]) -> Vec<u8> {
     let mut out = data.to_vec();
-    Rc4::<U16>::new(key.into()).apply_keystream(&mut out);
+    Rc4::new(key).apply_keystream(&mut out);
     out
+}
+
+/// The RC4 stream cipher ([MS-NLMP] 6, `RC4Init`/`RC4`): key schedule and
+/// keystream as the algorithm is published. Written here rather than taken
+/// from the `rc4` crate because every byte of every sealed message goes
+/// through it and that crate's generic block wrapper costs twice as much
+/// per byte. The state is wiped when dropped.
+pub struct Rc4 {
+    s: [u8; 256],
+    i: u8,
+    j: u8,
+}
+
+impl Rc4 {
+    /// `RC4Init(key)`: the key-scheduling algorithm.
+    pub fn new(key: &[u8; 16]) -> Rc4 {
+        let mut s = [0u8; 256];
+        for (k, v) in s.iter_mut().enumerate() {
+            *v = k as u8;
+        }
+        let mut j = 0u8;
+        for i in 0..256 {
+            j = j.wrapping_add(s[i]).wrapping_add(key[i % 16]);
+            s.swap(i, usize::from(j));
+        }
+        Rc4 { s, i: 0, j: 0 }
+    }
+
+    /// XORs `data` with the next `data.len()` keystream bytes.
+    pub fn apply_keystream(&mut self, data: &mut [u8]) {
+        let (mut i, mut j) = (self.i, self.j);
+        let s = &mut self.s;
+        for b in data {
+            i = i.wrapping_add(1);
+            let si = s[usize::from(i)];
+            j = j.wrapping_add(si);
+            let sj = s[usize::from(j)];
+            s[usize::from(i)] = sj;
+            s[usize::from(j)] = si;
+            *b ^= s[usize::from(si.wrapping_add(sj))];
+        }
+        self.i = i;
+        self.j = j;
+    }
+}
+
+impl Drop for Rc4 {
+    fn drop(&mut self) {
+        self.s.zeroize();
+        self.i.zeroize();
+        self.j.zeroize();
+    }
 }
 
 const CLIENT_SIGN: &[u8] = b"session key to client-to-server signing key magic constant\0";
@@ -130,7 +181,7 @@ pub fn seal_key(exported: &[u8; 16], negotiated: u32, client: bool) -> Key16 {
 /// for the whole connection, [MS-NLMP] 3.4.3) and its sequence number.
 pub struct Direction {
     sign_key: Key16,
-    handle: Rc4<U16>,
+    handle: Rc4,
     seq: u32,
     key_exch: bool,
 }
@@ -141,7 +192,7 @@ impl Direction {
         let seal = seal_key(exported, negotiated, client);
         Direction {
             sign_key: sign_key(exported, client),
-            handle: Rc4::<U16>::new((&*seal).into()),
+            handle: Rc4::new(&seal),
             seq: 0,
             key_exch: negotiated & flags::NEGOTIATE_KEY_EXCH != 0,
         }
@@ -151,9 +202,21 @@ impl Direction {
     /// NTLMSSP_MESSAGE_SIGNATURE of `message` at the current sequence number
     /// (which is then advanced). Must run after the message's own RC4 pass.
     fn mac(&mut self, message: &[u8]) -> [u8; 16] {
+        let (seq, full) = self.hmac(message);
+        self.signature(seq, &full)
+    }
+
+    /// The HMAC part of `MAC()`: `HMAC_MD5(SigningKey, SeqNum + Message)`
+    /// at the current sequence number, which is then advanced.
+    fn hmac(&mut self, message: &[u8]) -> ([u8; 4], [u8; 16]) {
         let seq = self.seq.to_le_bytes();
         self.seq = self.seq.wrapping_add(1);
-        let full = hmac_md5(&self.sign_key[..], &[&seq, message]);
+        (seq, hmac_md5(&self.sign_key[..], &[&seq, message]))
+    }
+
+    /// The rest of `MAC()`: the checksum (RC4-encrypted with key exchange,
+    /// after the message's own RC4 pass) framed as a signature.
+    fn signature(&mut self, seq: [u8; 4], full: &[u8; 16]) -> [u8; 16] {
         let mut checksum = [0u8; 8];
         checksum.copy_from_slice(&full[..8]);
         if self.key_exch {
@@ -169,22 +232,31 @@ impl Direction {
     /// `SEAL()` ([MS-NLMP] 3.4.3): returns (signature, sealed message).
     pub fn seal(&mut self, plaintext: &[u8]) -> ([u8; 16], Vec<u8>) {
         let mut sealed = plaintext.to_vec();
-        self.handle.apply_keystream(&mut sealed);
-        let sig = self.mac(plaintext);
+        let sig = self.seal_in_place(&mut sealed);
         (sig, sealed)
+    }
+
+    /// `SEAL()` ([MS-NLMP] 3.4.3) of `message` in place (no copy); returns
+    /// the signature.
+    pub fn seal_in_place(&mut self, message: &mut [u8]) -> [u8; 16] {
+        let (seq, full) = self.hmac(message);
+        self.handle.apply_keystream(message);
+        self.signature(seq, &full)
     }
 
     /// Unseals and checks the signature; `None` when the signature is wrong
     /// (tampered, out of order, or not for this session).
     pub fn unseal(&mut self, signature: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         let mut plain = sealed.to_vec();
-        self.handle.apply_keystream(&mut plain);
-        let expected = self.mac(&plain);
-        if signature.len() == 16 && constant_time_eq(&expected, signature) {
-            Some(plain)
-        } else {
-            None
-        }
+        self.unseal_in_place(signature, &mut plain).then_some(plain)
+    }
+
+    /// Unseals `data` in place ([MS-NLMP] 3.4.3) and checks the signature;
+    /// `false` when it is wrong (the bytes are then not to be used).
+    pub fn unseal_in_place(&mut self, signature: &[u8], data: &mut [u8]) -> bool {
+        self.handle.apply_keystream(data);
+        let expected = self.mac(data);
+        signature.len() == 16 && constant_time_eq(&expected, signature)
     }
 }
 

@@ -87,15 +87,45 @@ impl Session {
         self.out.seal(plaintext)
     }
 
+    /// Session security from the ExportedSessionKey, server side (what a
+    /// host derives from the AUTHENTICATE_MESSAGE): its outbound direction
+    /// is the client's inbound one. For test and benchmark hosts.
+    pub fn server(exported: &[u8; 16], flags: u32) -> Session {
+        Session {
+            flags,
+            out: Direction::new(exported, flags, false),
+            inbound: Direction::new(exported, flags, true),
+        }
+    }
+
+    /// Seals `message` in place (no copy); returns the signature.
+    pub fn seal_in_place(&mut self, message: &mut [u8]) -> [u8; 16] {
+        self.out.seal_in_place(message)
+    }
+
     /// Unseals one message server → client and checks its signature.
     pub fn unseal(&mut self, signature: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
         self.inbound
             .unseal(signature, sealed)
-            .ok_or_else(|| Error::Protocol {
-                message: "NTLM signature of the sealed message from the host is wrong \
-                          (tampered, out of order, or not for this session)"
-                    .into(),
-            })
+            .ok_or_else(bad_signature)
+    }
+
+    /// [`unseal`](Self::unseal) in place: `data` holds the plaintext when
+    /// this returns `Ok`.
+    pub fn unseal_in_place(&mut self, signature: &[u8], data: &mut [u8]) -> Result<()> {
+        if self.inbound.unseal_in_place(signature, data) {
+            Ok(())
+        } else {
+            Err(bad_signature())
+        }
+    }
+}
+
+fn bad_signature() -> Error {
+    Error::Protocol {
+        message: "NTLM signature of the sealed message from the host is wrong \
+                  (tampered, out of order, or not for this session)"
+            .into(),
     }
 }
 
@@ -356,6 +386,25 @@ impl SecurityContext for NtlmContext {
     }
 
     fn unwrap_winrm(&mut self, header: &[u8], data: &[u8]) -> Result<Vec<u8>> {
+        let mut out = data.to_vec();
+        let n = self.unwrap_winrm_in_place(header, &mut out)?;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    fn wrap_winrm_into(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let session = session_for_sealing(&mut self.state)?;
+        out.extend_from_slice(&16u32.to_le_bytes());
+        let sig_at = out.len();
+        out.extend_from_slice(&[0; 16]);
+        out.extend_from_slice(plaintext);
+        let sig = session.seal_in_place(&mut out[sig_at + 16..]);
+        out[sig_at..sig_at + 16].copy_from_slice(&sig);
+        Ok(())
+    }
+
+    /// Unseals in place (RC4 over the received bytes, no copy).
+    fn unwrap_winrm_in_place(&mut self, header: &[u8], data: &mut [u8]) -> Result<usize> {
         if header.len() != 16 {
             return Err(Error::Protocol {
                 message: format!(
@@ -364,7 +413,23 @@ impl SecurityContext for NtlmContext {
                 ),
             });
         }
-        session_for_sealing(&mut self.state)?.unseal(header, data)
+        session_for_sealing(&mut self.state)?.unseal_in_place(header, data)?;
+        Ok(data.len())
+    }
+}
+
+impl NtlmContext {
+    /// A context whose handshake was done elsewhere: `session` is already
+    /// established (benchmarks and test hosts that know the keys).
+    pub fn established(session: Session, spn: &str) -> NtlmContext {
+        NtlmContext {
+            user: String::new(),
+            domain: String::new(),
+            nt_hash: Zeroizing::new([0; 16]),
+            spn: spn.to_string(),
+            channel_bindings: None,
+            state: State::Complete(Box::new(session)),
+        }
     }
 }
 

@@ -316,3 +316,22 @@ fn new_context_spn_and_routing() {
     let o = AuthOptions::new(Mechanism::Ntlm, Credentials::parse("u", Secret::None));
     assert!(matches!(new_context(&o, "h"), Err(Error::Config { .. })));
 }
+
+/// Our RC4 gives the keystream of the `rc4` crate, for several keys and
+/// across calls of every length (the state carries over).
+#[test]
+fn rc4_matches_an_independent_implementation() {
+    use rc4::{consts::U16, KeyInit, StreamCipher};
+    for seed in 0u8..8 {
+        let key: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(seed));
+        let mut ours = super::crypto::Rc4::new(&key);
+        let mut theirs = rc4::Rc4::<U16>::new(&key.into());
+        for len in [0usize, 1, 7, 16, 255, 256, 1000, 4097] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+            let (mut a, mut b) = (data.clone(), data);
+            ours.apply_keystream(&mut a);
+            theirs.apply_keystream(&mut b);
+            assert_eq!(a, b, "key {seed}, length {len}");
+        }
+    }
+}
