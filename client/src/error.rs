@@ -53,3 +53,27 @@ impl From<psrp::Error> for Error {
         Error::Psrp(e)
     }
 }
+
+impl Error {
+    /// Whether the network or the host's reachability failed (see
+    /// [`wsman::Error::is_network`]): the session may still be on the host.
+    pub fn is_network(&self) -> bool {
+        matches!(self, Error::Wsman(e) if e.is_network())
+    }
+
+    /// The kind of the host's fault, when this is one.
+    pub fn fault_kind(&self) -> Option<wsman::FaultKind> {
+        match self {
+            Error::Wsman(e) => e.fault().map(|f| f.kind()),
+            _ => None,
+        }
+    }
+
+    /// The WS-Management error kind, when this is one.
+    pub fn wsman_kind(&self) -> Option<wsman::ErrorKind> {
+        match self {
+            Error::Wsman(e) => Some(e.kind()),
+            _ => None,
+        }
+    }
+}

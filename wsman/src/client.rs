@@ -667,8 +667,9 @@ fn encryption_refusal(fault: &crate::fault::Fault, in_clear: bool, to: &str) -> 
     (in_clear && about_encryption).then(|| Error::Encryption {
         message: format!(
             "{to} requires encryption (AllowUnencrypted=false) and refused a message sent \
-             unencrypted because encryption was turned off (--no-encryption): drop \
-             --no-encryption so negotiate, ntlm or kerberos seal every message, or use HTTPS. \
+             unencrypted because unencrypted bodies were allowed \
+             (TransportConfig::allow_unencrypted): seal every message (negotiate, ntlm, \
+             kerberos) or use HTTPS. \
              The host said: {fault}"
         ),
     })
@@ -721,7 +722,7 @@ mod tests {
         let m = e.to_string();
         assert!(m.contains("requires encryption"), "{m}");
         assert!(
-            m.contains("--no-encryption") && m.contains("refuse unencrypted"),
+            m.contains("allow_unencrypted") && m.contains("refuse unencrypted"),
             "{m}"
         );
         // Sealed (or HTTPS) requests: the fault is the host's answer as it is.

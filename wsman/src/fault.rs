@@ -61,6 +61,9 @@ pub enum FaultKind {
     /// `w:SchemaValidationError`: the request's SOAP does not match the
     /// schema (a client bug, or an option the host does not know).
     SchemaValidation,
+    /// `w:InvalidState`: the shell is disconnected (or otherwise not in a
+    /// state for the operation); Reconnect or Connect first.
+    ShellDisconnected,
     /// `wsa:InvalidMessageInformationHeader`: an addressing or WS-Man header
     /// is wrong (also a reused OperationID, [MS-WSMV] 3.1.4.1.39).
     InvalidHeader,
@@ -90,6 +93,9 @@ pub enum Source {
     Spec(&'static str),
     /// A constant of Windows' `wsmerror.h` (or winerror.h), by name.
     WsmError(&'static str),
+    /// What the test host answers, not yet checked against a recording or
+    /// the specification (the text says what is known).
+    Unverified(&'static str),
 }
 
 /// What identifies a fault in one rule of [`RULES`].
@@ -177,6 +183,14 @@ pub const RULES: &[Rule] = &[
         None,
         K::SchemaValidation,
         Spec("MS-WSMV 2.2.4.43 SchemaValidationError"),
+    ),
+    sub(
+        "InvalidState",
+        None,
+        K::ShellDisconnected,
+        Source::Unverified(
+            "the test host's fault for an operation on a disconnected shell; no recording has one",
+        ),
     ),
     sub(
         "InvalidMessageInformationHeader",

@@ -17,5 +17,5 @@ mod robust;
 pub mod soap;
 pub mod transport;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use fault::{Fault, FaultKind};

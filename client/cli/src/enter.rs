@@ -105,10 +105,7 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
             if fatal {
                 break Err(e);
             }
-            err_line(&format!(
-                "wsman: {}",
-                super::sanitize::error_text(&e.to_string())
-            ));
+            err_line(&format!("wsman: {}", crate::describe(&e)));
         }
     };
     let finish = if temporary {

@@ -30,6 +30,37 @@ use args::Command;
 use pssession::{copy, format, host, session, winrs};
 use pssession::{ConnectionInfo, Error, Result};
 
+/// An error as `wsman` prints it: the library's text (cut and escaped, as
+/// host text may be in it), then what to type, by the error's kind: the
+/// library says what happened, the command line adds its own flags.
+pub fn describe(e: &Error) -> String {
+    let text = sanitize::error_text(&e.to_string());
+    match advice(e) {
+        Some(a) => format!("{text}\n  hint: {a}"),
+        None => text,
+    }
+}
+
+/// The command-line advice for an error kind, if any.
+fn advice(e: &Error) -> Option<&'static str> {
+    use wsman::ErrorKind as K;
+    match e.wsman_kind()? {
+        K::TlsUntrusted => Some(
+            "pass the CA that signed the host's certificate with --ca-file, or --insecure to \
+             skip verification (which lets anyone impersonate the host)",
+        ),
+        K::Encryption => Some(
+            "--https uses TLS; over plain HTTP negotiate, ntlm and kerberos seal every message; \
+             --no-encryption allows unencrypted bodies where the host does (AllowUnencrypted=true)",
+        ),
+        K::Authentication => Some(
+            "check the user (-u) and the password (-p or WSMAN_PASSWORD) and the mechanism (-a); \
+             Basic over plain HTTP also needs --https, or --no-encryption where the host allows it",
+        ),
+        _ => None,
+    }
+}
+
 /// The `wsman` exit code for an error (`shared/docs/cli.md`): 2 usage or
 /// configuration, 3 authentication, 4 connection or TLS, 5 WS-Management
 /// fault, 1 anything else (the remote side failed).

@@ -21,7 +21,7 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             // Fault texts come from the host: cut and escaped.
-            eprintln!("wsman: {}", wsman_cli::sanitize::error_text(&e.to_string()));
+            eprintln!("wsman: {}", wsman_cli::describe(&e));
             wsman_cli::exit_code(&e)
         }
     };

@@ -158,7 +158,7 @@ pub async fn invoke(
             Ok((_, Ok(false))) => {}
             Ok((_, Ok(true))) => code = code.max(1),
             Ok((name, Err(e))) => {
-                err_line(&format!("[{name}] wsman: {}", error_text(&e.to_string())));
+                err_line(&format!("[{name}] wsman: {}", crate::describe(&e)));
                 code = code.max(crate::exit_code(&e));
             }
             Err(e) => {

@@ -327,26 +327,13 @@ impl PsSession {
 /// refused or reset, no answer in time), as opposed to an answer from the
 /// host (fault, authentication) or a malformed one.
 fn is_network_failure(e: &wsman::Error) -> bool {
-    matches!(
-        e,
-        wsman::Error::Transport {
-            source: Some(_),
-            ..
-        } | wsman::Error::Timeout { .. }
-    )
+    e.is_network()
 }
 
-/// `w:InvalidState`: the shell is disconnected ([MS-WSMV] 2.2.4.7).
-///
-/// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+/// The host says the shell is disconnected (`w:InvalidState`).
 fn is_disconnected_fault(e: &wsman::Error) -> bool {
-    match e {
-        wsman::Error::Fault(f) => f
-            .subcode
-            .as_deref()
-            .is_some_and(|s| s.ends_with("InvalidState")),
-        _ => false,
-    }
+    e.fault()
+        .is_some_and(|f| f.kind() == wsman::FaultKind::ShellDisconnected)
 }
 
 #[cfg(test)]

@@ -240,7 +240,7 @@ impl Inner {
                     return Err(Error::Encryption {
                         message: format!(
                             "the {mech:?} security context cannot encrypt messages, and {ep} is plain HTTP: \
-                             use HTTPS (--https) or --no-encryption if the host allows unencrypted traffic"
+                             use an https endpoint, or allow unencrypted bodies (TransportConfig::allow_unencrypted) if the host does"
                         ),
                     })
                 }
@@ -359,10 +359,10 @@ fn tls_failure(ep: &Endpoint, opts: &tls::TlsOptions, e: std::io::Error) -> Erro
         .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
     let message = if cert_problem {
         let hint = if opts.ca_file.is_some() {
-            "check that --ca-file holds the CA that signed the host's certificate and that the name matches"
+            "the extra CA given (TlsOptions::ca_file) did not sign it, or the name does not match"
         } else {
-            "if the host uses a self-signed or private CA certificate, pass it with --ca-file \
-             (or --insecure to skip verification, which lets anyone impersonate the host)"
+            "it is not signed by a CA of the platform's roots (a self-signed or private CA \
+             certificate needs TlsOptions::ca_file)"
         };
         format!("the TLS certificate of {} is not trusted; {hint}", ep.host)
     } else {
@@ -574,7 +574,7 @@ fn refused(cfg: &TransportConfig, detail: &str) -> Error {
             message.push_str(
                 ": either the user name or password is wrong, or the host requires encryption \
                  (AllowUnencrypted=false), which Basic over plain HTTP cannot give: use HTTPS \
-                 (--https) or a mechanism that encrypts (negotiate, ntlm, kerberos)",
+                 (an https:// endpoint) or a mechanism that encrypts (negotiate, ntlm, kerberos)",
             );
         }
         message.push_str("; Basic needs a local account and Auth/Basic=true on the host");
@@ -794,14 +794,14 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
         500 if conn.sealing.is_none() && !ep.is_https() => Err(Error::Encryption {
             message: format!(
                 "{ep} rejected the unencrypted message (HTTP 500 without a SOAP fault): the host \
-                 probably requires encryption (AllowUnencrypted=false). Drop --no-encryption so \
-                 messages are sealed (negotiate, ntlm, kerberos), or use HTTPS"
+                 probably requires encryption (AllowUnencrypted=false). Seal messages (do not allow \
+                 unencrypted bodies; negotiate, ntlm, kerberos) or use HTTPS"
             ),
         }),
         401 => Err(refused(
             cfg,
             if conn.sealing.is_none() && !ep.is_https() && cfg.auth.mechanism != Mechanism::Basic {
-                " after authentication; if the host requires encryption, drop --no-encryption"
+                " after authentication; if the host requires encryption, do not send unencrypted bodies"
             } else if cfg.auth.mechanism == Mechanism::Basic {
                 "" // no handshake: the credentials came with the request
             } else {

@@ -298,7 +298,7 @@ impl Transport {
             if !ep.is_https() {
                 return Err(Error::Config {
                     message: format!(
-                        "certificate authentication needs HTTPS; {ep} is plain HTTP (use https:// or --https)"
+                        "certificate authentication needs HTTPS; {ep} is plain HTTP (use an https:// endpoint)"
                     ),
                 });
             }
@@ -386,9 +386,10 @@ fn basic_over_http(ep: &Endpoint) -> Error {
     Error::Encryption {
         message: format!(
             "refusing Basic authentication over plain HTTP to {ep}: the password and every message \
-             would cross the network in clear. Use HTTPS (--https), a mechanism that encrypts \
-             (negotiate, ntlm, kerberos), or --no-encryption if you accept that and the host \
-             allows it (AllowUnencrypted=true)"
+             would cross the network in clear. Use HTTPS, a mechanism that encrypts \
+             (negotiate, ntlm, kerberos), or allow unencrypted bodies \
+             (TransportConfig::allow_unencrypted) if you accept that and the host allows it \
+             (AllowUnencrypted=true)"
         ),
     }
 }
@@ -418,7 +419,7 @@ mod tests {
     fn basic_over_http_is_refused_up_front() {
         let e = Transport::connect(config("http://h", Mechanism::Basic)).unwrap_err();
         assert!(matches!(e, Error::Encryption { .. }), "{e:?}");
-        assert!(e.to_string().contains("--no-encryption"), "{e}");
+        assert!(e.to_string().contains("allow_unencrypted"), "{e}");
         let mut c = config("http://h", Mechanism::Basic);
         c.allow_unencrypted = true;
         assert!(Transport::connect(c).is_ok());
