@@ -1,58 +1,30 @@
 //! The one error type of the `pssession` crate.
-use std::fmt;
 
 /// What can go wrong with a PSSession.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// WS-Management: transport, authentication, a fault from the host.
-    Wsman(wsman::Error),
+    #[error("{0}")]
+    Wsman(#[from] wsman::Error),
     /// The PowerShell Remoting Protocol: a malformed message from the host,
     /// or a call in the wrong state.
-    Psrp(psrp::Error),
+    #[error("PowerShell remoting protocol: {0}")]
+    Psrp(#[from] psrp::Error),
     /// The RunspacePool or a pipeline broke or was closed by the host.
+    #[error("{0}")]
     Broken(String),
     /// No such session, here or on the host.
+    #[error("{0}")]
     SessionNotFound(String),
     /// The caller asked for something impossible (bad options, local state
     /// that cannot be read).
+    #[error("{0}")]
     Usage(String),
 }
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Wsman(e) => fmt::Display::fmt(e, f),
-            Error::Psrp(e) => write!(f, "PowerShell remoting protocol: {e}"),
-            Error::Broken(m) | Error::SessionNotFound(m) | Error::Usage(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Wsman(e) => Some(e),
-            Error::Psrp(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<wsman::Error> for Error {
-    fn from(e: wsman::Error) -> Self {
-        Error::Wsman(e)
-    }
-}
-
-impl From<psrp::Error> for Error {
-    fn from(e: psrp::Error) -> Self {
-        Error::Psrp(e)
-    }
-}
 
 impl Error {
     /// Whether the network or the host's reachability failed (see

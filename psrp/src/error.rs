@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::clixml;
+
 /// Everything that can go wrong in the protocol engine.
 ///
 /// Variants are categories: bad bytes or CLIXML from the peer
@@ -10,19 +12,30 @@ use std::fmt;
 /// a call made in the wrong state ([`Error::InvalidState`]) or with bad
 /// arguments ([`Error::Misuse`]), and key exchange or SecureString failures
 /// ([`Error::Crypto`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Bytes from the peer that do not parse: a truncated fragment or message
     /// header, an unknown message type, a fragment out of order.
+    #[error("malformed {what} from the peer: {detail}")]
     Malformed {
         /// What was being decoded (for example "fragment", "message").
         what: &'static str,
         /// What is wrong with it.
         detail: String,
     },
-    /// A message body that is not valid CLIXML or lacks a property the
-    /// message type requires.
+    /// A message body that is not CLIXML at all; the CLIXML error (its
+    /// kind and byte offset) is the source.
+    #[error("invalid {what} body: {source}")]
+    Decode {
+        /// The message being decoded.
+        what: &'static str,
+        /// Why the CLIXML parser refused it.
+        source: clixml::Error,
+    },
+    /// A message body that is valid CLIXML but lacks a property the message
+    /// type requires, or holds one of the wrong type.
+    #[error("invalid {what} body: {detail}")]
     Clixml {
         /// The message or type being decoded.
         what: &'static str,
@@ -31,9 +44,11 @@ pub enum Error {
     },
     /// The peer broke the protocol: a message that is not allowed now, a
     /// response to a call that was never made.
+    #[error("the peer broke the PSRP protocol: {0}")]
     Protocol(String),
     /// A length from the peer exceeds a configured bound; nothing was
     /// allocated for it.
+    #[error("{what} of {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge {
         /// What was too large.
         what: &'static str,
@@ -44,6 +59,7 @@ pub enum Error {
     },
     /// A call that is not allowed in the current state of the RunspacePool
     /// or pipeline.
+    #[error("cannot {action}: the state is {current}, it must be {expected}")]
     InvalidState {
         /// What the caller tried to do.
         action: &'static str,
@@ -55,8 +71,10 @@ pub enum Error {
     /// A call with arguments that cannot work (an unknown pipeline id, a
     /// host response to a call that was not made, a size too small for a
     /// fragment).
+    #[error("invalid call: {0}")]
     Misuse(String),
     /// The session key exchange or a SecureString failed.
+    #[error("session key or SecureString: {0}")]
     Crypto(String),
 }
 
@@ -92,36 +110,6 @@ impl Error {
         }
     }
 }
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Malformed { what, detail } => {
-                write!(f, "malformed {what} from the peer: {detail}")
-            }
-            Error::Clixml { what, detail } => write!(f, "invalid {what} body: {detail}"),
-            Error::Protocol(detail) => write!(f, "the peer broke the PSRP protocol: {detail}"),
-            Error::TooLarge { what, size, limit } => {
-                write!(
-                    f,
-                    "{what} of {size} bytes exceeds the limit of {limit} bytes"
-                )
-            }
-            Error::InvalidState {
-                action,
-                current,
-                expected,
-            } => write!(
-                f,
-                "cannot {action}: the state is {current}, it must be {expected}"
-            ),
-            Error::Misuse(detail) => write!(f, "invalid call: {detail}"),
-            Error::Crypto(detail) => write!(f, "session key or SecureString: {detail}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

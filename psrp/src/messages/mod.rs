@@ -202,7 +202,10 @@ impl Body {
         if t == MessageType::END_OF_PIPELINE_INPUT {
             return Ok(Body::EndOfPipelineInput);
         }
-        let v = clixml::from_slice(data).map_err(|e| Error::clixml(t.name(), e.to_string()))?;
+        let v = clixml::from_slice(data).map_err(|source| Error::Decode {
+            what: t.name(),
+            source,
+        })?;
         match t {
             // the value is the body: moved, not cloned
             MessageType::PIPELINE_OUTPUT => Ok(Body::PipelineOutput(v)),
