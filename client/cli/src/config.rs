@@ -108,6 +108,15 @@ pub fn connection_info(args: &ConnectionArgs, host: &str) -> Result<ConnectionIn
             "no user: pass -u USER or set WSMAN_USER".to_string(),
         ));
     }
+    if args.auth == AuthArg::Basic && !endpoint.is_https() && !args.no_encryption {
+        // A usage mistake (exit 2), caught before any password is asked.
+        return Err(Error::Usage(format!(
+            "refusing Basic authentication over plain HTTP to {endpoint}: the password and every \
+             message would cross the network in clear. Use HTTPS (--https), a mechanism that \
+             encrypts (negotiate, ntlm, kerberos), or --no-encryption if you accept that and the \
+             host allows it (AllowUnencrypted=true)"
+        )));
+    }
     let secret = secret(args, &user, &endpoint.host)?;
     let credentials = Credentials::parse(&user, secret);
     let mut auth = AuthOptions::new(args.auth.into(), credentials);

@@ -136,6 +136,7 @@ pub async fn copy(args: &ConnectionArgs, src: &str, dest: &str) -> Result<i32> {
     let info = connection_info(args, single_host(args)?)?;
     let host = Box::new(ConsoleHost {
         show_progress: false,
+        ..Default::default()
     });
     let mut session = PsSession::open(&info, SessionOptions::default(), host).await?;
     let mut bar = Bar {

@@ -22,6 +22,7 @@ use crate::{Error, Result};
 pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> {
     let host: Box<dyn crate::host::Host> = Box::new(ConsoleHost {
         show_progress: true,
+        ..Default::default()
     });
     // An existing session is connected and left disconnected again; a new
     // one is removed at the end, as Enter-PSSession -ComputerName does.

@@ -73,7 +73,8 @@ fn basic_over_http_is_refused_before_sending_anything() {
         "basic",
         "identify",
     ]);
-    assert_eq!(out.status.code(), Some(3));
+    // A usage mistake (shared/docs/cli.md): exit 2.
+    assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("--no-encryption"), "{err}");
     assert!(!err.contains("secret-pw-123"), "the password leaked: {err}");
