@@ -156,3 +156,48 @@ fn script_files_and_arguments() {
     );
     ok(&env.run(&["session", "remove", "s"]));
 }
+
+#[test]
+fn identify_is_unauthenticated_unless_auth_is_given() {
+    let Some(h) = TestHost::start(&["--auth", "basic", "--allow-unencrypted"]) else {
+        return;
+    };
+    let run = |args: &[&str], password: &str| {
+        Command::new(wsman_bin())
+            .args(["-H", h.url()])
+            .args(args)
+            .env("WSMAN_USER", "vagrant")
+            .env("WSMAN_PASSWORD", password)
+            .env_remove("WSMAN_PROFILE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run wsman")
+    };
+    // As Test-WSMan: no credentials sent (a wrong password does not
+    // matter), and Windows leaves ProductVersion out of an anonymous answer.
+    let out = ok(&run(&["identify"], "wrong-password"));
+    assert!(
+        out.contains("ProtocolVersion") && out.contains("Microsoft"),
+        "{out}"
+    );
+    assert!(!out.contains("ProductVersion"), "{out}");
+    // With -a: authenticated, ProductVersion included; a wrong password fails.
+    let out = ok(&run(
+        &["-a", "basic", "--no-encryption", "identify"],
+        h.get("password").unwrap(),
+    ));
+    assert!(
+        out.contains("ProductVersion") && out.contains("OS: 10.0"),
+        "{out}"
+    );
+    let o = run(
+        &["-a", "basic", "--no-encryption", "identify"],
+        "wrong-password",
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -97,6 +97,14 @@ pub async fn run(cli: Cli) -> Result<i32> {
     if let Err(e) = &result {
         json_failure(&cli, e);
     }
+    // Interrupted (Ctrl+C, SIGTERM, SIGHUP): the signal's code (130, 143,
+    // 129), also when the interruption made the command fail.
+    if let Some(code) = signals::Interrupt::current().and_then(|i| i.code()) {
+        if let Err(e) = &result {
+            output::err_line(&format!("wsman: {}", sanitize::error_text(&e.to_string())));
+        }
+        return Ok(code);
+    }
     result
 }
 

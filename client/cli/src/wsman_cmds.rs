@@ -15,8 +15,15 @@ use crate::winrs::{OutputStream, WinRsShell};
 use crate::{Error, Result};
 
 /// `wsman identify`.
+/// `wsman identify`: unauthenticated unless `-a` is on the command line,
+/// as Test-WSMan; an authenticated Identify also tells ProductVersion.
 pub async fn identify(args: &ConnectionArgs) -> Result<i32> {
-    let info = connection_info(args, single_host(args)?)?;
+    let host = single_host(args)?;
+    let info = if args.auth_on_command_line {
+        connection_info(args, host)?
+    } else {
+        super::config::anonymous_info(args, host)?
+    };
     let mut client = info.wsman_client()?;
     let id = client.identify().await?;
     if args.json {
