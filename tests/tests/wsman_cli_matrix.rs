@@ -603,12 +603,30 @@ fn check_enumerate(env: &Env, mode: &Mode) {
                 "wmicimv2/*",
                 "--filter",
                 "select * from Win32_Service where Name = 'WinRM'",
+                "--xml",
             ],
             None,
         ),
     );
-    assert_eq!(out.lines().count(), 1, "{out}");
+    assert_eq!(out.lines().count(), 1, "one item, one line of XML: {out}");
     assert!(out.contains("WinRM"), "{out}");
+    // The same as text: one item, `Name : Value` lines.
+    let out = ok(
+        "enumerate --filter (text)",
+        &env.run(
+            mode,
+            &[
+                "enumerate",
+                "wmicimv2/*",
+                "--filter",
+                "select * from Win32_Service where Name = 'WinRM'",
+            ],
+            None,
+        ),
+    );
+    let names: Vec<&str> = out.lines().filter(|l| l.starts_with("Name ")).collect();
+    assert_eq!(names.len(), 1, "{out}");
+    assert!(names[0].ends_with(" : WinRM"), "{out}");
 }
 
 fn check_exec_streams(env: &Env, mode: &Mode) {

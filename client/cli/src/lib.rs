@@ -13,6 +13,7 @@ pub mod config;
 pub mod console_host;
 mod copy_cmd;
 mod enter;
+mod enter_input;
 pub mod output;
 pub mod profile;
 mod ps_cmds;
