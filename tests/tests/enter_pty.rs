@@ -92,3 +92,47 @@ fn prompts_in_a_terminal_over_ntlm() {
 fn prompts_in_a_terminal_over_kerberos() {
     prompts_in_a_terminal("kerberos");
 }
+
+/// `wsman enter` input (by `tests/pty/enter_input.py`): a string or block
+/// left open continues at `>> `, Ctrl+C drops an open block, and the
+/// history of one run comes back in the next (kept under the state folder).
+#[test]
+fn multi_line_input_and_history_between_runs() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let python = venv_python().expect("the host started, so the venv exists");
+    let state = std::env::temp_dir().join(format!("wsman-enter-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/pty/enter_input.py"))
+        .arg(wsman_bin())
+        .args([
+            "-H",
+            host.url(),
+            "-a",
+            "ntlm",
+            "-u",
+            host.get("user").unwrap(),
+        ])
+        .args(["-p", host.get("password").unwrap()])
+        .env("WSMAN_STATE_DIR", &state)
+        .output()
+        .expect("run the pty driver");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    let history = std::fs::read_to_string(state.join("enter_history")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&state);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 passed, 0 failed"));
+    // The two-line command is one entry, and no password is in the file.
+    assert!(
+        history.contains(r#""'first line\nsecond line'""#),
+        "{history}"
+    );
+    assert!(!history.contains(host.get("password").unwrap()));
+}

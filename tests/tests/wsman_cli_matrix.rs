@@ -505,9 +505,27 @@ fn check_identify(env: &Env, mode: &Mode) {
 }
 
 fn check_get(env: &Env, mode: &Mode) {
-    let out = ok("get", &env.run(mode, &["get", "winrm/config"], None));
+    let out = ok(
+        "get --xml",
+        &env.run(mode, &["get", "winrm/config", "--xml"], None),
+    );
     assert!(out.contains("<cfg:Config"), "{out}");
     assert!(out.contains("MaxEnvelopeSizekb>500<"), "{out}");
+    // By default, readable `Name : Value` text, nested elements indented.
+    let out = ok("get", &env.run(mode, &["get", "winrm/config"], None));
+    assert!(!out.contains('<'), "no XML by default: {out}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.split(" : ").next().map(str::trim) == Some(name))
+            .unwrap_or_else(|| panic!("no {name} line: {out}"))
+            .to_string()
+    };
+    assert!(line("MaxEnvelopeSizekb").ends_with(" : 500"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("    ") && l.contains(" : ")),
+        "nested elements indented: {out}"
+    );
     let out = ok(
         "get --json",
         &env.run(mode, &["get", "winrm/config", "--json"], None),
@@ -585,12 +603,30 @@ fn check_enumerate(env: &Env, mode: &Mode) {
                 "wmicimv2/*",
                 "--filter",
                 "select * from Win32_Service where Name = 'WinRM'",
+                "--xml",
             ],
             None,
         ),
     );
-    assert_eq!(out.lines().count(), 1, "{out}");
+    assert_eq!(out.lines().count(), 1, "one item, one line of XML: {out}");
     assert!(out.contains("WinRM"), "{out}");
+    // The same as text: one item, `Name : Value` lines.
+    let out = ok(
+        "enumerate --filter (text)",
+        &env.run(
+            mode,
+            &[
+                "enumerate",
+                "wmicimv2/*",
+                "--filter",
+                "select * from Win32_Service where Name = 'WinRM'",
+            ],
+            None,
+        ),
+    );
+    let names: Vec<&str> = out.lines().filter(|l| l.starts_with("Name ")).collect();
+    assert_eq!(names.len(), 1, "{out}");
+    assert!(names[0].ends_with(" : WinRM"), "{out}");
 }
 
 fn check_exec_streams(env: &Env, mode: &Mode) {
@@ -1221,7 +1257,8 @@ fn host_requiring_encryption_is_named_as_the_cause() {
     let stats = Stats(host.get("stats_url").unwrap());
     stats.reset();
     let o = run("basic", &["get", "winrm/config"]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // A usage mistake (shared/docs/cli.md): exit 2.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--no-encryption"), "{}", stderr(&o));
     let s = stats.read();
     assert_eq!(

@@ -23,7 +23,9 @@ use std::path::PathBuf;
         wsman -H server01 session invoke s1 '$x'\n  \
         wsman -H server01 session remove s1\n\n\
         Exit codes: 0 success, 1 the remote command failed or wrote errors, 2 usage error,\n\
-        3 authentication failed, 4 connection or TLS failure, 5 WS-Management fault."
+        3 authentication failed, 4 connection or TLS failure, 5 WS-Management fault,\n\
+        130 interrupted by Ctrl+C.\n\n\
+        Shell completions: `wsman completions bash|zsh|fish|powershell`; man page: `wsman man`."
 )]
 pub struct Cli {
     /// How to reach and authenticate to the host.
@@ -33,6 +35,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The help heading of the output options (`--json`, `-v`, ...).
+const OUTPUT: &str = "Output options";
 
 /// Authentication mechanisms (`-a`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,8 +56,11 @@ pub enum AuthArg {
     Credssp,
 }
 
-/// Connection options, accepted before or after the subcommand.
+/// Connection options, accepted before or after the subcommand; in each
+/// subcommand's help they come after its own options, under their own
+/// heading.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct ConnectionArgs {
     /// Host: `server01`, `server01:5986` or a URL such as `http://127.0.0.1:5985/wsman`.
     /// Several, comma-separated, for `invoke` fan-out.
@@ -125,19 +133,28 @@ pub struct ConnectionArgs {
     /// HTTP CONNECT proxy URL (else HTTPS_PROXY / HTTP_PROXY / NO_PROXY).
     #[arg(long, global = true, value_name = "URL")]
     pub proxy: Option<String>,
+    /// Connection settings from the named profile of the config file
+    /// ($XDG_CONFIG_HOME/wsman/config.toml, else ~/.config/wsman/config.toml);
+    /// options given here win. Never a password in the file.
+    #[arg(long, global = true, env = "WSMAN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Whether `-a` was given on the command line (set after parsing):
+    /// `identify` is unauthenticated otherwise, as Test-WSMan.
+    #[arg(skip)]
+    pub auth_on_command_line: bool,
     /// Machine-readable output: one JSON object per line.
-    #[arg(long, global = true)]
+    #[arg(help_heading = OUTPUT, long, global = true)]
     pub json: bool,
     /// Diagnostics on stderr; -vv adds the SOAP bodies (secrets redacted).
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(help_heading = OUTPUT, short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
     /// Also print the remote script's verbose records (`VERBOSE: ...` on
     /// stderr); hidden by default, as Invoke-Command without -Verbose.
-    #[arg(long, global = true)]
+    #[arg(help_heading = OUTPUT, long, global = true)]
     pub show_verbose: bool,
     /// Also print the remote script's debug records (`DEBUG: ...` on
     /// stderr); hidden by default, as Invoke-Command without -Debug.
-    #[arg(long, global = true)]
+    #[arg(help_heading = OUTPUT, long, global = true)]
     pub show_debug: bool,
 }
 
@@ -145,24 +162,47 @@ pub struct ConnectionArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Identify the host (Test-WSMan): protocol version, vendor, product version.
+    /// Unauthenticated unless -a is given, as Test-WSMan.
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 identify\n  \
+        wsman -H server01 -a negotiate -u 'CORP\\alice' identify    (adds ProductVersion)\n  \
+        wsman -H server01 --https --ca-file ca.pem identify")]
     Identify,
     /// Get a resource (Get-WSManInstance), e.g. `winrm/config` or `wmicimv2/Win32_OperatingSystem`.
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 get winrm/config\n  \
+        wsman -H server01 get wmicimv2/Win32_Service -s Name=WinRM\n  \
+        wsman -H server01 get wmicimv2/Win32_OperatingSystem --xml")]
     Get {
         /// Resource URI or alias.
         resource: String,
         /// Selector, repeatable: `-s Name=WinRM`.
         #[arg(short = 's', long = "selector", value_name = "KEY=VALUE")]
         selectors: Vec<String>,
+        /// Print the XML as received instead of `Name : Value` text.
+        #[arg(long)]
+        xml: bool,
     },
     /// Enumerate a resource (Get-WSManInstance -Enumerate), streaming items as they are pulled.
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 enumerate wmicimv2/Win32_Service\n  \
+        wsman -H server01 enumerate wmicimv2/Win32_Service --filter \"SELECT * FROM Win32_Service WHERE State='Running'\"\n  \
+        wsman -H server01 --json enumerate wmicimv2/Win32_Process | jq .Win32_Process.Name")]
     Enumerate {
         /// Resource URI or alias.
         resource: String,
         /// WQL filter, e.g. "SELECT * FROM Win32_Service WHERE State='Running'".
         #[arg(long, value_name = "WQL")]
         filter: Option<String>,
+        /// Print each item's XML as received instead of `Name : Value` text.
+        #[arg(long)]
+        xml: bool,
     },
     /// Run a command in a WinRS cmd shell (winrs -r:HOST CMD); exits with its exit code.
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 exec ipconfig /all\n  \
+        wsman -H server01 exec -n cmd /c 'dir C:\\'\n  \
+        echo hello | wsman -H server01 exec findstr h")]
     Exec {
         /// Send no stdin to the command (as `ssh -n`): for scripts whose
         /// stdin is a pipe that never closes. Without it, a stdin that is
@@ -174,9 +214,15 @@ pub enum Command {
         command: Vec<String>,
     },
     /// Run a PowerShell script in a temporary session (Invoke-Command -ComputerName).
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 invoke 'Get-Service WinRM'\n  \
+        wsman -H server01,server02 --throttle 8 invoke '$env:COMPUTERNAME'\n  \
+        wsman -H server01 invoke -f deploy.ps1 --arg web01 --arg 8080\n  \
+        wsman -H server01 --json invoke 'Get-Process' | jq -c 'select(.stream==\"output\")'")]
     Invoke {
-        /// The script.
-        script: String,
+        /// The script (or -f FILE).
+        #[command(flatten)]
+        script: ScriptArgs,
         /// With several hosts: how many at once.
         #[arg(long, default_value_t = 32)]
         throttle: usize,
@@ -185,14 +231,42 @@ pub enum Command {
         input: Option<PathBuf>,
     },
     /// Interactive session (Enter-PSSession); `exit` leaves.
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 enter\n  \
+        wsman enter s1            (a session made by `wsman session new --name s1`)")]
     Enter {
         /// Enter an existing session (Id, name or InstanceId) instead of a new one.
         session: Option<String>,
     },
     /// PSSessions that persist on the host between runs.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        wsman -H server01 session new --name s1\n  \
+        wsman session invoke s1 '$x = 42'; wsman session invoke s1 '$x'\n  \
+        wsman session remove s1"
+    )]
     Session(SessionCommand),
+    /// Print a completion script for SHELL on stdout.
+    #[command(after_help = "Examples:\n  \
+        wsman completions bash > /etc/bash_completion.d/wsman\n  \
+        wsman completions zsh > \"${fpath[1]}/_wsman\"\n  \
+        wsman completions fish > ~/.config/fish/completions/wsman.fish\n  \
+        wsman completions powershell >> $PROFILE")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these same definitions.
+    #[command(after_help = "Examples:\n  \
+        wsman man | man -l -\n  \
+        wsman man > /usr/local/share/man/man1/wsman.1")]
+    Man,
     /// Copy a file to or from the host (`host:` prefix marks the remote side).
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 copy ./app.zip 'host:C:\\Temp\\app.zip'\n  \
+        wsman -H server01 copy 'host:C:\\Windows\\win.ini' ./win.ini")]
     Copy {
         /// Copy a folder and everything in it (Copy-Item -Recurse).
         #[arg(short = 'r', long = "recurse")]
@@ -208,6 +282,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Create a PSSession on the host and leave it there, disconnected (New-PSSession).
+    #[command(after_help = "Examples:\n  \
+        wsman -H server01 session new --name s1\n  \
+        wsman -H server01 session new --name s1 --idle-timeout 3600")]
     New {
         /// A name for the session.
         #[arg(long)]
@@ -217,17 +294,25 @@ pub enum SessionCommand {
         idle_timeout: Option<u32>,
     },
     /// The sessions recorded locally (Get-PSSession); `--remote`: those the host keeps for this user.
+    #[command(after_help = "Examples:\n  \
+        wsman session list\n  \
+        wsman -H server01 session list --remote")]
     List {
         /// Ask the host (Get-PSSession -ComputerName).
         #[arg(long)]
         remote: bool,
     },
     /// Run a script in a session (Invoke-Command -Session).
+    #[command(after_help = "Examples:\n  \
+        wsman session invoke s1 '$x = 42'\n  \
+        wsman session invoke s1 -f ./report.ps1 --arg C:\\Logs\n  \
+        wsman session invoke --disconnected s1 'Start-Sleep 600; \"done\"'   (then: wsman session receive s1)")]
     Invoke {
         /// Session: local Id, name or InstanceId.
         session: String,
-        /// The script.
-        script: String,
+        /// The script (or -f FILE).
+        #[command(flatten)]
+        script: ScriptArgs,
         /// Start it and return at once, leaving it running (Invoke-Command -InDisconnectedSession).
         #[arg(long)]
         disconnected: bool,
@@ -236,16 +321,25 @@ pub enum SessionCommand {
         input: Option<PathBuf>,
     },
     /// Output of commands that ran while disconnected (Receive-PSSession).
+    #[command(after_help = "Examples:\n  \
+        wsman session receive s1\n  \
+        wsman --json session receive s1")]
     Receive {
         /// Session: local Id, name or InstanceId.
         session: String,
     },
     /// Connect to a disconnected session, also one created elsewhere (Connect-PSSession).
+    #[command(after_help = "Examples:\n  \
+        wsman session connect s1\n  \
+        wsman -H server01 session connect 3f2a7c1e-0b1d-4c55-9d0e-2a6f1f0c9b11   (an InstanceId from `session list --remote`)")]
     Connect {
         /// Session: local Id, name or InstanceId (from `list --remote`).
         session: String,
     },
     /// Disconnect a session (Disconnect-PSSession).
+    #[command(after_help = "Examples:\n  \
+        wsman session disconnect s1\n  \
+        wsman session disconnect s1 --idle-timeout 7200 --buffer-mode drop")]
     Disconnect {
         /// Session: local Id, name or InstanceId.
         session: String,
@@ -257,10 +351,31 @@ pub enum SessionCommand {
         buffer_mode: Option<BufferModeArg>,
     },
     /// Delete the session on the host and its local record (Remove-PSSession).
+    #[command(after_help = "Examples:\n  \
+        wsman session remove s1\n  \
+        wsman -H server01 session remove 3f2a7c1e-0b1d-4c55-9d0e-2a6f1f0c9b11")]
     Remove {
         /// Session: local Id, name or InstanceId.
         session: String,
     },
+}
+
+/// The script of `invoke` and `session invoke`: SCRIPT, or `-f FILE`
+/// (Invoke-Command -FilePath; `-` for stdin), with `--arg VALUE`s
+/// (-ArgumentList): positional arguments, `$args` or the script's
+/// `param()` block.
+#[derive(Debug, Args)]
+pub struct ScriptArgs {
+    /// The script text.
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub script: Option<String>,
+    /// Read the script from FILE (`-` for stdin), as Invoke-Command -FilePath.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// One positional argument for the script (repeatable, in order), as
+    /// Invoke-Command -ArgumentList: `$args`, or its `param()` block.
+    #[arg(long = "arg", value_name = "VALUE", allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 /// Output buffering of a disconnected session ([MS-WSMV] 3.1.4.15).

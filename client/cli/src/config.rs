@@ -108,16 +108,22 @@ pub fn connection_info(args: &ConnectionArgs, host: &str) -> Result<ConnectionIn
             "no user: pass -u USER or set WSMAN_USER".to_string(),
         ));
     }
+    if args.auth == AuthArg::Basic && !endpoint.is_https() && !args.no_encryption {
+        // A usage mistake (exit 2), caught before any password is asked.
+        return Err(Error::Usage(format!(
+            "refusing Basic authentication over plain HTTP to {endpoint}: the password and every \
+             message would cross the network in clear. Use HTTPS (--https), a mechanism that \
+             encrypts (negotiate, ntlm, kerberos), or --no-encryption if you accept that and the \
+             host allows it (AllowUnencrypted=true)"
+        )));
+    }
     let secret = secret(args, &user, &endpoint.host)?;
     let credentials = Credentials::parse(&user, secret);
     let mut auth = AuthOptions::new(args.auth.into(), credentials);
     auth.spn_service = args.spn_service.clone();
     auth.spn_host = args.spn_host.clone();
-    let mut transport = TransportConfig::new(endpoint, auth);
+    let mut transport = transport_config(args, endpoint, auth);
     transport.allow_unencrypted = args.no_encryption;
-    transport.connect_timeout = Duration::from_secs(u64::from(args.connect_timeout.max(1)));
-    transport.tls.ca_file = args.ca_file.clone();
-    transport.tls.insecure = args.insecure;
     if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
         transport.tls.client_certificate = Some(ClientCertificate {
             cert_file: cert.clone(),
@@ -128,13 +134,42 @@ pub fn connection_info(args: &ConnectionArgs, host: &str) -> Result<ConnectionIn
             "-a certificate needs --cert PEM and --key PEM".into(),
         ));
     }
+    Ok(finish(args, transport))
+}
+
+/// The transport settings every connection shares: timeouts, TLS, proxy.
+fn transport_config(
+    args: &ConnectionArgs,
+    endpoint: Endpoint,
+    auth: AuthOptions,
+) -> TransportConfig {
+    let mut transport = TransportConfig::new(endpoint, auth);
+    transport.connect_timeout = Duration::from_secs(u64::from(args.connect_timeout.max(1)));
+    transport.tls.ca_file = args.ca_file.clone();
+    transport.tls.insecure = args.insecure;
     if let Some(p) = &args.proxy {
         transport.proxy = ProxySetting::Url(p.clone());
     }
+    transport
+}
+
+fn finish(args: &ConnectionArgs, transport: TransportConfig) -> ConnectionInfo {
     let mut info = ConnectionInfo::new(transport);
     info.options.operation_timeout = Duration::from_secs(u64::from(args.operation_timeout.max(1)));
     info.configuration = args.configuration.clone();
-    Ok(info)
+    info
+}
+
+/// Settings for an unauthenticated request to `host` (`identify` without
+/// `-a`, as Test-WSMan's default `-Authentication None`): no credentials
+/// asked for or sent, nothing to seal (an Identify carries no secret).
+pub fn anonymous_info(args: &ConnectionArgs, host: &str) -> Result<ConnectionInfo> {
+    let endpoint = Endpoint::parse(host, args.https)?;
+    let auth = AuthOptions::new(Mechanism::Negotiate, Credentials::parse("", Secret::None));
+    let mut transport = transport_config(args, endpoint, auth);
+    transport.anonymous = true;
+    transport.allow_unencrypted = true;
+    Ok(finish(args, transport))
 }
 
 /// The single host of a command that takes one.

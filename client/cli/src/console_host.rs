@@ -21,6 +21,9 @@ use pssession::host::{
 pub struct ConsoleHost {
     /// Show progress records on stderr.
     pub show_progress: bool,
+    /// With `--json` and several hosts: the host this one answers for
+    /// (the `host` field of its JSON lines).
+    pub json_host: Option<String>,
 }
 
 /// The text written to stdout since its last line end (a Read-Host prompt
@@ -148,12 +151,42 @@ fn prompt_text(text: &str) -> std::borrow::Cow<'_, str> {
     crate::sanitize::for_terminal(text)
 }
 
+impl ConsoleHost {
+    /// A host write as a JSON line (`--json`): Write-Host and
+    /// `$host.UI.Write*` text is `information` with `"ui":true`; the
+    /// host's error, warning, verbose and debug lines go to their streams.
+    fn write_json(&mut self, stream: HostStream, text: &str, newline: bool) {
+        let name = match stream {
+            HostStream::Output => "information",
+            HostStream::Error => "error",
+            HostStream::Warning => "warning",
+            HostStream::Verbose => "verbose",
+            HostStream::Debug => "debug",
+        };
+        if matches!(
+            stream,
+            HostStream::Warning | HostStream::Verbose | HostStream::Debug
+        ) && !show_once(stream, text, true)
+        {
+            return;
+        }
+        let mut fields = serde_json::json!({ "message": text, "ui": true });
+        if !newline {
+            fields["newline"] = false.into();
+        }
+        crate::render::json_line(name, self.json_host.as_deref(), fields);
+    }
+}
+
 impl Host for ConsoleHost {
     fn is_interactive(&self) -> bool {
         true
     }
 
     fn write(&mut self, stream: HostStream, text: &str, newline: bool) {
+        if crate::render::json_mode() {
+            return self.write_json(stream, text, newline);
+        }
         // Host text: byte-exact to a pipe, escaped before a terminal.
         let text = match stream {
             HostStream::Output => crate::sanitize::stdout_text(text),
@@ -281,6 +314,10 @@ impl Host for ConsoleHost {
     }
 
     fn progress(&mut self, record: &ProgressRecord) {
+        if crate::render::json_mode() {
+            let fields = crate::render::progress_json(record);
+            return crate::render::json_line("progress", self.json_host.as_deref(), fields);
+        }
         if !self.show_progress {
             return;
         }

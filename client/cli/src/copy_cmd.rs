@@ -226,6 +226,7 @@ pub async fn copy(args: &ConnectionArgs, recurse: bool, src: &str, dest: &str) -
     let info = connection_info(args, single_host(args)?)?;
     let host = Box::new(ConsoleHost {
         show_progress: false,
+        ..Default::default()
     });
     let mut session = PsSession::open(&info, SessionOptions::default(), host).await?;
     let label = match &dir {

@@ -10,6 +10,7 @@ use rustyline::DefaultEditor;
 
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
+use super::enter_input;
 use super::output::err_line;
 use super::ps_cmds::run_script;
 use super::render::Printer;
@@ -22,6 +23,7 @@ use crate::{Error, Result};
 pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> {
     let host: Box<dyn crate::host::Host> = Box::new(ConsoleHost {
         show_progress: true,
+        ..Default::default()
     });
     // An existing session is connected and left disconnected again; a new
     // one is removed at the end, as Enter-PSSession -ComputerName does.
@@ -63,8 +65,15 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         DefaultEditor::new()
             .map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?,
     );
+    // History from earlier runs, kept under the state folder.
+    let history = enter_input::history_path(&state_dir());
+    if let Some(ed) = editor.as_mut() {
+        for entry in enter_input::load_history(&history) {
+            let _ = ed.add_history_entry(entry);
+        }
+    }
     let mut printer = Printer::for_args(args);
-    let result = loop {
+    let result = 'session: loop {
         let (line, keep_alive_failed) = match read_line(&mut s, &mut editor, &prompt).await {
             Ok(r) => r,
             Err(e) => break Err(e),
@@ -72,13 +81,36 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         if let Some(e) = keep_alive_failed {
             break Err(e);
         }
-        let line = match line {
+        let mut line = match line {
             Ok(l) => l,
             // Ctrl+C at the prompt: a fresh prompt, as in PowerShell.
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break Ok(()),
             Err(e) => break Err(Error::Usage(format!("cannot read the terminal: {e}"))),
         };
+        // A block left open continues at `>> ` until it closes; an empty
+        // line sends what there is, Ctrl+C drops it, as PowerShell does.
+        while enter_input::is_incomplete(&line) {
+            let (more, keep_alive_failed) = match read_line(&mut s, &mut editor, ">> ").await {
+                Ok(r) => r,
+                Err(e) => break 'session Err(e),
+            };
+            if let Some(e) = keep_alive_failed {
+                break 'session Err(e);
+            }
+            match more {
+                Ok(m) if m.trim().is_empty() => break,
+                Ok(m) => {
+                    line.push('\n');
+                    line.push_str(&m);
+                }
+                Err(ReadlineError::Interrupted) => continue 'session,
+                Err(ReadlineError::Eof) => break,
+                Err(e) => {
+                    break 'session Err(Error::Usage(format!("cannot read the terminal: {e}")))
+                }
+            }
+        }
         let Some(editor) = editor.as_mut() else {
             break Err(Error::Usage("the line editor is gone".into()));
         };
@@ -87,6 +119,7 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
             continue;
         }
         let _ = editor.add_history_entry(trimmed);
+        enter_input::append_history(&history, trimmed);
         if trimmed.eq_ignore_ascii_case("exit") {
             break Ok(());
         }

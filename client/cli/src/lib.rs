@@ -13,11 +13,15 @@ pub mod config;
 pub mod console_host;
 mod copy_cmd;
 mod enter;
+mod enter_input;
 mod input;
 pub mod output;
+pub mod profile;
 mod ps_cmds;
 mod render;
+mod resource_text;
 pub mod sanitize;
+mod script_source;
 pub mod signals;
 pub mod store;
 mod tty;
@@ -82,6 +86,16 @@ pub fn exit_code(e: &Error) -> i32 {
     }
 }
 
+/// Parses the command line (exiting with 2 and clap's message on a usage
+/// error, 0 for `--help`), then fills in the chosen profile.
+pub fn parse_args() -> Result<Cli> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    profile::apply(&mut cli.connection, &matches)?;
+    Ok(cli)
+}
+
 /// Sets up diagnostics on stderr: `-v` debug, `-vv` trace (SOAP bodies,
 /// secrets redacted by the transport). `RUST_LOG` overrides.
 fn init_tracing(verbose: u8) {
@@ -111,23 +125,85 @@ pub async fn run(cli: Cli) -> Result<i32> {
         );
     }
     let c = &cli.connection;
+    render::set_json_mode(c.json);
+    let result = dispatch(&cli).await;
+    if let Err(e) = &result {
+        json_failure(&cli, e);
+    }
+    // Interrupted (Ctrl+C, SIGTERM, SIGHUP): the signal's code (130, 143,
+    // 129), also when the interruption made the command fail.
+    if let Some(code) = signals::Interrupt::current().and_then(|i| i.code()) {
+        if let Err(e) = &result {
+            output::err_line(&format!("wsman: {}", sanitize::error_text(&e.to_string())));
+        }
+        return Ok(code);
+    }
+    result
+}
+
+/// With `--json`, a PowerShell command that failed as a whole says so on
+/// stdout too (`{"stream":"failure",...}`), so a reader of the JSON lines
+/// sees it; the message still goes to stderr.
+fn json_failure(cli: &Cli, e: &Error) {
+    use args::SessionCommand as S;
+    let c = &cli.connection;
+    if !c.json {
+        return;
+    }
+    let host = match c.hosts.as_slice() {
+        [h] => Some(h.as_str()),
+        _ => None,
+    };
+    match &cli.command {
+        Command::Invoke { .. } => render::json_failure(host, None, e),
+        Command::Session(S::Invoke { session, .. } | S::Receive { session }) => {
+            render::json_failure(host, Some(session), e)
+        }
+        _ => {}
+    }
+}
+
+async fn dispatch(cli: &Cli) -> Result<i32> {
+    let c = &cli.connection;
     match &cli.command {
         Command::Identify => wsman_cmds::identify(c).await,
         Command::Get {
             resource,
             selectors,
-        } => wsman_cmds::get(c, resource, selectors).await,
-        Command::Enumerate { resource, filter } => {
-            wsman_cmds::enumerate(c, resource, filter.as_deref()).await
-        }
+            xml,
+        } => wsman_cmds::get(c, resource, selectors, *xml).await,
+        Command::Enumerate {
+            resource,
+            filter,
+            xml,
+        } => wsman_cmds::enumerate(c, resource, filter.as_deref(), *xml).await,
         Command::Exec { command, no_stdin } => wsman_cmds::exec(c, command, *no_stdin).await,
         Command::Invoke {
             script,
             throttle,
             input,
-        } => ps_cmds::invoke(c, script, *throttle, input.as_deref()).await,
+        } => {
+            let script = script_source::load(script)?;
+            ps_cmds::invoke(c, &script, *throttle, input.as_deref()).await
+        }
         Command::Session(cmd) => ps_cmds::session(c, cmd).await,
         Command::Enter { session } => enter::enter(c, session.as_deref()).await,
         Command::Copy { recurse, src, dest } => copy_cmd::copy(c, *recurse, src, dest).await,
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "wsman", &mut out);
+            output::out_bytes(&out);
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+            output::out_bytes(&out);
+            Ok(0)
+        }
     }
 }

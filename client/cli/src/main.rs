@@ -3,10 +3,14 @@
 //! its result into an exit code.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
-
 fn main() {
-    let cli = wsman_cli::Cli::parse();
+    let cli = match wsman_cli::parse_args() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("wsman: {}", wsman_cli::sanitize::error_text(&e.to_string()));
+            std::process::exit(wsman_cli::exit_code(&e));
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use psrp::clixml::Value;
 use psrp::types::{Command, PowerShell};
 use uuid::Uuid;
 use wsman::soap::request::BufferMode;
@@ -15,6 +16,7 @@ use super::input::Input;
 use super::output::{self, err_line, out_line};
 use super::render::Printer;
 use super::sanitize::{error_text, for_terminal};
+use super::script_source::Script;
 use super::signals::Interrupt;
 use crate::console_host::ConsoleHost;
 use crate::host::Host;
@@ -23,8 +25,15 @@ use crate::store::{state_dir, SessionLock, SessionRecord, Store};
 use crate::{ConnectionInfo, Error, Result};
 
 fn console_host() -> Box<dyn Host> {
+    console_host_for(None)
+}
+
+/// The console host of a session on one of several hosts (`--json`: its
+/// lines carry `host`).
+fn console_host_for(json_host: Option<String>) -> Box<dyn Host> {
     Box::new(ConsoleHost {
         show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        json_host,
     })
 }
 
@@ -37,17 +46,34 @@ pub(super) async fn run_script(
     input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
+    run_script_with(session, script, &[], input, printer).await
+}
+
+/// [`run_script`] with positional arguments (`--arg`): the script goes as
+/// a script command with one unnamed parameter per argument, as
+/// Invoke-Command -ArgumentList sends it ([MS-PSRP] 2.2.3.11).
+pub(super) async fn run_script_with(
+    session: &mut PsSession,
+    script: &str,
+    arguments: &[String],
+    input: Option<&Input>,
+    printer: &mut Printer,
+) -> Result<()> {
     let mut progress_host = ConsoleHost {
         show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        json_host: printer.host_prefix.clone(),
     };
     let info = session.connection().clone();
     let instance_id = session.instance_id();
-    let mut pipeline = match input {
-        Some(_) => {
-            let ps = PowerShell::new(vec![Command::script(script)]);
-            session.invoke_powershell(ps, true).await?
+    let mut pipeline = match (input, arguments) {
+        (None, []) => session.invoke(script).await?,
+        _ => {
+            let command = arguments.iter().fold(Command::script(script), |c, a| {
+                c.argument(Value::String(a.clone()))
+            });
+            let ps = PowerShell::new(vec![command]);
+            session.invoke_powershell(ps, input.is_some()).await?
         }
-        None => session.invoke(script).await?,
     };
     if let Some(input) = input {
         input.send(&mut pipeline).await?;
@@ -118,7 +144,7 @@ async fn send_stop(info: &ConnectionInfo, instance_id: Uuid, pipeline_id: Uuid) 
 /// removed), several hosts at once up to `throttle`.
 pub async fn invoke(
     args: &ConnectionArgs,
-    script: &str,
+    script: &Script,
     throttle: usize,
     input: Option<&Path>,
 ) -> Result<i32> {
@@ -142,7 +168,7 @@ pub async fn invoke(
     let mut tasks = tokio::task::JoinSet::new();
     for (name, info) in infos {
         let limit = limit.clone();
-        let script = script.to_string();
+        let script = script.clone();
         let input = input.clone();
         let mut printer = Printer::for_args(args);
         printer.host_prefix = Some(name.clone());
@@ -159,6 +185,9 @@ pub async fn invoke(
             Ok((_, Ok(true))) => code = code.max(1),
             Ok((name, Err(e))) => {
                 err_line(&format!("[{name}] wsman: {}", crate::describe(&e)));
+                if args.json {
+                    super::render::json_failure(Some(&name), None, &e);
+                }
                 code = code.max(crate::exit_code(&e));
             }
             Err(e) => {
@@ -172,13 +201,14 @@ pub async fn invoke(
 
 async fn invoke_one(
     info: &ConnectionInfo,
-    script: &str,
+    script: &Script,
     input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
     // A signal while the session opens is acted on once it is open, so it
     // can be removed.
-    let mut session = PsSession::open(info, SessionOptions::default(), console_host()).await?;
+    let host = console_host_for(printer.host_prefix.clone());
+    let mut session = PsSession::open(info, SessionOptions::default(), host).await?;
     let result = match Interrupt::current().and_then(|i| i.code()) {
         Some(code) => {
             err_line(&format!(
@@ -187,7 +217,7 @@ async fn invoke_one(
             ));
             Ok(())
         }
-        None => run_script(&mut session, script, input, printer).await,
+        None => run_script_with(&mut session, &script.text, &script.args, input, printer).await,
     };
     // Leave nothing behind, whatever happened.
     let closed = session.close().await;
@@ -281,8 +311,9 @@ fn hold_session(record: &SessionRecord) -> Result<SessionLock> {
 /// The local record for SESSION, or, for an InstanceId the host knows but
 /// we do not (a session made elsewhere), a new record.
 fn find_record(store: &Store, key: &str) -> Result<SessionRecord> {
+    // Not recorded here: a usage mistake (exit 2, shared/docs/cli.md).
     store.find(key).cloned().ok_or_else(|| {
-        Error::SessionNotFound(format!(
+        Error::Usage(format!(
             "no local session {key:?}: see `wsman session list`, or `wsman session connect INSTANCE_ID` \
              for one listed by `wsman session list --remote`"
         ))
@@ -375,6 +406,16 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             disconnected,
             input,
         } => {
+            let Script {
+                text: script,
+                args: arguments,
+            } = super::script_source::load(script)?;
+            if *disconnected && !arguments.is_empty() {
+                return Err(Error::Usage(
+                    "--arg is not supported with --disconnected yet: put the values in the script"
+                        .into(),
+                ));
+            }
             let store = load_store()?;
             let record = find_record(&store, session)?;
             let info = info_for(args, &record)?;
@@ -393,7 +434,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 return Ok(code);
             }
             if *disconnected {
-                let id = s.start(script).await?;
+                let id = s.start(&script).await?;
                 s.disconnect(None, None).await?;
                 update_store(|store| {
                     if let Some(r) = store.get_mut(record.instance_id) {
@@ -401,10 +442,18 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                     }
                     Ok(())
                 })?;
+                err_line(&format!(
+                    "wsman: the script is running on {} in session {}, which is left \
+                     disconnected; get its output with `wsman session receive {}`",
+                    record.computer_name,
+                    session_label(&record),
+                    for_terminal(session)
+                ));
                 return Ok(interrupt.code().unwrap_or(0));
             }
             let mut printer = Printer::for_args(args);
-            let result = run_script(&mut s, script, input.as_ref(), &mut printer).await;
+            let result =
+                run_script_with(&mut s, &script, &arguments, input.as_ref(), &mut printer).await;
             s.disconnect(None, None).await?;
             result?;
             Ok(interrupt.code().unwrap_or(i32::from(printer.had_errors)))
@@ -512,6 +561,16 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 print_table_header();
             }
             print_record(&record, "Disconnected", args.json);
+            err_line(&format!(
+                "wsman: connected to session {} on {} and recorded it here; it is left \
+                 disconnected on the host, ready for `wsman session invoke {} SCRIPT`, \
+                 `wsman session receive {}` or `wsman enter {}`",
+                session_label(&record),
+                record.computer_name,
+                record.id,
+                record.id,
+                record.id
+            ));
             Ok(0)
         }
         SessionCommand::Disconnect {

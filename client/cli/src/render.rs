@@ -1,7 +1,12 @@
 //! Printing a pipeline's events as `wsman` does: output objects to stdout
-//! (strings as they are, objects in PowerShell's text form, or one JSON
-//! value per line), records to stderr, PowerShell-style.
-use psrp::types::{ErrorRecord, PSInvocationState};
+//! (strings as they are, objects in PowerShell's text form), records to
+//! stderr, PowerShell-style; or, with `--json`, every event as one JSON
+//! object per line on stdout (`shared/docs/cli.md`, "JSON lines").
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use psrp::clixml::Value;
+use psrp::types::{ErrorRecord, InformationRecord, PSInvocationState, ProgressRecord};
+use serde_json::{json, Map, Value as Json};
 
 use super::output::{err_line, out_line};
 use super::sanitize::{for_terminal, stdout_text};
@@ -9,6 +14,97 @@ use crate::format::to_text;
 use crate::host::{Host, HostStream};
 use crate::session::{Pipeline, PipelineEvent};
 use crate::Result;
+
+/// Whether this process prints JSON lines (`--json`): the console host's
+/// writes (Write-Host, `$host.UI`, progress) follow it too. One per
+/// process, as stdout is.
+static JSON_MODE: AtomicBool = AtomicBool::new(false);
+
+/// Turns JSON lines on or off for the whole process (set once from `--json`).
+pub fn set_json_mode(on: bool) {
+    JSON_MODE.store(on, Ordering::Relaxed);
+}
+
+/// Whether `--json` is in effect.
+pub fn json_mode() -> bool {
+    JSON_MODE.load(Ordering::Relaxed)
+}
+
+/// Writes one JSON line: `{"stream":STREAM, ...fields}`, with `host` when
+/// the line belongs to one of several hosts or sessions.
+pub fn json_line(stream: &str, host: Option<&str>, fields: Json) {
+    let mut m = Map::new();
+    m.insert("stream".into(), stream.into());
+    if let Some(h) = host {
+        m.insert("host".into(), h.into());
+    }
+    if let Json::Object(f) = fields {
+        m.extend(f);
+    }
+    out_line(&Json::Object(m).to_string());
+}
+
+/// A host or session that could not be reached or failed as a whole:
+/// `{"stream":"failure","host":...,"exit_code":N,"message":...}`.
+pub fn json_failure(host: Option<&str>, session: Option<&str>, e: &crate::Error) {
+    let mut fields = json!({
+        "exit_code": crate::exit_code(e),
+        "message": super::sanitize::error_text(&e.to_string()),
+    });
+    if let Some(s) = session {
+        fields["session"] = s.into();
+    }
+    json_line("failure", host, fields);
+}
+
+/// An output object as JSON: strings, numbers and booleans as JSON values,
+/// objects as their properties, with their type names under `"@types"`.
+pub fn output_json(v: &Value) -> Json {
+    let mut j = v.to_json();
+    if let (Value::Object(o), Json::Object(m)) = (v, &mut j) {
+        if let Some(types) = &o.type_names {
+            m.insert("@types".into(), json!(types.as_ref()));
+        }
+    }
+    j
+}
+
+/// An error record's JSON line fields: message, category, fqid, target.
+fn error_json(r: &ErrorRecord) -> Json {
+    json!({
+        "message": r.message(),
+        "category": r.category.category_name().unwrap_or("NotSpecified"),
+        "fqid": r.fully_qualified_error_id,
+        "target": r.target_object.to_json(),
+    })
+}
+
+/// An information record's JSON fields; Write-Host's (tag `PSHOST`) are
+/// `"ui":true`, as text the host shows.
+fn information_json(r: &InformationRecord) -> Json {
+    let mut j = json!({
+        "message": r.message().unwrap_or(""),
+        "tags": r.tags,
+    });
+    if r.tags.iter().any(|t| t == "PSHOST") {
+        j["ui"] = true.into();
+    }
+    if let Some(s) = &r.source {
+        j["source"] = s.as_str().into();
+    }
+    j
+}
+
+/// A progress record's JSON fields.
+pub fn progress_json(p: &ProgressRecord) -> Json {
+    json!({
+        "activity": p.activity.as_deref().unwrap_or(""),
+        "status": p.status_description.as_deref().unwrap_or(""),
+        "percent": p.percent_complete,
+        "id": p.activity_id,
+        "completed": p.record_type == psrp::types::enums::ProgressRecordType::Completed,
+    })
+}
 
 /// How to print.
 #[derive(Debug, Clone, Default)]
@@ -75,8 +171,16 @@ impl Printer {
         }
     }
 
+    fn json(&self, stream: &str, fields: Json) {
+        json_line(stream, self.host_prefix.as_deref(), fields);
+    }
+
     fn error_record(&mut self, r: &ErrorRecord) {
         self.had_errors = true;
+        if self.json {
+            self.json("error", error_json(r));
+            return;
+        }
         let mut text = r.message().to_string();
         if let Some(cat) = &r.category.message {
             text.push_str(&format!("\n    + CategoryInfo          : {cat}"));
@@ -90,20 +194,74 @@ impl Printer {
         self.err(&text);
     }
 
-    /// Prints one event; progress goes to `host`.
-    pub fn event(&mut self, e: &PipelineEvent, host: &mut dyn Host) {
+    /// Prints one event as a JSON line (`--json`).
+    fn event_json(&mut self, e: &PipelineEvent) {
+        let message = |m: &str| json!({ "message": m });
         match e {
-            PipelineEvent::Output(v) => {
-                if self.json {
-                    let mut j = v.to_json();
-                    if let Some(h) = &self.host_prefix {
-                        j = serde_json::json!({ "host": h, "value": j });
+            PipelineEvent::Output(v) => self.json("output", json!({ "value": output_json(v) })),
+            PipelineEvent::Error(r) => self.error_record(r),
+            PipelineEvent::Warning(r) if self.once(HostStream::Warning, &r.message) => {
+                self.json("warning", message(&r.message))
+            }
+            PipelineEvent::Verbose(r) if self.once(HostStream::Verbose, &r.message) => {
+                self.json("verbose", message(&r.message))
+            }
+            PipelineEvent::Debug(r) if self.once(HostStream::Debug, &r.message) => {
+                self.json("debug", message(&r.message))
+            }
+            PipelineEvent::Warning(_) | PipelineEvent::Verbose(_) | PipelineEvent::Debug(_) => {}
+            PipelineEvent::Information(r) => self.json("information", information_json(r)),
+            PipelineEvent::Progress(p) => self.json("progress", progress_json(p)),
+            PipelineEvent::Finished { .. } => self.finished(e),
+        }
+    }
+
+    /// The end of a pipeline: a failed or stopped one is an error.
+    fn finished(&mut self, e: &PipelineEvent) {
+        let PipelineEvent::Finished { state, error } = e else {
+            return;
+        };
+        match state {
+            PSInvocationState::Completed => {}
+            PSInvocationState::Failed => match error {
+                Some(r) => self.error_record(r),
+                None => {
+                    self.had_errors = true;
+                    if self.json {
+                        self.json(
+                            "error",
+                            json!({"message": "the pipeline failed",
+                            "category": "NotSpecified", "fqid": "", "target": null}),
+                        );
+                    } else {
+                        self.err("the pipeline failed");
                     }
-                    out_line(&j.to_string());
+                }
+            },
+            PSInvocationState::Stopped => {
+                self.had_errors = true;
+                let m = "The pipeline has been stopped.";
+                if self.json {
+                    self.json(
+                        "error",
+                        json!({"message": m, "category": "OperationStopped",
+                        "fqid": "PipelineStopped", "target": null}),
+                    );
                 } else {
-                    self.out(&to_text(v));
+                    self.err(m);
                 }
             }
+            _ => {}
+        }
+    }
+
+    /// Prints one event; progress goes to `host`.
+    pub fn event(&mut self, e: &PipelineEvent, host: &mut dyn Host) {
+        if self.json {
+            return self.event_json(e);
+        }
+        match e {
+            PipelineEvent::Output(v) => self.out(&to_text(v)),
             PipelineEvent::Error(r) => self.error_record(r),
             // Verbose and debug records are hidden unless asked for, as
             // Invoke-Command does without -Verbose / -Debug; a line the
@@ -125,21 +283,7 @@ impl Printer {
                 }
             }
             PipelineEvent::Progress(p) => host.progress(p),
-            PipelineEvent::Finished { state, error } => match state {
-                PSInvocationState::Completed => {}
-                PSInvocationState::Failed => match error {
-                    Some(r) => self.error_record(r),
-                    None => {
-                        self.had_errors = true;
-                        self.err("the pipeline failed");
-                    }
-                },
-                PSInvocationState::Stopped => {
-                    self.had_errors = true;
-                    self.err("The pipeline has been stopped.");
-                }
-                _ => {}
-            },
+            PipelineEvent::Finished { .. } => self.finished(e),
         }
     }
 

@@ -15,8 +15,15 @@ use crate::winrs::{OutputStream, WinRsShell};
 use crate::{Error, Result};
 
 /// `wsman identify`.
+/// `wsman identify`: unauthenticated unless `-a` is on the command line,
+/// as Test-WSMan; an authenticated Identify also tells ProductVersion.
 pub async fn identify(args: &ConnectionArgs) -> Result<i32> {
-    let info = connection_info(args, single_host(args)?)?;
+    let host = single_host(args)?;
+    let info = if args.auth_on_command_line {
+        connection_info(args, host)?
+    } else {
+        super::config::anonymous_info(args, host)?
+    };
     let mut client = info.wsman_client()?;
     let id = client.identify().await?;
     if args.json {
@@ -54,30 +61,47 @@ fn parse_selectors(raw: &[String]) -> Result<Vec<Selector>> {
         .collect()
 }
 
-fn print_xml_or_json(xml: &str, json: bool) -> Result<()> {
+/// Prints a resource: `Name : Value` text, or its XML as received
+/// (`--xml`), or one JSON object (`--json`).
+fn print_xml_or_json(xml: &str, json: bool, raw_xml: bool) -> Result<()> {
+    if raw_xml {
+        out_line(&stdout_text(xml));
+        return Ok(());
+    }
+    let v = wsman::soap::json::xml_to_json(xml)?;
     if json {
-        let v = wsman::soap::json::xml_to_json(xml)?;
         out_line(&v.to_string());
     } else {
-        out_line(&stdout_text(xml));
+        // Values come from the host: escaped before a terminal.
+        out_bytes(stdout_text(&crate::resource_text::resource_text(&v)).as_bytes());
     }
     Ok(())
 }
 
 /// `wsman get RESOURCE [-s KEY=VALUE]...`.
-pub async fn get(args: &ConnectionArgs, resource: &str, selectors: &[String]) -> Result<i32> {
+pub async fn get(
+    args: &ConnectionArgs,
+    resource: &str,
+    selectors: &[String],
+    xml: bool,
+) -> Result<i32> {
     let selectors = parse_selectors(selectors)?;
     let info = connection_info(args, single_host(args)?)?;
     let mut client = info.wsman_client()?;
     let r = client
         .get(&resolve_resource_uri(resource), &selectors)
         .await?;
-    print_xml_or_json(&r.xml, args.json)?;
+    print_xml_or_json(&r.xml, args.json, xml)?;
     Ok(0)
 }
 
 /// `wsman enumerate RESOURCE [--filter WQL]`: prints each item as it is pulled.
-pub async fn enumerate(args: &ConnectionArgs, resource: &str, filter: Option<&str>) -> Result<i32> {
+pub async fn enumerate(
+    args: &ConnectionArgs,
+    resource: &str,
+    filter: Option<&str>,
+    xml: bool,
+) -> Result<i32> {
     let info = connection_info(args, single_host(args)?)?;
     let mut client = info.wsman_client()?;
     let uri = resolve_resource_uri(resource);
@@ -90,7 +114,11 @@ pub async fn enumerate(args: &ConnectionArgs, resource: &str, filter: Option<&st
     let mut batch = client.enumerate(&uri, &e, &[]).await?;
     loop {
         for item in &batch.items {
-            print_xml_or_json(item, args.json)?;
+            print_xml_or_json(item, args.json, xml)?;
+            if !args.json && !xml {
+                // A blank line between items, as PowerShell's list view.
+                out_line("");
+            }
         }
         // Nobody reads the rest (`| head`): stop pulling; the host drops
         // the enumeration context after its timeout.

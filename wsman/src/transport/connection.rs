@@ -225,7 +225,8 @@ impl Inner {
         let mech = self.config.auth.mechanism;
         // Over HTTP the context is known before dialing, so a context that
         // cannot seal is refused before anything is sent.
-        let mut ctx = if !ep.is_https() && mech != Mechanism::Certificate {
+        let anonymous = self.config.anonymous;
+        let mut ctx = if !ep.is_https() && mech != Mechanism::Certificate && !anonymous {
             Some(self.new_context(None)?)
         } else {
             None
@@ -261,7 +262,7 @@ impl Inner {
                     })
                 }
             };
-        if ctx.is_none() && mech != Mechanism::Certificate {
+        if ctx.is_none() && mech != Mechanism::Certificate && !anonymous {
             ctx = Some(self.new_context(channel_bindings.clone())?);
         }
         let cfg = &self.config;
@@ -274,7 +275,9 @@ impl Inner {
             channel_bindings,
             in_flight: false,
         };
-        if mech == Mechanism::Certificate {
+        if anonymous {
+            // Nothing to present: the request goes as it is.
+        } else if mech == Mechanism::Certificate {
             conn.authorization = Some(HeaderValue::from_static(CERTIFICATE_PROFILE));
         } else {
             authenticate(&mut conn, cfg, deadline)

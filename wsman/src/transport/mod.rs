@@ -118,6 +118,10 @@ pub struct TransportConfig {
     pub max_response_size: usize,
     /// Overrides how security contexts are made (see [`ContextFactory`]).
     pub context_factory: Option<ContextFactory>,
+    /// Send requests without any authentication (no `Authorization`
+    /// header, nothing sealed): only an Identify is answered so, as
+    /// `Test-WSMan` (`-Authentication None`) asks ([MS-WSMV] 3.1.4.16).
+    pub anonymous: bool,
 }
 
 impl TransportConfig {
@@ -134,6 +138,7 @@ impl TransportConfig {
             allow_unencrypted: false,
             max_response_size: 64 * 1024 * 1024,
             context_factory: None,
+            anonymous: false,
         }
     }
 }
@@ -149,6 +154,7 @@ impl fmt::Debug for TransportConfig {
             .field("allow_unencrypted", &self.allow_unencrypted)
             .field("max_response_size", &self.max_response_size)
             .field("context_factory", &self.context_factory.is_some())
+            .field("anonymous", &self.anonymous)
             .finish()
     }
 }
