@@ -88,6 +88,15 @@ fn lifecycle(cli: &Cli, second_state_dir: &Path) {
         .find(|l| l.starts_with("s1 "))
         .unwrap_or_else(|| panic!("s1 not listed:\n{listed}"));
     assert!(line.contains("Disconnected"), "{line}");
+    // Its output not received yet, the session is busy: a new command is
+    // refused at once rather than left waiting behind it (issue 8).
+    let busy = cli.run(&["session", "invoke", "s1", "'alive'"]);
+    assert_eq!(busy.status.code(), Some(2), "{}", stderr(&busy));
+    assert!(
+        stderr(&busy).contains("busy") && stderr(&busy).contains("session receive"),
+        "{}",
+        stderr(&busy)
+    );
     let received = ok(cli.run(&["session", "receive", "s1"]));
     assert_eq!(received.lines().collect::<Vec<_>>(), ["before", "after"]);
 

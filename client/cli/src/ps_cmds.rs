@@ -418,6 +418,19 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             }
             let store = load_store()?;
             let record = find_record(&store, session)?;
+            if !*disconnected && !record.pending_commands.is_empty() {
+                // Its pipeline may hold the session's runspace: a new command
+                // would wait behind it for ever (PowerShell calls the
+                // session Busy). Its output comes first.
+                return Err(Error::Usage(format!(
+                    "session {} is busy: {} command(s) in it have output not received yet \
+                     (started with --disconnected, or cut off by a lost connection); get it \
+                     with `wsman session receive {}` first, or remove the session",
+                    session_label(&record),
+                    record.pending_commands.len(),
+                    for_terminal(session)
+                )));
+            }
             let info = info_for(args, &record)?;
             let input = input.as_deref().map(|p| Input::new(p, 1)).transpose()?;
             let _busy = hold_session(&record)?;
