@@ -9,7 +9,7 @@
 # A measurement, not a test. Usage: tests/bench/copy.sh [MiB] [auth]
 # (default 64 MiB, ntlm; auth basic sends plaintext over HTTP).
 # Needs .venv (scripts/setup.sh), /usr/bin/time and
-# `cargo build --release -p client --bin wsman`.
+# `cargo build --release -p wsman-cli --bin wsman`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -18,7 +18,7 @@ wsman="${CARGO_TARGET_DIR:-$root/target}/release/wsman"
 mib=${1:-64}
 auth=${2:-ntlm}
 [ -x "$py" ] || { echo "no .venv: run scripts/setup.sh" >&2; exit 1; }
-[ -x "$wsman" ] || { echo "build first: cargo build --release -p client --bin wsman" >&2; exit 1; }
+[ -x "$wsman" ] || { echo "build first: cargo build --release -p wsman-cli --bin wsman" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 
 work=$(mktemp -d)
