@@ -52,7 +52,7 @@ pub enum AuthArg {
 }
 
 /// Connection options, accepted before or after the subcommand.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// Host: `server01`, `server01:5986` or a URL such as `http://127.0.0.1:5985/wsman`.
     /// Several, comma-separated, for `invoke` fan-out.
@@ -212,16 +212,23 @@ pub enum SessionCommand {
         /// How long the host keeps it while disconnected, in seconds.
         #[arg(long, value_name = "SECS")]
         idle_timeout: Option<u32>,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// The sessions recorded locally (Get-PSSession); `--remote`: those the host keeps for this user.
     List {
         /// Ask the host (Get-PSSession -ComputerName).
         #[arg(long)]
         remote: bool,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Run a script in a session (Invoke-Command -Session).
     Invoke {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
         /// The script.
         script: String,
@@ -231,20 +238,32 @@ pub enum SessionCommand {
         /// Pipeline input: each line of FILE (or `-` for stdin) is one input object.
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Output of commands that ran while disconnected (Receive-PSSession).
     Receive {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Connect to a disconnected session, also one created elsewhere (Connect-PSSession).
     Connect {
-        /// Session: local Id, name or InstanceId (from `list --remote`).
+        /// Session: local Id, name or InstanceId (from `list --remote`), or a
+        /// comma list of them.
         session: String,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Disconnect a session (Disconnect-PSSession).
     Disconnect {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
         /// How long the host keeps it while disconnected, in seconds.
         #[arg(long, value_name = "SECS")]
@@ -252,11 +271,18 @@ pub enum SessionCommand {
         /// What the host does with output when the buffer fills: block or drop.
         #[arg(long, value_enum)]
         buffer_mode: Option<BufferModeArg>,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Delete the session on the host and its local record (Remove-PSSession).
     Remove {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
 }
 

@@ -17,6 +17,7 @@ pub mod output;
 mod ps_cmds;
 mod render;
 pub mod sanitize;
+mod session_cmds;
 pub mod signals;
 pub mod store;
 mod tty;
@@ -94,7 +95,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             throttle,
             input,
         } => ps_cmds::invoke(c, script, *throttle, input.as_deref()).await,
-        Command::Session(cmd) => ps_cmds::session(c, cmd).await,
+        Command::Session(cmd) => session_cmds::session(c, cmd).await,
         Command::Enter { session } => enter::enter(c, session.as_deref()).await,
         Command::Copy { src, dest } => copy_cmd::copy(c, src, dest).await,
     }
