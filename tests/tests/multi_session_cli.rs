@@ -341,3 +341,70 @@ fn remove_by_instance_id_of_a_session_not_recorded_here() {
     assert_ne!(o.status.code(), Some(0));
     assert_ne!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
+
+/// A session made over HTTPS with `--ca-file` and NTLM is used later with
+/// no flags but the password: the record keeps endpoint, auth and CA file.
+#[test]
+fn a_record_keeps_https_ca_file_and_auth() {
+    let Some(h) = TestHost::start(&["--auth", "ntlm", "--https"]) else {
+        return;
+    };
+    let pw = h.get("password").unwrap().to_string();
+    let https = h.get("https_url").expect("--https").to_string();
+    let ca = h.get("ca_file").expect("a CA").to_string();
+    let dir = TempDir::new("https");
+    let state = dir.path().join("state");
+    let made = ok(wsman(
+        &state,
+        &pw,
+        &[
+            "-H",
+            &https,
+            "-a",
+            "ntlm",
+            "-u",
+            "vagrant",
+            "--ca-file",
+            &ca,
+            "session",
+            "new",
+            "--name",
+            "tls",
+        ],
+    ));
+    assert!(made.contains("https://"), "{made}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("sessions.json")).unwrap()).unwrap();
+    let kept = &v[0]["connection"];
+    assert_eq!(kept["auth"], "ntlm", "{v}");
+    assert_eq!(kept["ca_file"], ca.as_str(), "{v}");
+    assert!(!v.to_string().contains(&pw), "no secret in the record: {v}");
+
+    ok(wsman(
+        &state,
+        &pw,
+        &["session", "invoke", "tls", "$k = 'kept'"],
+    ));
+    assert_eq!(
+        ok(wsman(&state, &pw, &["session", "invoke", "tls", "$k"])).trim(),
+        "kept"
+    );
+    // A flag given on the command line still wins: a CA that does not
+    // sign the host's certificate fails the TLS check (exit 4).
+    let other_ca = dir.path().join("other-ca.pem");
+    std::fs::write(&other_ca, "not a certificate").unwrap();
+    let o = wsman(
+        &state,
+        &pw,
+        &[
+            "--ca-file",
+            other_ca.to_str().unwrap(),
+            "session",
+            "invoke",
+            "tls",
+            "1",
+        ],
+    );
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    ok(wsman(&state, &pw, &["session", "remove", "tls"]));
+}
