@@ -30,7 +30,7 @@
 //!
 //! Where to go next: [`session`] (the PSSession lifecycle, concurrent
 //! pipelines, disconnected pipelines, keep-alive and recovery), [`fanout`]
-//! (Invoke-Command on many hosts), [`copy`] (files to and from the host),
+//! (Invoke-Command on many hosts), [`group`] (a group of PSSessions on many hosts), [`copy`] (files to and from the host),
 //! [`winrs`] (plain WinRS commands), [`host`] (answering Read-Host,
 //! Get-Credential and other host calls). Runnable programs are in
 //! `client/examples/`. The `wsman` command line is a separate crate
@@ -44,6 +44,7 @@ pub mod copy;
 pub mod error;
 pub mod fanout;
 pub mod format;
+pub mod group;
 pub mod host;
 pub mod session;
 pub mod winrs;

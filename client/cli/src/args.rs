@@ -59,7 +59,7 @@ pub enum AuthArg {
 /// Connection options, accepted before or after the subcommand; in each
 /// subcommand's help they come after its own options, under their own
 /// heading.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection options")]
 pub struct ConnectionArgs {
     /// Host: `server01`, `server01:5986` or a URL such as `http://127.0.0.1:5985/wsman`.
@@ -292,6 +292,9 @@ pub enum SessionCommand {
         /// How long the host keeps it while disconnected, in seconds.
         #[arg(long, value_name = "SECS")]
         idle_timeout: Option<u32>,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// The sessions recorded locally (Get-PSSession); `--remote`: those the host keeps for this user.
     #[command(after_help = "Examples:\n  \
@@ -301,6 +304,9 @@ pub enum SessionCommand {
         /// Ask the host (Get-PSSession -ComputerName).
         #[arg(long)]
         remote: bool,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Run a script in a session (Invoke-Command -Session).
     #[command(after_help = "Examples:\n  \
@@ -308,7 +314,8 @@ pub enum SessionCommand {
         wsman session invoke s1 -f ./report.ps1 --arg C:\\Logs\n  \
         wsman session invoke --disconnected s1 'Start-Sleep 600; \"done\"'   (then: wsman session receive s1)")]
     Invoke {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
         /// The script (or -f FILE).
         #[command(flatten)]
@@ -319,29 +326,41 @@ pub enum SessionCommand {
         /// Pipeline input: each line of FILE (or `-` for stdin) is one input object.
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Output of commands that ran while disconnected (Receive-PSSession).
     #[command(after_help = "Examples:\n  \
         wsman session receive s1\n  \
         wsman --json session receive s1")]
     Receive {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Connect to a disconnected session, also one created elsewhere (Connect-PSSession).
     #[command(after_help = "Examples:\n  \
         wsman session connect s1\n  \
         wsman -H server01 session connect 3f2a7c1e-0b1d-4c55-9d0e-2a6f1f0c9b11   (an InstanceId from `session list --remote`)")]
     Connect {
-        /// Session: local Id, name or InstanceId (from `list --remote`).
+        /// Session: local Id, name or InstanceId (from `list --remote`), or a
+        /// comma list of them.
         session: String,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Disconnect a session (Disconnect-PSSession).
     #[command(after_help = "Examples:\n  \
         wsman session disconnect s1\n  \
         wsman session disconnect s1 --idle-timeout 7200 --buffer-mode drop")]
     Disconnect {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
         /// How long the host keeps it while disconnected, in seconds.
         #[arg(long, value_name = "SECS")]
@@ -349,14 +368,21 @@ pub enum SessionCommand {
         /// What the host does with output when the buffer fills: block or drop.
         #[arg(long, value_enum)]
         buffer_mode: Option<BufferModeArg>,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
     /// Delete the session on the host and its local record (Remove-PSSession).
     #[command(after_help = "Examples:\n  \
         wsman session remove s1\n  \
         wsman -H server01 session remove 3f2a7c1e-0b1d-4c55-9d0e-2a6f1f0c9b11")]
     Remove {
-        /// Session: local Id, name or InstanceId.
+        /// Session: local Id, name or InstanceId, or a comma list of them (a
+        /// name selects every session of that name).
         session: String,
+        /// With several hosts or sessions: how many at once (-ThrottleLimit).
+        #[arg(long, default_value_t = 32, value_name = "N")]
+        throttle: usize,
     },
 }
 

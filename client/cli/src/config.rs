@@ -180,7 +180,9 @@ pub fn single_host(args: &ConnectionArgs) -> Result<&str> {
             "no host: pass -H HOST (or set WSMAN_HOST)".into(),
         )),
         _ => Err(Error::Usage(
-            "this command takes one host; only `invoke` runs on several".into(),
+            "this command takes one host; only `invoke`, `session new`, `session list --remote` \
+             and sessions named by `session` commands run on several"
+                .into(),
         )),
     }
 }

@@ -22,6 +22,7 @@ mod render;
 mod resource_text;
 pub mod sanitize;
 mod script_source;
+mod session_cmds;
 pub mod signals;
 pub mod store;
 mod tty;
@@ -156,7 +157,7 @@ fn json_failure(cli: &Cli, e: &Error) {
     };
     match &cli.command {
         Command::Invoke { .. } => render::json_failure(host, None, e),
-        Command::Session(S::Invoke { session, .. } | S::Receive { session }) => {
+        Command::Session(S::Invoke { session, .. } | S::Receive { session, .. }) => {
             render::json_failure(host, Some(session), e)
         }
         _ => {}
@@ -186,7 +187,7 @@ async fn dispatch(cli: &Cli) -> Result<i32> {
             let script = script_source::load(script)?;
             ps_cmds::invoke(c, &script, *throttle, input.as_deref()).await
         }
-        Command::Session(cmd) => ps_cmds::session(c, cmd).await,
+        Command::Session(cmd) => session_cmds::session(c, cmd).await,
         Command::Enter { session } => enter::enter(c, session.as_deref()).await,
         Command::Copy { recurse, src, dest } => copy_cmd::copy(c, *recurse, src, dest).await,
         Command::Completions { shell } => {

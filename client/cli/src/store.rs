@@ -27,6 +27,39 @@ pub struct SessionRecord {
     /// disconnected whose output has not been received yet.
     #[serde(default)]
     pub pending_commands: Vec<Uuid>,
+    /// The connection settings it was made with, so later commands need no
+    /// flags but credentials (records made before these were kept have
+    /// none: the command line's then apply).
+    #[serde(default)]
+    pub connection: SavedConnection,
+}
+
+/// The connection settings of a [`SessionRecord`] besides its endpoint URL
+/// (which holds scheme and port): never a secret (no password, hash or
+/// proxy URL, which may carry credentials), only names and file paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedConnection {
+    /// The authentication mechanism, as `-a` names it (`ntlm`, `basic`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// `--ca-file`: the extra trusted CA certificate (PEM) for HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// `--cert`: the client certificate file for `-a certificate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// `--key`: the client certificate's private key file (a path only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// `--spn-service`: the Kerberos service in the SPN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spn_service: Option<String>,
+    /// `--spn-host`: the host name in the SPN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spn_host: Option<String>,
+    /// `--no-encryption`: unencrypted SOAP bodies allowed over HTTP.
+    #[serde(default)]
+    pub no_encryption: bool,
 }
 
 /// The folder that holds the records.
@@ -130,6 +163,24 @@ impl Store {
     /// All records, by Id.
     pub fn records(&self) -> &[SessionRecord] {
         &self.records
+    }
+
+    /// Every record a key selects: the one of a local Id or InstanceId, or
+    /// all records of a name (case-insensitive), in Id order; none when it
+    /// names nothing recorded.
+    pub fn find_all(&self, key: &str) -> Vec<&SessionRecord> {
+        if key.parse::<Uuid>().is_ok() {
+            return self.find(key).into_iter().collect();
+        }
+        if let Ok(id) = key.parse::<u32>() {
+            if let Some(r) = self.records.iter().find(|r| r.id == id) {
+                return vec![r];
+            }
+        }
+        self.records
+            .iter()
+            .filter(|r| r.name.eq_ignore_ascii_case(key))
+            .collect()
     }
 
     /// Finds a record by local Id, name or InstanceId.
@@ -316,6 +367,7 @@ mod tests {
             configuration: "Microsoft.PowerShell".into(),
             user: Some("alice".into()),
             pending_commands: vec![],
+            connection: SavedConnection::default(),
         }
     }
 
@@ -343,6 +395,48 @@ mod tests {
         assert_eq!(store.find("2").unwrap().name, "s2");
         assert_eq!(store.find(&r1.instance_id.to_string()).unwrap().name, "s1");
         assert!(store.find("s3").is_none());
+    }
+
+    #[test]
+    fn a_shared_name_selects_every_record_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::load(dir.path()).unwrap();
+        let (a, b, c) = (record(1, "web"), record(2, "db"), record(3, "WEB"));
+        for r in [&a, &b, &c] {
+            store.upsert(r.clone());
+        }
+        let ids = |key: &str| store.find_all(key).iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids("web"), [1, 3]);
+        assert_eq!(ids("2"), [2]);
+        assert_eq!(ids(&c.instance_id.to_string()), [3]);
+        assert!(ids("nothing").is_empty());
+        assert!(ids(&Uuid::new_v4().to_string()).is_empty());
+    }
+
+    #[test]
+    fn connection_settings_survive_and_old_records_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = record(1, "s");
+        r.connection = SavedConnection {
+            auth: Some("ntlm".into()),
+            ca_file: Some("/etc/ca.pem".into()),
+            spn_service: Some("WSMAN".into()),
+            ..Default::default()
+        };
+        Store::update(dir.path(), |s| {
+            s.upsert(r.clone());
+            Ok::<_, IdsExhausted>(())
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(Store::load(dir.path()).unwrap().records(), &[r]);
+        // A record written before connection settings were kept.
+        let old = r#"[{"id":4,"name":"o","computer_name":"http://h:5985/wsman",
+            "instance_id":"6f1b2c1e-8a8e-4c55-9a55-1d2a3b4c5d6e",
+            "configuration":"Microsoft.PowerShell"}]"#;
+        std::fs::write(dir.path().join("sessions.json"), old).unwrap();
+        let store = Store::load(dir.path()).unwrap();
+        assert_eq!(store.records()[0].connection, SavedConnection::default());
     }
 
     #[test]
