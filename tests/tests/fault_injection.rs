@@ -688,3 +688,103 @@ fn a_session_receive_whose_connect_answer_is_lost_can_be_run_again() {
     let _ = run(&direct, &["session", "remove", "c"]);
     let _ = std::fs::remove_dir_all(&s.state);
 }
+
+/// Judges one copy to the host: exact when wsman succeeded and the file on
+/// the host's disk is the source byte for byte; failed clearly when wsman
+/// exited non-zero with a message and left nothing partial on the host.
+fn judge_copy(run: &Run, data: &[u8], dest: &std::path::Path) -> Outcome {
+    let partial = dest.with_file_name(format!(
+        "{}.wsman-partial",
+        dest.file_name().unwrap().to_string_lossy()
+    ));
+    if run.killed {
+        return Outcome::Wrong(format!("still running after {:?}", run.elapsed));
+    }
+    if partial.exists() {
+        return Outcome::Wrong(format!("{} left on the host", partial.display()));
+    }
+    match run.code {
+        Some(0) => match std::fs::read(dest) {
+            Ok(got) if got == data => Outcome::Exact,
+            Ok(got) => Outcome::Wrong(format!(
+                "exit 0 but the host has {} bytes, not the {} sent",
+                got.len(),
+                data.len()
+            )),
+            Err(e) => Outcome::Wrong(format!("exit 0 but no file on the host: {e}")),
+        },
+        Some(_) if !run.stderr.trim().is_empty() => {
+            if dest.exists() && std::fs::read(dest).ok().as_deref() != Some(data) {
+                Outcome::Wrong("a failed copy left a different file on the host".into())
+            } else {
+                Outcome::FailedClearly
+            }
+        }
+        other => Outcome::Wrong(format!("exit {other:?} with nothing on stderr")),
+    }
+}
+
+#[test]
+fn a_copy_cut_anywhere_is_exact_or_fails_clearly_and_leaves_nothing_partial() {
+    let Some(s) = setup(&[], "copy") else {
+        return;
+    };
+    let Some(fs_root) = s.host.get("fs_root").map(std::path::PathBuf::from) else {
+        return;
+    };
+    std::fs::create_dir_all(fs_root.join("C").join("fault")).unwrap();
+    std::fs::create_dir_all(&s.state).unwrap();
+    // Several chunks (one Send each), not a multiple of the chunk size.
+    let n = size(400_000, 8 << 20);
+    let data: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
+    let src = s.state.join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let src = src.to_string_lossy().into_owned();
+    let url = s.fwd.url();
+    let mut run_no = 0;
+    let mut copy = || {
+        run_no += 1;
+        let name = format!("f{run_no}.bin");
+        let dest = fs_root.join("C").join("fault").join(&name);
+        let remote = format!("host:C:\\fault\\{name}");
+        let run = wsman(
+            &s.host,
+            &url,
+            &s.state,
+            &["copy", &src, &remote],
+            None,
+            LIMIT,
+        );
+        (run, dest)
+    };
+    let mut m = Matrix::new("copy");
+    s.fwd.clear();
+    let (clean, dest) = copy();
+    assert_eq!(
+        judge_copy(&clean, &data, &dest),
+        Outcome::Exact,
+        "copy without faults: exit {:?}, stderr {}",
+        clean.code,
+        clean.stderr
+    );
+    let total = s.fwd.requests();
+    eprintln!("copy: {total} requests without faults");
+    for at in cut_points(total) {
+        for fault in Fault::CUTS {
+            s.fwd.plan(at, fault);
+            let (run, dest) = copy();
+            if !s.fwd.fired() {
+                continue;
+            }
+            let outcome = judge_copy(&run, &data, &dest);
+            m.add(
+                format!("copy request {at}/{total} {fault:?}"),
+                &run,
+                outcome,
+            );
+        }
+    }
+    s.fwd.clear();
+    m.report();
+    let _ = std::fs::remove_dir_all(&s.state);
+}
