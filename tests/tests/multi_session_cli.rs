@@ -50,6 +50,13 @@ fn lines_of(out: &str, host: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every line of `out` as JSON (each must parse).
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect()
+}
+
 /// The records' (Id, name, host, InstanceId).
 fn records(state: &Path) -> Vec<(u64, String, String, String)> {
     let v: serde_json::Value =
@@ -191,6 +198,33 @@ fn sessions_on_three_hosts_and_one_down() {
         .collect();
     hosts_seen.sort();
     assert_eq!(hosts_seen, want);
+    // Every line, the host's writes and records too, names its host and
+    // its session (the local Id recorded for that host).
+    let out = ok(plain(&[
+        "--json",
+        "session",
+        "invoke",
+        "web",
+        "Write-Host 'hi'; Write-Warning 'careful'; 7",
+    ]));
+    // (Progress lines may come too, as from Windows.)
+    let lines = json_lines(&out);
+    for v in &lines {
+        let host = v["host"].as_str().unwrap_or_else(|| panic!("no host: {v}"));
+        let id = recs
+            .iter()
+            .find(|r| r.2 == host)
+            .expect("a recorded host")
+            .0;
+        assert_eq!(v["session"], id.to_string(), "{v}");
+    }
+    for stream in ["output", "warning", "information"] {
+        assert_eq!(
+            lines.iter().filter(|v| v["stream"] == stream).count(),
+            3,
+            "{stream}: {out}"
+        );
+    }
 
     // Exit code: the highest of the sessions'; errors prefixed by host.
     let o = plain(&["session", "invoke", "web", "throw 'boom'"]);
@@ -260,6 +294,21 @@ fn sessions_on_three_hosts_and_one_down() {
         "{}",
         text(&o.stderr)
     );
+    // --json: the down session's failure is a line of its own, with its
+    // host and session.
+    let o = plain(&["--json", "session", "invoke", "web", "'up'"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    let lines = json_lines(&text(&o.stdout));
+    let id_c = recs.iter().find(|r| r.2 == uc).unwrap().0.to_string();
+    let failed: Vec<_> = lines.iter().filter(|v| v["stream"] == "failure").collect();
+    assert_eq!(failed.len(), 1, "{lines:?}");
+    assert_eq!(failed[0]["host"], uc);
+    assert_eq!(failed[0]["session"], id_c.as_str());
+    assert_eq!(failed[0]["exit_code"], 4);
+    assert_eq!(lines.iter().filter(|v| v["stream"] == "output").count(), 2);
+    assert!(lines
+        .iter()
+        .all(|v| v["host"].is_string() && v["session"].is_string()));
 
     // Remove-PSSession on the group: the live ones go (host and record),
     // the one on the down host stays recorded.
