@@ -119,9 +119,10 @@ fn sessions_on_three_hosts_and_one_down() {
     ];
     let (ua, ub, uc) = (urls[0].as_str(), urls[1].as_str(), urls[2].as_str());
 
-    // New-PSSession -ComputerName a,b,c,down -Name web: three made, the
-    // down host reported, exit code the connection failure's.
-    let hosts = format!("{ua},{ub},{uc},{DOWN}");
+    // New-PSSession -ComputerName a,down,b,c -Name web: three made, the
+    // down host reported, exit code the connection failure's; the down
+    // host burns no Id (Ids 1, 2, 3 in the order the hosts were given).
+    let hosts = format!("{ua},{DOWN},{ub},{uc}");
     let o = wsman(
         &state,
         &pw,
@@ -159,11 +160,10 @@ fn sessions_on_three_hosts_and_one_down() {
         [1, 2, 3],
         "{recs:?}"
     );
-    let mut on: Vec<&str> = recs.iter().map(|r| r.2.as_str()).collect();
-    on.sort();
+    let on: Vec<&str> = recs.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(on, [ua, ub, uc], "{recs:?}");
     let mut want = vec![ua, ub, uc];
     want.sort();
-    assert_eq!(on, want);
 
     // The records keep the connection settings: no flags but the
     // credentials (not even -u, kept with the record; the password from
@@ -349,10 +349,28 @@ fn sessions_on_three_hosts_and_one_down() {
         "new",
     ]));
     assert!(
-        out.contains("WinRM5"),
-        "Ids 1-4 were given out before:\n{out}"
+        out.contains("WinRM4"),
+        "Ids 1-3 were given out before (the down host burned none):\n{out}"
     );
-    ok(plain(&["session", "remove", "5"]));
+    ok(plain(&["session", "remove", "4"]));
+
+    // Without --name the names (WinRM<Id>) go to the hosts: a host that
+    // fails after the last one made gives its Id back, and one that fails
+    // alone too.
+    let flags = ["-a", "basic", "--no-encryption", "-u", "vagrant"];
+    let new_on = |hosts: &str| {
+        let mut a = vec!["-H", hosts];
+        a.extend(flags);
+        a.extend(["session", "new"]);
+        plain(&a)
+    };
+    let o = new_on(&format!("{ua},{DOWN}"));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("WinRM5"), "{}", text(&o.stdout));
+    assert_eq!(new_on(DOWN).status.code(), Some(4));
+    let out = ok(new_on(ua));
+    assert!(out.contains("WinRM6"), "Ids 5 was the last made:\n{out}");
+    ok(plain(&["session", "remove", "5,6"]));
 }
 
 #[test]

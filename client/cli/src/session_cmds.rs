@@ -590,7 +590,8 @@ async fn new_sessions(
         .map(|h| connection_info(args, h))
         .collect::<Result<Vec<_>>>()?;
     // The Ids are taken (and the folder proved writable) before any
-    // session exists on a host.
+    // session exists on a host; those of hosts that fail are given back
+    // at the end (`give_back`).
     let count = infos.len();
     let ids = update_store(|s| {
         (0..count)
@@ -604,7 +605,7 @@ async fn new_sessions(
     let mut code = 0;
     let mut only_error = None;
     throttled(
-        infos.into_iter().zip(ids),
+        infos.into_iter().zip(ids.clone()),
         throttle,
         |_, (info, id)| {
             let name = name.map_or_else(|| format!("WinRM{id}"), str::to_string);
@@ -653,11 +654,16 @@ async fn new_sessions(
         },
     )
     .await;
+    let renumber = name.is_some();
     if let Some(e) = only_error {
+        // Nothing made: its Id goes back when it can; the host's error is
+        // the one to report.
+        let _ = update_store(|s| give_back(s, &ids, &mut made, renumber));
         return Err(e);
     }
     made.sort_by_key(|r| r.id);
     if let Err(e) = update_store(|s| {
+        give_back(s, &ids, &mut made, renumber)?;
         for r in &made {
             s.upsert(r.clone());
         }
@@ -681,6 +687,39 @@ async fn new_sessions(
     }
     print_rows(args, &made);
     Ok(code)
+}
+
+/// Gives back the Ids `session new` took for hosts that failed, so a host
+/// that fails burns no Id, when no other command took an Id since (else
+/// they stay unused: an Id is never given twice). With `--name` the
+/// sessions made are renumbered from the first Id taken; without, their
+/// names (`WinRM<Id>`) are on their hosts already, so only the Ids after
+/// the last one made come back.
+fn give_back(
+    store: &mut Store,
+    taken: &[u32],
+    made: &mut [SessionRecord],
+    renumber: bool,
+) -> Result<()> {
+    let (Some(&first), Some(&top)) = (taken.first(), taken.last()) else {
+        return Ok(());
+    };
+    if made.len() == taken.len() {
+        return Ok(());
+    }
+    if renumber {
+        if store.give_back_ids(first, top, first - 1) {
+            for r in made.iter_mut() {
+                r.id = store
+                    .allocate_id()
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+            }
+        }
+    } else {
+        let last_made = made.iter().map(|r| r.id).max().unwrap_or(first - 1);
+        store.give_back_ids(first, top, last_made);
+    }
+    Ok(())
 }
 
 /// `session list --remote`: what each `-H` host keeps for this user, at
