@@ -27,6 +27,27 @@ fn wsman(state: &Path, password: &str, args: &[&str]) -> Output {
         .expect("run wsman")
 }
 
+/// [`wsman`] with `input` on its stdin.
+fn wsman_with_input(state: &Path, password: &str, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(wsman_bin())
+        .args(["--connect-timeout", "5"])
+        .args(args)
+        .env("WSMAN_PASSWORD", password)
+        .env("WSMAN_STATE_DIR", state)
+        .env_remove("WSMAN_HOST")
+        .env_remove("WSMAN_USER")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wsman");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait for wsman")
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -277,6 +298,11 @@ fn sessions_on_three_hosts_and_one_down() {
     let out = ok(plain(&["session", "disconnect", "web"]));
     assert_eq!(out.lines().filter(|l| l.contains(" web ")).count(), 3);
 
+    // Enter-PSSession takes one session: a shared name is refused.
+    let o = plain(&["enter", "web"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("several"), "{}", text(&o.stderr));
+
     // A purely local lookup failure is a usage error, whatever the list.
     let o = plain(&["session", "invoke", "web,nosuch", "1"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
@@ -456,6 +482,11 @@ fn a_record_keeps_https_ca_file_and_auth() {
         ok(wsman(&state, &pw, &["session", "invoke", "tls", "$k"])).trim(),
         "kept"
     );
+    // Enter-PSSession on it too: the record's endpoint, auth and CA file,
+    // lines read from stdin.
+    let o = wsman_with_input(&state, &pw, &["enter", "tls"], "$k\nexit\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("kept"), "{}", text(&o.stdout));
     // A flag given on the command line still wins: a CA that does not
     // sign the host's certificate fails the TLS check (exit 4).
     let other_ca = dir.path().join("other-ca.pem");

@@ -84,8 +84,9 @@ fn record_args(args: &ConnectionArgs, record: &SessionRecord) -> ConnectionArgs 
 }
 
 /// Connection settings for a recorded session on `host` (its own endpoint
-/// unless -H names another), with its own settings and configuration.
-fn record_info(
+/// unless -H names another), with its own settings and configuration
+/// (also for `wsman enter SESSION`).
+pub(crate) fn record_info(
     args: &ConnectionArgs,
     record: &SessionRecord,
     host: &str,
