@@ -506,3 +506,54 @@ fn a_record_keeps_https_ca_file_and_auth() {
     assert_ne!(o.status.code(), Some(0), "{}", text(&o.stdout));
     ok(wsman(&state, &pw, &["session", "remove", "tls"]));
 }
+
+/// With no -p nor WSMAN_PASSWORD, on a terminal: a command on several hosts
+/// and then on the sessions they made asks for the password once each, not
+/// once per host (driven in a pseudo-terminal by `tests/pty/answer_password.py`).
+#[test]
+fn the_password_is_asked_once_for_many_hosts() {
+    let (Some(a), Some(b)) = (basic_host(), basic_host()) else {
+        return;
+    };
+    let pw = a.get("password").unwrap().to_string();
+    let dir = TempDir::new("prompt");
+    let state = dir.path().join("state");
+    let python = integration_tests::venv_python().expect("the hosts started, so the venv exists");
+    let at_terminal = |args: &[&str]| {
+        let o = Command::new(&python)
+            .arg(integration_tests::workspace_root().join("tests/pty/answer_password.py"))
+            .arg(&pw)
+            .arg(wsman_bin())
+            .args(["--connect-timeout", "5"])
+            .args(args)
+            .env("WSMAN_STATE_DIR", &state)
+            .env_remove("WSMAN_PASSWORD")
+            .env_remove("WSMAN_HOST")
+            .env_remove("WSMAN_USER")
+            .output()
+            .expect("run the pty driver");
+        let out = text(&o.stdout);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}\n{}", text(&o.stderr));
+        let screen: String = serde_json::from_str(lines[0]).unwrap();
+        (screen, lines[1].to_string(), lines[2].to_string())
+    };
+    let hosts = format!("{},{}", a.url(), b.url());
+    let flags = ["-a", "basic", "--no-encryption", "-u", "vagrant"];
+    let mut new = vec!["-H", hosts.as_str()];
+    new.extend(flags);
+    new.extend(["session", "new", "--name", "two"]);
+    let (screen, prompts, code) = at_terminal(&new);
+    assert_eq!((prompts.as_str(), code.as_str()), ("1", "0"), "{screen}");
+    assert_eq!(screen.matches(" two ").count(), 2, "{screen}");
+
+    let (screen, prompts, code) = at_terminal(&["session", "invoke", "two", "'hello'"]);
+    assert_eq!((prompts.as_str(), code.as_str()), ("1", "0"), "{screen}");
+    assert_eq!(screen.matches("] hello").count(), 2, "{screen}");
+    let (screen, _, code) = at_terminal(&["session", "remove", "two"]);
+    assert_eq!(code, "0", "{screen}");
+    assert!(
+        !screen.contains(&pw),
+        "the password is not echoed: {screen}"
+    );
+}
