@@ -27,6 +27,27 @@ fn wsman(state: &Path, password: &str, args: &[&str]) -> Output {
         .expect("run wsman")
 }
 
+/// [`wsman`] with `input` on its stdin.
+fn wsman_with_input(state: &Path, password: &str, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(wsman_bin())
+        .args(["--connect-timeout", "5"])
+        .args(args)
+        .env("WSMAN_PASSWORD", password)
+        .env("WSMAN_STATE_DIR", state)
+        .env_remove("WSMAN_HOST")
+        .env_remove("WSMAN_USER")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run wsman");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).expect("write stdin");
+    drop(stdin);
+    child.wait_with_output().expect("wait for wsman")
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -47,6 +68,13 @@ fn lines_of(out: &str, host: &str) -> Vec<String> {
     out.lines()
         .filter_map(|l| l.strip_prefix(&format!("[{host}] ")))
         .map(String::from)
+        .collect()
+}
+
+/// Every line of `out` as JSON (each must parse).
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
         .collect()
 }
 
@@ -112,9 +140,10 @@ fn sessions_on_three_hosts_and_one_down() {
     ];
     let (ua, ub, uc) = (urls[0].as_str(), urls[1].as_str(), urls[2].as_str());
 
-    // New-PSSession -ComputerName a,b,c,down -Name web: three made, the
-    // down host reported, exit code the connection failure's.
-    let hosts = format!("{ua},{ub},{uc},{DOWN}");
+    // New-PSSession -ComputerName a,down,b,c -Name web: three made, the
+    // down host reported, exit code the connection failure's; the down
+    // host burns no Id (Ids 1, 2, 3 in the order the hosts were given).
+    let hosts = format!("{ua},{DOWN},{ub},{uc}");
     let o = wsman(
         &state,
         &pw,
@@ -152,11 +181,10 @@ fn sessions_on_three_hosts_and_one_down() {
         [1, 2, 3],
         "{recs:?}"
     );
-    let mut on: Vec<&str> = recs.iter().map(|r| r.2.as_str()).collect();
-    on.sort();
+    let on: Vec<&str> = recs.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(on, [ua, ub, uc], "{recs:?}");
     let mut want = vec![ua, ub, uc];
     want.sort();
-    assert_eq!(on, want);
 
     // The records keep the connection settings: no flags but the
     // credentials (not even -u, kept with the record; the password from
@@ -191,6 +219,33 @@ fn sessions_on_three_hosts_and_one_down() {
         .collect();
     hosts_seen.sort();
     assert_eq!(hosts_seen, want);
+    // Every line, the host's writes and records too, names its host and
+    // its session (the local Id recorded for that host).
+    let out = ok(plain(&[
+        "--json",
+        "session",
+        "invoke",
+        "web",
+        "Write-Host 'hi'; Write-Warning 'careful'; 7",
+    ]));
+    // (Progress lines may come too, as from Windows.)
+    let lines = json_lines(&out);
+    for v in &lines {
+        let host = v["host"].as_str().unwrap_or_else(|| panic!("no host: {v}"));
+        let id = recs
+            .iter()
+            .find(|r| r.2 == host)
+            .expect("a recorded host")
+            .0;
+        assert_eq!(v["session"], id.to_string(), "{v}");
+    }
+    for stream in ["output", "warning", "information"] {
+        assert_eq!(
+            lines.iter().filter(|v| v["stream"] == stream).count(),
+            3,
+            "{stream}: {out}"
+        );
+    }
 
     // Exit code: the highest of the sessions'; errors prefixed by host.
     let o = plain(&["session", "invoke", "web", "throw 'boom'"]);
@@ -243,6 +298,11 @@ fn sessions_on_three_hosts_and_one_down() {
     let out = ok(plain(&["session", "disconnect", "web"]));
     assert_eq!(out.lines().filter(|l| l.contains(" web ")).count(), 3);
 
+    // Enter-PSSession takes one session: a shared name is refused.
+    let o = plain(&["enter", "web"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("several"), "{}", text(&o.stderr));
+
     // A purely local lookup failure is a usage error, whatever the list.
     let o = plain(&["session", "invoke", "web,nosuch", "1"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
@@ -260,6 +320,21 @@ fn sessions_on_three_hosts_and_one_down() {
         "{}",
         text(&o.stderr)
     );
+    // --json: the down session's failure is a line of its own, with its
+    // host and session.
+    let o = plain(&["--json", "session", "invoke", "web", "'up'"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    let lines = json_lines(&text(&o.stdout));
+    let id_c = recs.iter().find(|r| r.2 == uc).unwrap().0.to_string();
+    let failed: Vec<_> = lines.iter().filter(|v| v["stream"] == "failure").collect();
+    assert_eq!(failed.len(), 1, "{lines:?}");
+    assert_eq!(failed[0]["host"], uc);
+    assert_eq!(failed[0]["session"], id_c.as_str());
+    assert_eq!(failed[0]["exit_code"], 4);
+    assert_eq!(lines.iter().filter(|v| v["stream"] == "output").count(), 2);
+    assert!(lines
+        .iter()
+        .all(|v| v["host"].is_string() && v["session"].is_string()));
 
     // Remove-PSSession on the group: the live ones go (host and record),
     // the one on the down host stays recorded.
@@ -300,10 +375,28 @@ fn sessions_on_three_hosts_and_one_down() {
         "new",
     ]));
     assert!(
-        out.contains("WinRM5"),
-        "Ids 1-4 were given out before:\n{out}"
+        out.contains("WinRM4"),
+        "Ids 1-3 were given out before (the down host burned none):\n{out}"
     );
-    ok(plain(&["session", "remove", "5"]));
+    ok(plain(&["session", "remove", "4"]));
+
+    // Without --name the names (WinRM<Id>) go to the hosts: a host that
+    // fails after the last one made gives its Id back, and one that fails
+    // alone too.
+    let flags = ["-a", "basic", "--no-encryption", "-u", "vagrant"];
+    let new_on = |hosts: &str| {
+        let mut a = vec!["-H", hosts];
+        a.extend(flags);
+        a.extend(["session", "new"]);
+        plain(&a)
+    };
+    let o = new_on(&format!("{ua},{DOWN}"));
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("WinRM5"), "{}", text(&o.stdout));
+    assert_eq!(new_on(DOWN).status.code(), Some(4));
+    let out = ok(new_on(ua));
+    assert!(out.contains("WinRM6"), "Ids 5 was the last made:\n{out}");
+    ok(plain(&["session", "remove", "5,6"]));
 }
 
 #[test]
@@ -389,6 +482,11 @@ fn a_record_keeps_https_ca_file_and_auth() {
         ok(wsman(&state, &pw, &["session", "invoke", "tls", "$k"])).trim(),
         "kept"
     );
+    // Enter-PSSession on it too: the record's endpoint, auth and CA file,
+    // lines read from stdin.
+    let o = wsman_with_input(&state, &pw, &["enter", "tls"], "$k\nexit\n");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("kept"), "{}", text(&o.stdout));
     // A flag given on the command line still wins: a CA that does not
     // sign the host's certificate fails the TLS check (exit 4).
     let other_ca = dir.path().join("other-ca.pem");
@@ -407,4 +505,55 @@ fn a_record_keeps_https_ca_file_and_auth() {
     );
     assert_ne!(o.status.code(), Some(0), "{}", text(&o.stdout));
     ok(wsman(&state, &pw, &["session", "remove", "tls"]));
+}
+
+/// With no -p nor WSMAN_PASSWORD, on a terminal: a command on several hosts
+/// and then on the sessions they made asks for the password once each, not
+/// once per host (driven in a pseudo-terminal by `tests/pty/answer_password.py`).
+#[test]
+fn the_password_is_asked_once_for_many_hosts() {
+    let (Some(a), Some(b)) = (basic_host(), basic_host()) else {
+        return;
+    };
+    let pw = a.get("password").unwrap().to_string();
+    let dir = TempDir::new("prompt");
+    let state = dir.path().join("state");
+    let python = integration_tests::venv_python().expect("the hosts started, so the venv exists");
+    let at_terminal = |args: &[&str]| {
+        let o = Command::new(&python)
+            .arg(integration_tests::workspace_root().join("tests/pty/answer_password.py"))
+            .arg(&pw)
+            .arg(wsman_bin())
+            .args(["--connect-timeout", "5"])
+            .args(args)
+            .env("WSMAN_STATE_DIR", &state)
+            .env_remove("WSMAN_PASSWORD")
+            .env_remove("WSMAN_HOST")
+            .env_remove("WSMAN_USER")
+            .output()
+            .expect("run the pty driver");
+        let out = text(&o.stdout);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}\n{}", text(&o.stderr));
+        let screen: String = serde_json::from_str(lines[0]).unwrap();
+        (screen, lines[1].to_string(), lines[2].to_string())
+    };
+    let hosts = format!("{},{}", a.url(), b.url());
+    let flags = ["-a", "basic", "--no-encryption", "-u", "vagrant"];
+    let mut new = vec!["-H", hosts.as_str()];
+    new.extend(flags);
+    new.extend(["session", "new", "--name", "two"]);
+    let (screen, prompts, code) = at_terminal(&new);
+    assert_eq!((prompts.as_str(), code.as_str()), ("1", "0"), "{screen}");
+    assert_eq!(screen.matches(" two ").count(), 2, "{screen}");
+
+    let (screen, prompts, code) = at_terminal(&["session", "invoke", "two", "'hello'"]);
+    assert_eq!((prompts.as_str(), code.as_str()), ("1", "0"), "{screen}");
+    assert_eq!(screen.matches("] hello").count(), 2, "{screen}");
+    let (screen, _, code) = at_terminal(&["session", "remove", "two"]);
+    assert_eq!(code, "0", "{screen}");
+    assert!(
+        !screen.contains(&pw),
+        "the password is not echoed: {screen}"
+    );
 }

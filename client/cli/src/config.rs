@@ -56,13 +56,33 @@ fn secret(args: &ConnectionArgs, user: &str, host: &str) -> Result<Secret> {
         return Ok(Secret::None);
     }
     if std::io::stdin().is_terminal() {
-        let p = rpassword::prompt_password(format!("Password for {user}@{host}: "))
-            .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?;
-        return Ok(Secret::password(p));
+        return prompted_password(user, host).map(Secret::password);
     }
     Err(Error::Usage(format!(
         "no password for {user}: pass -p, set WSMAN_PASSWORD, or run on a terminal to be asked"
     )))
+}
+
+/// Passwords asked at the terminal in this process, by user: a command
+/// on many hosts or sessions asks once per user, not once per host.
+/// Zeroed when dropped.
+static PROMPTED: std::sync::Mutex<Vec<(String, Zeroizing<String>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The password of `user`, asked at the terminal the first time only.
+fn prompted_password(user: &str, host: &str) -> Result<String> {
+    let mut asked = PROMPTED
+        .lock()
+        .map_err(|_| Error::Usage("cannot read the password: a prompt failed".into()))?;
+    if let Some((_, p)) = asked.iter().find(|(u, _)| u == user) {
+        return Ok(p.to_string());
+    }
+    let p = Zeroizing::new(
+        rpassword::prompt_password(format!("Password for {user}@{host}: "))
+            .map_err(|e| Error::Usage(format!("cannot read the password: {e}")))?,
+    );
+    asked.push((user.to_string(), p.clone()));
+    Ok(p.to_string())
 }
 
 /// The 16 bytes of an NT hash given as 32 hex digits, or as `LM:NT` (the

@@ -24,6 +24,9 @@ pub struct ConsoleHost {
     /// With `--json` and several hosts: the host this one answers for
     /// (the `host` field of its JSON lines).
     pub json_host: Option<String>,
+    /// With `--json` and several sessions: the session this one answers
+    /// for (the `session` field of its JSON lines).
+    pub json_session: Option<String>,
 }
 
 /// The text written to stdout since its last line end (a Read-Host prompt
@@ -174,7 +177,12 @@ impl ConsoleHost {
         if !newline {
             fields["newline"] = false.into();
         }
-        crate::render::json_line(name, self.json_host.as_deref(), fields);
+        crate::render::json_line_in(
+            name,
+            self.json_host.as_deref(),
+            self.json_session.as_deref(),
+            fields,
+        );
     }
 }
 
@@ -316,7 +324,12 @@ impl Host for ConsoleHost {
     fn progress(&mut self, record: &ProgressRecord) {
         if crate::render::json_mode() {
             let fields = crate::render::progress_json(record);
-            return crate::render::json_line("progress", self.json_host.as_deref(), fields);
+            return crate::render::json_line_in(
+                "progress",
+                self.json_host.as_deref(),
+                self.json_session.as_deref(),
+                fields,
+            );
         }
         if !self.show_progress {
             return;

@@ -35,13 +35,20 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
                     "no local session {key:?} (see `wsman session list`)"
                 ))
             })?;
+            if store.find_all(key).len() > 1 {
+                return Err(Error::Usage(format!(
+                    "{:?} names several sessions; enter one by its Id (see `wsman session list`)",
+                    crate::sanitize::for_terminal(key)
+                )));
+            }
             let host_arg = match args.hosts.as_slice() {
                 [] => record.computer_name.clone(),
                 [h] => h.clone(),
                 _ => return Err(Error::Usage("enter takes one host".into())),
             };
-            let mut info = connection_info(args, &host_arg)?;
-            info.configuration = record.configuration.clone();
+            // The record's connection settings (auth, https, CA file...)
+            // where the command line leaves them out, as `session` does.
+            let info = super::session_cmds::record_info(args, &record, &host_arg)?;
             (
                 PsSession::connect(&info, record.instance_id, host).await?,
                 false,

@@ -32,6 +32,17 @@ pub(crate) fn console_host_for(json_host: Option<String>) -> Box<dyn Host> {
     Box::new(ConsoleHost {
         show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         json_host,
+        json_session: None,
+    })
+}
+
+/// The console host of a session that `printer` prints for: its JSON
+/// lines carry the printer's host and session.
+pub(crate) fn console_host_of(printer: &Printer) -> Box<dyn Host> {
+    Box::new(ConsoleHost {
+        show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        json_host: printer.host_prefix.clone(),
+        json_session: printer.session.clone(),
     })
 }
 
@@ -60,6 +71,7 @@ pub(crate) async fn run_script_with(
     let mut progress_host = ConsoleHost {
         show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         json_host: printer.host_prefix.clone(),
+        json_session: printer.session.clone(),
     };
     let info = session.connection().clone();
     let instance_id = session.instance_id();

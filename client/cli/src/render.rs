@@ -33,10 +33,19 @@ pub fn json_mode() -> bool {
 /// Writes one JSON line: `{"stream":STREAM, ...fields}`, with `host` when
 /// the line belongs to one of several hosts or sessions.
 pub fn json_line(stream: &str, host: Option<&str>, fields: Json) {
+    json_line_in(stream, host, None, fields);
+}
+
+/// [`json_line`] for a line of one of several sessions: `host` and
+/// `session` (its local Id) fields.
+pub fn json_line_in(stream: &str, host: Option<&str>, session: Option<&str>, fields: Json) {
     let mut m = Map::new();
     m.insert("stream".into(), stream.into());
     if let Some(h) = host {
         m.insert("host".into(), h.into());
+    }
+    if let Some(s) = session {
+        m.insert("session".into(), s.into());
     }
     if let Json::Object(f) = fields {
         m.extend(f);
@@ -111,8 +120,12 @@ pub fn progress_json(p: &ProgressRecord) -> Json {
 pub struct Printer {
     /// `--json`.
     pub json: bool,
-    /// Prefix each line with this host name (fan-out).
+    /// Prefix each line with this host name (fan-out); with `--json`, the
+    /// `host` field.
     pub host_prefix: Option<String>,
+    /// With several sessions: the session the lines belong to (the
+    /// `session` field of JSON lines).
+    pub session: Option<String>,
     /// Whether any error was printed (exit code 1).
     pub had_errors: bool,
     /// `--show-verbose`: print verbose records.
@@ -172,7 +185,12 @@ impl Printer {
     }
 
     fn json(&self, stream: &str, fields: Json) {
-        json_line(stream, self.host_prefix.as_deref(), fields);
+        json_line_in(
+            stream,
+            self.host_prefix.as_deref(),
+            self.session.as_deref(),
+            fields,
+        );
     }
 
     fn error_record(&mut self, r: &ErrorRecord) {

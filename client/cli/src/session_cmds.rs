@@ -23,8 +23,8 @@ use super::config::{connection_info, single_host};
 use super::input::Input;
 use super::output::{err_line, out_line};
 use super::ps_cmds::{
-    console_host, hold_session, load_store, print_record, print_table_header, run_script_with,
-    session_label, update_store,
+    console_host, console_host_of, hold_session, load_store, print_record, print_table_header,
+    run_script_with, session_label, update_store,
 };
 use super::render::Printer;
 use super::sanitize::{error_text, for_terminal};
@@ -84,8 +84,9 @@ fn record_args(args: &ConnectionArgs, record: &SessionRecord) -> ConnectionArgs 
 }
 
 /// Connection settings for a recorded session on `host` (its own endpoint
-/// unless -H names another), with its own settings and configuration.
-fn record_info(
+/// unless -H names another), with its own settings and configuration
+/// (also for `wsman enter SESSION`).
+pub(crate) fn record_info(
     args: &ConnectionArgs,
     record: &SessionRecord,
     host: &str,
@@ -303,6 +304,7 @@ fn apply(changes: Vec<Change>) -> Result<Vec<SessionRecord>> {
 async fn on_each<F, Fut>(
     targets: Vec<Target>,
     throttle: usize,
+    json: bool,
     op: F,
 ) -> Result<(i32, Vec<SessionRecord>)>
 where
@@ -310,6 +312,11 @@ where
     Fut: Future<Output = Outcome> + Send + 'static,
 {
     let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
+    // With --json, a session that failed as a whole is a failure line too.
+    let tags: Vec<(String, String)> = targets
+        .iter()
+        .map(|t| (t.info.computer_name(), session_tag(&t.record)))
+        .collect();
     let single = labels.len() == 1;
     let mut code = 0;
     let mut changes = Vec::new();
@@ -330,6 +337,10 @@ where
                         labels[i],
                         error_text(&e.to_string())
                     ));
+                    if json {
+                        let (host, session) = &tags[i];
+                        super::render::json_failure(Some(host), Some(session), &e);
+                    }
                 }
             }
         }
@@ -348,13 +359,27 @@ where
 }
 
 /// A printer for one of `count` sessions: lines prefixed by its label when
-/// there are several.
+/// there are several; with `--json`, `host` and `session` fields instead.
 fn printer_for(args: &ConnectionArgs, t: &Target, count: usize) -> Printer {
     let mut p = Printer::for_args(args);
     if count > 1 {
-        p.host_prefix = Some(t.label.clone());
+        if args.json {
+            p.host_prefix = Some(t.info.computer_name());
+            p.session = Some(session_tag(&t.record));
+        } else {
+            p.host_prefix = Some(t.label.clone());
+        }
     }
     p
+}
+
+/// The `session` field of a session's JSON lines: its local Id, or its
+/// InstanceId when it is not recorded here.
+fn session_tag(record: &SessionRecord) -> String {
+    match record.id {
+        0 => record.instance_id.to_string(),
+        id => id.to_string(),
+    }
 }
 
 fn buffer_mode(b: Option<BufferModeArg>) -> Option<BufferMode> {
@@ -435,7 +460,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             // disconnected before exiting.
             let interrupt = Interrupt::listen();
             let count = targets.len();
-            let (code, _) = on_each(targets, *throttle, |_, t| {
+            let (code, _) = on_each(targets, *throttle, args.json, |_, t| {
                 let printer = printer_for(args, &t, count);
                 let script = script.clone();
                 let arguments = arguments.clone();
@@ -449,7 +474,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
         SessionCommand::Receive { session, throttle } => {
             let targets = resolve(args, &load_store()?, session, false)?;
             let count = targets.len();
-            let (code, _) = on_each(targets, *throttle, |_, t| {
+            let (code, _) = on_each(targets, *throttle, args.json, |_, t| {
                 let printer = printer_for(args, &t, count);
                 async move { receive_in(t, printer).await }
             })
@@ -458,7 +483,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
         }
         SessionCommand::Connect { session, throttle } => {
             let targets = resolve(args, &load_store()?, session, true)?;
-            let (code, recorded) = on_each(targets, *throttle, |_, t| async move {
+            let (code, recorded) = on_each(targets, *throttle, false, |_, t| async move {
                 match connect_to(t).await {
                     Ok(record) => (Ok(0), vec![Change::Upsert(Box::new(record))]),
                     Err(e) => (Err(e), Vec::new()),
@@ -489,7 +514,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
             let targets = resolve(args, &load_store()?, session, false)?;
             let idle = idle_timeout.map(|s| Duration::from_secs(u64::from(s)));
             let mode = buffer_mode(*mode);
-            let (code, recorded) = on_each(targets, *throttle, |_, t| async move {
+            let (code, recorded) = on_each(targets, *throttle, false, |_, t| async move {
                 let r = async {
                     let _busy = hold_session(&t.record)?;
                     let mut s =
@@ -511,7 +536,7 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
         }
         SessionCommand::Remove { session, throttle } => {
             let targets = resolve(args, &load_store()?, session, true)?;
-            let (code, _) = on_each(targets, *throttle, |_, t| async move {
+            let (code, _) = on_each(targets, *throttle, false, |_, t| async move {
                 let id = t.record.instance_id;
                 match remove_one(t).await {
                     Ok(()) => (Ok(0), vec![Change::Remove(id)]),
@@ -566,7 +591,8 @@ async fn new_sessions(
         .map(|h| connection_info(args, h))
         .collect::<Result<Vec<_>>>()?;
     // The Ids are taken (and the folder proved writable) before any
-    // session exists on a host.
+    // session exists on a host; those of hosts that fail are given back
+    // at the end (`give_back`).
     let count = infos.len();
     let ids = update_store(|s| {
         (0..count)
@@ -580,7 +606,7 @@ async fn new_sessions(
     let mut code = 0;
     let mut only_error = None;
     throttled(
-        infos.into_iter().zip(ids),
+        infos.into_iter().zip(ids.clone()),
         throttle,
         |_, (info, id)| {
             let name = name.map_or_else(|| format!("WinRM{id}"), str::to_string);
@@ -629,11 +655,16 @@ async fn new_sessions(
         },
     )
     .await;
+    let renumber = name.is_some();
     if let Some(e) = only_error {
+        // Nothing made: its Id goes back when it can; the host's error is
+        // the one to report.
+        let _ = update_store(|s| give_back(s, &ids, &mut made, renumber));
         return Err(e);
     }
     made.sort_by_key(|r| r.id);
     if let Err(e) = update_store(|s| {
+        give_back(s, &ids, &mut made, renumber)?;
         for r in &made {
             s.upsert(r.clone());
         }
@@ -657,6 +688,39 @@ async fn new_sessions(
     }
     print_rows(args, &made);
     Ok(code)
+}
+
+/// Gives back the Ids `session new` took for hosts that failed, so a host
+/// that fails burns no Id, when no other command took an Id since (else
+/// they stay unused: an Id is never given twice). With `--name` the
+/// sessions made are renumbered from the first Id taken; without, their
+/// names (`WinRM<Id>`) are on their hosts already, so only the Ids after
+/// the last one made come back.
+fn give_back(
+    store: &mut Store,
+    taken: &[u32],
+    made: &mut [SessionRecord],
+    renumber: bool,
+) -> Result<()> {
+    let (Some(&first), Some(&top)) = (taken.first(), taken.last()) else {
+        return Ok(());
+    };
+    if made.len() == taken.len() {
+        return Ok(());
+    }
+    if renumber {
+        if store.give_back_ids(first, top, first - 1) {
+            for r in made.iter_mut() {
+                r.id = store
+                    .allocate_id()
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+            }
+        }
+    } else {
+        let last_made = made.iter().map(|r| r.id).max().unwrap_or(first - 1);
+        store.give_back_ids(first, top, last_made);
+    }
+    Ok(())
 }
 
 /// `session list --remote`: what each `-H` host keeps for this user, at
@@ -716,7 +780,7 @@ async fn invoke_in(
     let mut changes = Vec::new();
     let r = async {
         let _busy = hold_session(&t.record)?;
-        let mut s = PsSession::connect(&t.info, id, console_host()).await?;
+        let mut s = PsSession::connect(&t.info, id, console_host_of(&printer)).await?;
         if let Some(code) = interrupted() {
             err_line(&format!(
                 "wsman: {}: disconnecting the session",
@@ -755,12 +819,16 @@ async fn receive_in(t: Target, mut printer: Printer) -> Outcome {
     let mut received = Vec::new();
     let r = async {
         let _busy = hold_session(&t.record)?;
-        let mut s = PsSession::connect(&t.info, id, console_host()).await?;
+        let mut s = PsSession::connect(&t.info, id, console_host_of(&printer)).await?;
         let mut pending = t.record.pending_commands.clone();
         if pending.is_empty() {
             pending = s.remote_pipelines().await?;
         }
-        let mut progress = ConsoleHost::default();
+        let mut progress = ConsoleHost {
+            json_host: printer.host_prefix.clone(),
+            json_session: printer.session.clone(),
+            ..Default::default()
+        };
         let mut result = Ok(());
         for p in &pending {
             let r = match s.receive_pipeline(*p).await {

@@ -214,6 +214,20 @@ impl Store {
         Ok(id)
     }
 
+    /// Gives back the Ids after `keep` of a block `first..=top` taken
+    /// before and never recorded (`session new` on hosts that failed), so
+    /// the next one given is `keep + 1`: only while `top` is still the last
+    /// Id given out and no record holds an Id above `keep`, so an Id that
+    /// was ever recorded is never given again. Returns whether it did.
+    pub fn give_back_ids(&mut self, first: u32, top: u32, keep: u32) -> bool {
+        let fits = first >= 1 && first <= top && keep >= first - 1 && keep <= top;
+        if !fits || self.last_id != top || self.records.iter().any(|r| r.id > keep) {
+            return false;
+        }
+        self.last_id = keep;
+        true
+    }
+
     /// Adds or replaces (same InstanceId) a record.
     pub fn upsert(&mut self, record: SessionRecord) {
         self.last_id = self.last_id.max(record.id);
@@ -369,6 +383,30 @@ mod tests {
             pending_commands: vec![],
             connection: SavedConnection::default(),
         }
+    }
+
+    #[test]
+    fn ids_taken_and_never_recorded_are_given_back_only_when_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::load(dir.path()).unwrap();
+        let old = record(store.allocate_id().unwrap(), "old");
+        store.upsert(old);
+        let block: Vec<u32> = (0..3).map(|_| store.allocate_id().unwrap()).collect();
+        assert_eq!(block, [2, 3, 4]);
+        // Another Id given out since: nothing is given back.
+        let mut other = Store::load(dir.path()).unwrap();
+        other.last_id = 5;
+        assert!(!other.give_back_ids(2, 4, 2));
+        assert_eq!(other.allocate_id().unwrap(), 6);
+        // A recorded Id is never given again.
+        assert!(!store.give_back_ids(2, 4, 0));
+        // Only the first of the block was used: 3 and 4 come again.
+        assert!(store.give_back_ids(2, 4, 2));
+        assert_eq!(store.allocate_id().unwrap(), 3);
+        // None used: the whole block.
+        let top = store.allocate_id().unwrap();
+        assert!(store.give_back_ids(3, top, 2));
+        assert_eq!(store.allocate_id().unwrap(), 3);
     }
 
     #[test]
