@@ -33,19 +33,10 @@ use integration_tests::TestHost;
 use pssession::host::NullHost;
 use pssession::session::{PipelineEvent, PsSession, SessionOptions};
 use tokio::task::JoinSet;
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
+use wsman::auth::Mechanism;
 
 fn connection(host: &TestHost) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(host.url(), false).expect("the host's url");
-    let creds = Credentials::parse(
-        host.get("user").expect("user"),
-        Secret::password(host.get("password").expect("password")),
-    );
-    let mut info = pssession::ConnectionInfo::new(TransportConfig::new(
-        endpoint,
-        AuthOptions::new(Mechanism::Ntlm, creds),
-    ));
+    let mut info = integration_tests::connection(host, Mechanism::Ntlm);
     // A thousand Receives queue at a single-process Python host: give them
     // time rather than fail a round on the default OperationTimeout.
     info.options.operation_timeout = Duration::from_secs(30);

@@ -1,11 +1,14 @@
 //! Cross-crate integration tests and their helpers: starting the
-//! independent test host (`fixtures/testhost`) and locating the `wsman`
-//! binary.
+//! independent test host (`fixtures/testhost`), locating the `wsman`
+//! binary, and the small [`helpers`] the tests share.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench_host;
 pub mod forwarder;
+pub mod helpers;
+
+pub use helpers::{connection, connection_at, replay_connection, TempDir};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

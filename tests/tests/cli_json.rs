@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{wsman_bin, TempDir, TestHost};
 use serde_json::Value;
 
 /// Runs `wsman` with Basic over HTTP against `host`, state in `state`.
@@ -61,27 +61,6 @@ fn json_lines(o: &Output) -> Vec<Value> {
         );
     }
     lines
-}
-
-/// A fresh state folder, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let d = std::env::temp_dir().join(format!("wsman-json-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        TempDir(d)
-    }
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn of<'a>(lines: &'a [Value], stream: &str) -> Vec<&'a Value> {

@@ -3,32 +3,19 @@
 //! MaxRunspaces pipelines of a pool at once, each in its own thread.
 use std::sync::Arc;
 
-use integration_tests::TestHost;
+use integration_tests::{connection, connection_at, TestHost};
 use psrp::types::PSInvocationState;
 use pssession::host::NullHost;
 use pssession::session::{PipelineEvent, PsSession, SessionOptions};
 use uuid::Uuid;
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
-
-fn connection(host: &TestHost) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(host.url(), false).unwrap();
-    let creds = Credentials::parse(
-        host.get("user").unwrap(),
-        Secret::password(host.get("password").unwrap()),
-    );
-    pssession::ConnectionInfo::new(TransportConfig::new(
-        endpoint,
-        AuthOptions::new(Mechanism::Ntlm, creds),
-    ))
-}
+use wsman::auth::Mechanism;
 
 async fn open(host: &TestHost, max_runspaces: i32) -> PsSession {
     let opts = SessionOptions {
         max_runspaces: Some(max_runspaces),
         ..Default::default()
     };
-    let s = PsSession::open(&connection(host), opts, Box::new(NullHost))
+    let s = PsSession::open(&connection(host, Mechanism::Ntlm), opts, Box::new(NullHost))
         .await
         .unwrap();
     assert_eq!(s.max_runspaces(), max_runspaces);
@@ -373,14 +360,7 @@ async fn a_receive_connection_that_fails_fails_its_pipeline_only() {
             .unwrap()
     };
     let forwarder = Forwarder::start(upstream).await;
-    let endpoint = Endpoint::parse(&forwarder.url(), false).unwrap();
-    let creds = Credentials::parse(
-        host.get("user").unwrap(),
-        Secret::password(host.get("password").unwrap()),
-    );
-    let mut t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Basic, creds));
-    t.allow_unencrypted = true;
-    let info = pssession::ConnectionInfo::new(t);
+    let info = connection_at(&host, &forwarder.url(), Mechanism::Basic);
     let opts = SessionOptions {
         max_runspaces: Some(3),
         ..Default::default()
@@ -503,7 +483,7 @@ async fn host_calls_are_answered_while_another_pipeline_waits() {
         max_runspaces: Some(3),
         ..Default::default()
     };
-    let mut s = PsSession::open(&connection(&host), opts, Box::new(Typist))
+    let mut s = PsSession::open(&connection(&host, Mechanism::Ntlm), opts, Box::new(Typist))
         .await
         .unwrap();
     let scripts = [

@@ -14,12 +14,11 @@ use std::path::Path;
 
 use base64::Engine;
 use fixtures::{Delivery, RecordedMessage, Recording, ReplayServer};
+use integration_tests::TempDir;
 use psrp::message::{Message, MessageType};
 use pssession::copy::{copy_from_host, copy_to_host, CopyOptions, FileDigest, Progress};
 use pssession::host::NullHost;
 use pssession::session::{PsSession, SessionOptions};
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
 
 /// SHA-1 (FIPS 180-4), enough to compare with what Windows' script
 /// computed.
@@ -87,25 +86,6 @@ fn sha1_hex(data: &[u8]) -> String {
     h.iter().map(|x| format!("{x:08x}")).collect()
 }
 
-/// A folder of its own for one test, removed at the end.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("copy_replay-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// SHA-1, and no wait for the host's first answer before the input: the
 /// recorded host ran pypsrp's script, which answers only at the end, so
 /// the replay has no answer to wait for (the test host runs our script:
@@ -122,11 +102,7 @@ fn sha1_options() -> CopyOptions {
 /// 150 KiB MaxEnvelopeSize pypsrp asked for, from which the chunk size
 /// follows.
 fn connection(url: &str) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(url, false).unwrap();
-    let creds = Credentials::parse("vagrant", Secret::password("vagrant"));
-    let mut t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Basic, creds));
-    t.allow_unencrypted = true;
-    let mut info = pssession::ConnectionInfo::new(t);
+    let mut info = integration_tests::replay_connection(url);
     info.options.max_envelope_size = 153_600;
     info
 }
@@ -356,8 +332,8 @@ async fn copy_to(name: &str, remote: &str) -> ToHost {
         give_pipeline_messages_one_pipeline(&mut rec);
     }
     let (file, pypsrp_digest) = sent_file(&rec);
-    let dir = TempDir::new();
-    let local = dir.0.join("test_file");
+    let dir = TempDir::new("copy_replay");
+    let local = dir.path().join("test_file");
     std::fs::write(&local, &file).unwrap();
     let server = ReplayServer::start(rec).await;
     let mut s = session(&server).await;
@@ -482,8 +458,8 @@ async fn fetch_edited(
         let bytes: Vec<u8> = outputs.iter().flat_map(|c| b64(c)).collect();
         (bytes, digest)
     });
-    let dir = TempDir::new();
-    let local = dir.0.join("file.txt");
+    let dir = TempDir::new("copy_replay");
+    let local = dir.path().join("file.txt");
     if let Some(old) = existing {
         std::fs::write(&local, old).unwrap();
     }
@@ -645,8 +621,8 @@ async fn wsman_cli(server: &ReplayServer, args: &[&str]) -> (i32, String, String
 async fn cli_copy_to_host() {
     let rec = first_session("test_client_copy_file");
     let (file, _) = sent_file(&rec);
-    let dir = TempDir::new();
-    let local = dir.0.join("test_file");
+    let dir = TempDir::new("copy_replay");
+    let local = dir.path().join("test_file");
     std::fs::write(&local, &file).unwrap();
     let server = ReplayServer::start(rec).await;
     let (code, out, err) = wsman_cli(&server, &[local.to_str().unwrap(), "host:test_file"]).await;
@@ -667,8 +643,8 @@ async fn cli_copy_to_host() {
 #[tokio::test]
 async fn cli_copy_from_host_missing() {
     let server = ReplayServer::start(first_session("test_client_fetch_file_fail_missing")).await;
-    let dir = TempDir::new();
-    let local = dir.0.join("out.txt");
+    let dir = TempDir::new("copy_replay");
+    let local = dir.path().join("out.txt");
     let (code, out, err) =
         wsman_cli(&server, &[r"host:C:\fakefile.txt", local.to_str().unwrap()]).await;
     assert_eq!(code, 1);
@@ -720,8 +696,8 @@ async fn copy_to_host_refused_input_reports_the_scripts_error() {
     );
     rec.messages[send].response = Some(fault_body);
     rec.messages[send].delivery = fault.delivery.clone();
-    let dir = TempDir::new();
-    let local = dir.0.join("test_file");
+    let dir = TempDir::new("copy_replay");
+    let local = dir.path().join("test_file");
     std::fs::write(&local, b"abcdefghijklmnopqrstuvwxyz").unwrap();
     let server = ReplayServer::start(rec).await;
     let mut s = session(&server).await;

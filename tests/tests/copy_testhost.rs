@@ -10,28 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{wsman_bin, TempDir, TestHost};
 use sha2::{Digest, Sha256};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "wsman-copy-{tag}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 struct Host {
     host: TestHost,
@@ -40,16 +20,16 @@ struct Host {
 
 fn start() -> Option<Host> {
     let fs = TempDir::new("fs");
-    let root = fs.0.to_str().unwrap().to_string();
+    let root = fs.path().to_str().unwrap().to_string();
     let host = TestHost::start(&["--auth", "basic", "--allow-unencrypted", "--fs-root", &root])?;
-    std::fs::create_dir_all(fs.0.join("C/data")).unwrap();
+    std::fs::create_dir_all(fs.path().join("C/data")).unwrap();
     Some(Host { host, fs })
 }
 
 impl Host {
     /// The local path of a path on the host's C: drive (`data/x` for C:\data\x).
     fn c(&self, rel: &str) -> PathBuf {
-        self.fs.0.join("C").join(rel)
+        self.fs.path().join("C").join(rel)
     }
 
     fn wsman(&self, args: &[&str]) -> Command {
@@ -137,7 +117,7 @@ fn partials(root: &Path) -> Vec<String> {
 fn a_64_mib_file_to_the_host_and_back() {
     let Some(h) = start() else { return };
     let dir = TempDir::new("big");
-    let src = dir.0.join("big.bin");
+    let src = dir.path().join("big.bin");
     random_file(&src, 64 << 20);
     let out = h.run(&["copy", src.to_str().unwrap(), r"host:C:\data\big.bin"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -152,7 +132,7 @@ fn a_64_mib_file_to_the_host_and_back() {
     // Not a terminal and no -v: no progress line.
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     // Into an existing folder: under the file's own name, as Copy-Item.
-    let small = dir.0.join("small name é.txt");
+    let small = dir.path().join("small name é.txt");
     std::fs::write(&small, b"small").unwrap();
     let out = h.run(&["copy", small.to_str().unwrap(), r"host:C:\data"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -161,12 +141,12 @@ fn a_64_mib_file_to_the_host_and_back() {
         b"small"
     );
 
-    let back = dir.0.join("back.bin");
+    let back = dir.path().join("back.bin");
     let out = h.run(&["copy", r"host:C:\data\big.bin", back.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(sha256_file(&back), digest);
     assert!(text(&out.stdout).contains(&digest));
-    assert!(partials(&h.fs.0).is_empty() && partials(&dir.0).is_empty());
+    assert!(partials(h.fs.path()).is_empty() && partials(dir.path()).is_empty());
 }
 
 fn make_tree(root: &Path) {
@@ -183,7 +163,7 @@ fn make_tree(root: &Path) {
 fn a_folder_tree_with_r_both_ways() {
     let Some(h) = start() else { return };
     let dir = TempDir::new("tree");
-    let src = dir.0.join("Folder ä");
+    let src = dir.path().join("Folder ä");
     make_tree(&src);
     let want = tree(&src);
     assert_eq!(want.len(), 9, "{want:?}");
@@ -207,7 +187,7 @@ fn a_folder_tree_with_r_both_ways() {
     );
 
     // And back, under a new name.
-    let back = dir.0.join("back");
+    let back = dir.path().join("back");
     let out = h.run(&[
         "copy",
         "-r",
@@ -217,7 +197,7 @@ fn a_folder_tree_with_r_both_ways() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(tree(&back), want);
     // Into an existing folder: under the remote folder's name.
-    let into = dir.0.join("into");
+    let into = dir.path().join("into");
     std::fs::create_dir(&into).unwrap();
     let out = h.run(&[
         "copy",
@@ -227,7 +207,7 @@ fn a_folder_tree_with_r_both_ways() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(tree(&into.join("Folder ä")), want);
-    assert!(partials(&h.fs.0).is_empty() && partials(&dir.0).is_empty());
+    assert!(partials(h.fs.path()).is_empty() && partials(dir.path()).is_empty());
 }
 
 #[test]
@@ -235,7 +215,7 @@ fn a_refused_destination_fails_before_the_file_is_sent_and_leaves_nothing() {
     let Some(h) = start() else { return };
     std::fs::create_dir_all(h.c("data/sub/big.bin")).unwrap();
     let dir = TempDir::new("refused");
-    let src = dir.0.join("big.bin");
+    let src = dir.path().join("big.bin");
     random_file(&src, 32 << 20);
     for (dest, says) in [
         (
@@ -261,7 +241,7 @@ fn a_refused_destination_fails_before_the_file_is_sent_and_leaves_nothing() {
         assert!(used < 30, "{dest}: {used} requests");
     }
     // A folder into a place the host refuses.
-    let tree_src = dir.0.join("t");
+    let tree_src = dir.path().join("t");
     make_tree(&tree_src);
     let out = h.run(&["copy", "-r", tree_src.to_str().unwrap(), r"host:C:\Windows"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
@@ -271,14 +251,14 @@ fn a_refused_destination_fails_before_the_file_is_sent_and_leaves_nothing() {
         text(&out.stderr)
     );
     assert!(!h.c("Windows/big.bin").exists() && !h.c("Windows/t").exists());
-    assert!(partials(&h.fs.0).is_empty());
+    assert!(partials(h.fs.path()).is_empty());
 }
 
 #[test]
 fn failures_from_the_host_leave_nothing_here() {
     let Some(h) = start() else { return };
     let dir = TempDir::new("from");
-    let dest = dir.0.join("x.bin");
+    let dest = dir.path().join("x.bin");
     let out = h.run(&["copy", r"host:C:\data\missing.bin", dest.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains(r"'C:\data\missing.bin' does not exist"));
@@ -296,7 +276,7 @@ fn failures_from_the_host_leave_nothing_here() {
     );
     // A local destination that cannot be written: under a file.
     std::fs::write(h.c("data/f.txt"), b"abc").unwrap();
-    let blocker = dir.0.join("file");
+    let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"").unwrap();
     let out = h.run(&[
         "copy",
@@ -310,9 +290,9 @@ fn failures_from_the_host_leave_nothing_here() {
         text(&out.stderr)
     );
     assert!(
-        tree(&dir.0).iter().all(|(p, _)| p == "file"),
+        tree(dir.path()).iter().all(|(p, _)| p == "file"),
         "{:?}",
-        tree(&dir.0)
+        tree(dir.path())
     );
 }
 
@@ -345,7 +325,7 @@ fn signal(pid: u32, sig: &str) {
 fn ctrl_c_mid_copy_removes_the_partial_copy_on_both_sides() {
     let Some(h) = start() else { return };
     let dir = TempDir::new("intr");
-    let src = dir.0.join("big.bin");
+    let src = dir.path().join("big.bin");
     random_file(&src, 64 << 20);
     let partial = h.c("data/big.bin.wsman-partial");
     let child = h
@@ -366,11 +346,15 @@ fn ctrl_c_mid_copy_removes_the_partial_copy_on_both_sides() {
         text(&out.stderr)
     );
     assert!(!h.c("data/big.bin").exists());
-    assert!(partials(&h.fs.0).is_empty(), "{:?}", partials(&h.fs.0));
+    assert!(
+        partials(h.fs.path()).is_empty(),
+        "{:?}",
+        partials(h.fs.path())
+    );
 
     // From the host.
     std::fs::copy(&src, h.c("data/big.bin")).unwrap();
-    let dest = dir.0.join("back.bin");
+    let dest = dir.path().join("back.bin");
     let mut local_partial = dest.clone().into_os_string();
     local_partial.push(".wsman-partial");
     let local_partial = PathBuf::from(local_partial);
@@ -405,7 +389,7 @@ fn kill_host_when(h: &Host, what: &str, started: impl FnMut() -> bool) {
 #[test]
 fn the_host_killed_mid_copy_leaves_nothing_here() {
     let dir = TempDir::new("kill");
-    let src = dir.0.join("big.bin");
+    let src = dir.path().join("big.bin");
     random_file(&src, 64 << 20);
     {
         let Some(h) = start() else { return };
@@ -431,7 +415,7 @@ fn the_host_killed_mid_copy_leaves_nothing_here() {
     }
     let Some(h) = start() else { return };
     std::fs::copy(&src, h.c("data/big.bin")).unwrap();
-    let dest = dir.0.join("back.bin");
+    let dest = dir.path().join("back.bin");
     let mut local_partial = dest.clone().into_os_string();
     local_partial.push(".wsman-partial");
     let local_partial = PathBuf::from(local_partial);
@@ -457,7 +441,7 @@ fn the_host_killed_mid_copy_leaves_nothing_here() {
     assert!(
         !dest.exists() && !local_partial.exists(),
         "{:?}",
-        tree(&dir.0)
+        tree(dir.path())
     );
 }
 
@@ -472,7 +456,7 @@ fn progress_on_a_terminal_is_one_line_cleared_at_the_end() {
         return;
     };
     let dir = TempDir::new("pty");
-    let src = dir.0.join("p.bin");
+    let src = dir.path().join("p.bin");
     random_file(&src, 32 << 20);
     let out = Command::new(python)
         .arg(integration_tests::workspace_root().join("tests/pty/run_in_pty.py"))

@@ -8,25 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use integration_tests::TestHost;
+use integration_tests::{connection, TestHost};
 use psrp::types::PSInvocationState;
 use pssession::host::{Choice, Host, NullHost};
 use pssession::session::{PsSession, SessionOptions};
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
+use wsman::auth::Mechanism;
 use zeroize::Zeroizing;
-
-fn connection(host: &TestHost) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(host.url(), false).unwrap();
-    let creds = Credentials::parse(
-        host.get("user").unwrap(),
-        Secret::password(host.get("password").unwrap()),
-    );
-    pssession::ConnectionInfo::new(TransportConfig::new(
-        endpoint,
-        AuthOptions::new(Mechanism::Ntlm, creds),
-    ))
-}
 
 fn texts(r: &pssession::session::PipelineResult) -> Vec<String> {
     r.output.iter().map(pssession::format::to_text).collect()
@@ -67,7 +54,7 @@ async fn hosts_decline_or_answer_without_blocking_the_runtime() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let info = connection(&host);
+    let info = connection(&host, Mechanism::Ntlm);
 
     // No one to ask: -Confirm is declined, the command does not run.
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))

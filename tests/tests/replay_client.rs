@@ -10,29 +10,18 @@ use fixtures::{
     Delivery, Divergence, MatchMode, RecordedMessage, Recording, ReplayOptions, ReplayReport,
     ReplayServer,
 };
+use integration_tests::replay_connection;
 use psrp::clixml::{Content, PsObject, Value};
 use psrp::types::{Command, PSInvocationState, PowerShell, RunspacePoolState};
 use pssession::host::{Host, NullHost};
 use pssession::session::{
     HostDefaultData, InvokeOptions, PipelineEvent, PsSession, SessionOptions,
 };
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
 
 /// Divergences that change nothing on the wire that Windows acts on:
 /// `OperationTimeout` is the same 20 seconds written `PT20.000S` by us and
 /// `PT20S` by pypsrp (both xs:duration, [MS-WSMV] 2.2.4.36).
 const HARMLESS: &[&str] = &["OperationTimeout"];
-
-/// Basic over HTTP (the replay server accepts any credentials), default
-/// options otherwise.
-fn connection(url: &str) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(url, false).unwrap();
-    let creds = Credentials::parse("vagrant", Secret::password("vagrant"));
-    let mut t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Basic, creds));
-    t.allow_unencrypted = true;
-    pssession::ConnectionInfo::new(t)
-}
 
 fn attribute<'a>(xml: &'a str, after: &str, name: &str) -> Option<&'a str> {
     let start = xml.find(after)?;
@@ -128,7 +117,7 @@ fn with_release_signals(mut rec: Recording) -> Recording {
 async fn replay(name: &str) -> (ReplayServer, pssession::ConnectionInfo) {
     let rec = with_release_signals(Recording::load(name).unwrap());
     let server = ReplayServer::start(rec).await;
-    let info = connection(&server.url());
+    let info = replay_connection(&server.url());
     (server, info)
 }
 
@@ -453,7 +442,7 @@ async fn terminating_error_fails_the_pipeline() {
 async fn jea_endpoint_runs_only_what_it_allows() {
     let rec = with_release_signals(Recording::load("test_psrp_with_jea_configuration").unwrap());
     let server = ReplayServer::start(rec).await;
-    let mut info = connection(&server.url());
+    let mut info = replay_connection(&server.url());
     info.configuration = "JEARole".into();
     assert_eq!(
         info.resource_uri(),
@@ -1113,7 +1102,7 @@ fn with_call_ids_from_one(mut rec: Recording) -> Recording {
 async fn replay_with_call_ids_from_one(name: &str) -> (ReplayServer, pssession::ConnectionInfo) {
     let rec = with_call_ids_from_one(with_release_signals(Recording::load(name).unwrap()));
     let server = ReplayServer::start(rec).await;
-    let info = connection(&server.url());
+    let info = replay_connection(&server.url());
     (server, info)
 }
 
@@ -1348,7 +1337,7 @@ async fn small_envelopes_fragment_the_pipeline_both_ways() {
         ..Default::default()
     };
     let server = ReplayServer::start_with(rec, options).await;
-    let mut info = connection(&server.url());
+    let mut info = replay_connection(&server.url());
     info.options.max_envelope_size = 32_768;
     let mut s = open(&info).await;
     let big = "a".repeat(30_000);

@@ -1,22 +1,10 @@
 //! The PSSession API against the independent test host (psrpcore server,
 //! pyspnego auth): the lifecycle a Rust user goes through.
-use integration_tests::TestHost;
+use integration_tests::{connection, TestHost};
 use psrp::types::PSInvocationState;
 use pssession::host::NullHost;
 use pssession::session::{PipelineEvent, PsSession, SessionOptions};
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
-
-fn connection(host: &TestHost, mech: Mechanism) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(host.url(), false).unwrap();
-    let creds = Credentials::parse(
-        host.get("user").unwrap(),
-        Secret::password(host.get("password").unwrap()),
-    );
-    let mut t = TransportConfig::new(endpoint, AuthOptions::new(mech, creds));
-    t.allow_unencrypted = mech == Mechanism::Basic;
-    pssession::ConnectionInfo::new(t)
-}
+use wsman::auth::Mechanism;
 
 fn as_text(v: &psrp::clixml::Value) -> String {
     pssession::format::to_text(v)

@@ -17,8 +17,7 @@ use integration_tests::{wsman_bin, TestHost};
 use psrp::types::{Command as PsCommand, PowerShell};
 use pssession::host::NullHost;
 use pssession::session::{PipelineEvent, PsSession, SessionOptions};
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
+use wsman::auth::Mechanism;
 
 fn host_addr(host: &TestHost) -> SocketAddr {
     let url = host.url();
@@ -30,13 +29,7 @@ fn host_addr(host: &TestHost) -> SocketAddr {
 /// on the host, so a Receive abandoned by a cut ends there within a second
 /// (the test host, unlike WinRM, does not notice its client went away).
 fn connection(host: &TestHost, url: &str) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(url, false).unwrap();
-    let creds = Credentials::parse(
-        host.get("user").unwrap(),
-        Secret::password(host.get("password").unwrap()),
-    );
-    let t = TransportConfig::new(endpoint, AuthOptions::new(Mechanism::Ntlm, creds));
-    let mut info = pssession::ConnectionInfo::new(t);
+    let mut info = integration_tests::connection_at(host, url, Mechanism::Ntlm);
     info.options.operation_timeout = Duration::from_secs(1);
     info
 }

@@ -7,12 +7,11 @@
 //!
 //! Wall time and memory beside pypsrp for up to 1,000,000 outputs are
 //! measured by `tests/bench/volume.sh`, not here.
-use integration_tests::TestHost;
+use integration_tests::{connection, TestHost};
 use psrp::types::PSInvocationState;
 use pssession::host::NullHost;
 use pssession::session::{PipelineEvent, PsSession, SessionOptions};
-use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
-use wsman::transport::{Endpoint, TransportConfig};
+use wsman::auth::Mechanism;
 
 /// How many integers the host writes (`1..N`).
 const N: i64 = 200_000;
@@ -25,18 +24,6 @@ const WARM_UP: i64 = 20_000;
 /// holding those outputs as `Value`s in a Vec grows it by about 6 MB, and
 /// holding their raw messages by more.
 const MAX_GROWTH_KB: u64 = 4 * 1024;
-
-fn connection(host: &TestHost) -> pssession::ConnectionInfo {
-    let endpoint = Endpoint::parse(host.url(), false).unwrap();
-    let creds = Credentials::parse(
-        host.get("user").unwrap(),
-        Secret::password(host.get("password").unwrap()),
-    );
-    pssession::ConnectionInfo::new(TransportConfig::new(
-        endpoint,
-        AuthOptions::new(Mechanism::Ntlm, creds),
-    ))
-}
 
 /// The process's resident set (kB) from `/proc/self/status`; `None` where
 /// there is no procfs.
@@ -55,7 +42,7 @@ async fn every_integer_of_a_long_output_arrives_in_order_in_flat_memory() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let info = connection(&host);
+    let info = connection(&host, Mechanism::Ntlm);
     let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
         .await
         .unwrap();
@@ -122,7 +109,7 @@ async fn sessions_do_not_keep_the_memory_of_a_long_output() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let info = connection(&host);
+    let info = connection(&host, Mechanism::Ntlm);
     let mut sessions = Vec::new();
     for _ in 0..SESSIONS {
         let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))

@@ -23,7 +23,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use integration_tests::{venv_python, wsman_bin, TestHost};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use integration_tests::{venv_python, wsman_bin, TempDir, TestHost};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::client::{resolve_resource_uri, Client, ClientOptions};
 use wsman::soap::request::{CommandLine, Enumerate, ShellCreate};
@@ -41,27 +43,6 @@ const SERVICES: usize = 60;
 
 // ---------------------------------------------------------------- helpers
 
-/// A folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "wsman-cli-matrix-{tag}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Every secret a test uses: none may appear in any output.
 struct Secrets(Vec<String>);
 
@@ -70,8 +51,8 @@ impl Secrets {
         let mut v = vec![PASSWORD.to_string(), WRONG_PASSWORD.to_string()];
         for pw in [PASSWORD, WRONG_PASSWORD] {
             // What a Basic Authorization header would carry.
-            v.push(base64(format!("{USER}:{pw}").as_bytes()));
-            v.push(base64(format!("{USER}@TEST.LOCAL:{pw}").as_bytes()));
+            v.push(B64.encode(format!("{USER}:{pw}")));
+            v.push(B64.encode(format!("{USER}@TEST.LOCAL:{pw}")));
         }
         if let Some(h) = nt_hash {
             v.push(h.to_ascii_lowercase());
@@ -91,28 +72,6 @@ impl Secrets {
             }
         }
     }
-}
-
-/// Standard base64 with padding (RFC 4648), as a Basic header carries it.
-fn base64(data: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn stdout(o: &Output) -> String {
@@ -1004,7 +963,7 @@ fn kinit(krb5_config: &str, ccache: &str, principal: &str) {
 #[test]
 fn every_auth_mode_and_transport() {
     let dir = TempDir::new("matrix");
-    let users = dir.0.join("users");
+    let users = dir.path().join("users");
     std::fs::write(&users, format!("{USER}:{PASSWORD}\n")).unwrap();
     let Some(host) = TestHost::start(&[
         "--https",
@@ -1035,8 +994,8 @@ fn every_auth_mode_and_transport() {
         nt_hash,
     };
     std::env::set_var("KRB5_CONFIG", &krb5_config);
-    let no_cache = format!("FILE:{}", dir.0.join("no-cache").display());
-    let kinit_cache = format!("FILE:{}", dir.0.join("kinit-cache").display());
+    let no_cache = format!("FILE:{}", dir.path().join("no-cache").display());
+    let kinit_cache = format!("FILE:{}", dir.path().join("kinit-cache").display());
     let localhost = url.replace("127.0.0.1", "localhost");
     let krb_user = format!("{USER}@{realm}");
     let mode = |name, url: &str, mech, user: Option<&str>, secret| Mode {
