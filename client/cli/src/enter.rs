@@ -137,7 +137,10 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         // One command failing (a fault, a prompt declined or cancelled)
         // does not end the session: only a session the host broke or
         // cannot be reached any more does.
-        if let Err(e) = run_script(&mut s, trimmed, None, &mut printer).await {
+        let ran = run_script(&mut s, trimmed, None, &mut printer).await;
+        // The progress line goes when the command ends, as PowerShell's does.
+        crate::output::clear_progress();
+        if let Err(e) = ran {
             let fatal = match &e {
                 Error::Broken(_) => true,
                 Error::Wsman(wsman::Error::Fault(_)) => {
