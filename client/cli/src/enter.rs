@@ -4,7 +4,8 @@
 //! command, not the session; `exit` leaves. While the prompt waits for a
 //! line (read on a blocking thread), the session is kept alive every
 //! [`PsSession::keep_alive_interval`], so the host does not disconnect it
-//! however long the person takes.
+//! however long the person takes. Tab completes through the session's
+//! TabExpansion2 ([`enter_complete`]); progress is one line redrawn in place.
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
