@@ -136,3 +136,76 @@ fn multi_line_input_and_history_between_runs() {
     );
     assert!(!history.contains(host.get("password").unwrap()));
 }
+
+/// Remote Tab completion in `wsman enter` (by `tests/pty/enter_complete.py`):
+/// `Get-Se<Tab>` shows `Get-Service` (TabExpansion2 answered by the host), a
+/// completed command runs, a session variable completes after `$`, and a
+/// Tab without matches leaves the session working.
+#[test]
+fn tab_completes_through_tab_expansion2() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let python = venv_python().expect("the host started, so the venv exists");
+    let state = std::env::temp_dir().join(format!("wsman-enter-complete-{}", std::process::id()));
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/pty/enter_complete.py"))
+        .arg(wsman_bin())
+        .args([
+            "-H",
+            host.url(),
+            "-a",
+            "ntlm",
+            "-u",
+            host.get("user").unwrap(),
+        ])
+        .args(["-p", host.get("password").unwrap()])
+        .env("WSMAN_STATE_DIR", &state)
+        .output()
+        .expect("run the pty driver");
+    let _ = std::fs::remove_dir_all(&state);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("4 passed, 0 failed"));
+}
+
+/// Progress in `wsman enter` (by `tests/pty/enter_progress.py`): one line
+/// redrawn in place (carriage return, erase line) for each record, erased
+/// before the output and when the command ends.
+#[test]
+fn progress_is_one_line_updated_in_place() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let python = venv_python().expect("the host started, so the venv exists");
+    let state = std::env::temp_dir().join(format!("wsman-enter-progress-{}", std::process::id()));
+    let out = Command::new(python)
+        .arg(workspace_root().join("tests/pty/enter_progress.py"))
+        .arg(wsman_bin())
+        .args([
+            "-H",
+            host.url(),
+            "-a",
+            "ntlm",
+            "-u",
+            host.get("user").unwrap(),
+        ])
+        .args(["-p", host.get("password").unwrap()])
+        .env("WSMAN_STATE_DIR", &state)
+        .output()
+        .expect("run the pty driver");
+    let _ = std::fs::remove_dir_all(&state);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 passed, 0 failed"));
+}

@@ -4,7 +4,7 @@
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use std::io::{BufRead, IsTerminal};
 
-use psrp::types::ProgressRecord;
+use psrp::types::{ProgressRecord, ProgressRecordType};
 use zeroize::Zeroizing;
 
 use pssession::host::{
@@ -334,6 +334,15 @@ impl Host for ConsoleHost {
         if !self.show_progress {
             return;
         }
+        if std::io::stderr().is_terminal() {
+            // One line updated in place, gone when the activity completes
+            // (or the command ends), as PowerShell's console shows it.
+            if record.record_type == ProgressRecordType::Completed {
+                return crate::output::clear_progress();
+            }
+            let width = crate::output::stderr_width().unwrap_or(80);
+            return crate::output::progress_line(&progress_text(record, width));
+        }
         let activity = record.activity.as_deref().unwrap_or("");
         let status = record.status_description.as_deref().unwrap_or("");
         if record.percent_complete >= 0 {
@@ -341,5 +350,73 @@ impl Host for ConsoleHost {
         } else {
             eprintln!("{activity}: {status}");
         }
+    }
+}
+
+/// Cells of the progress bar.
+const BAR_WIDTH: usize = 20;
+
+/// The progress line for `record` in `width` columns: `Activity [====    ]
+/// 40% Status`, without a bar when no percentage is given; control
+/// characters shown escaped, line ends as spaces, cut to fit.
+fn progress_text(record: &ProgressRecord, width: usize) -> String {
+    let one_line = |s: Option<&str>| {
+        crate::sanitize::for_terminal(s.unwrap_or(""))
+            .replace(['\n', '\t'], " ")
+            .trim()
+            .to_string()
+    };
+    let activity = one_line(record.activity.as_deref());
+    let status = one_line(record.status_description.as_deref());
+    let text = if record.percent_complete >= 0 {
+        let pct = record.percent_complete.min(100) as usize;
+        let done = pct * BAR_WIDTH / 100;
+        format!(
+            "{activity} [{}{}] {pct}% {status}",
+            "=".repeat(done),
+            " ".repeat(BAR_WIDTH - done)
+        )
+    } else {
+        format!("{activity}: {status}")
+    };
+    // One column short of the width: a full line would wrap on some terminals.
+    text.trim_end()
+        .chars()
+        .take(width.saturating_sub(1).max(1))
+        .collect()
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    fn record(activity: &str, status: &str, pct: i32) -> ProgressRecord {
+        ProgressRecord {
+            activity: Some(activity.into()),
+            status_description: Some(status.into()),
+            percent_complete: pct,
+            activity_id: 1,
+            current_operation: None,
+            parent_activity_id: -1,
+            record_type: ProgressRecordType::Processing,
+            seconds_remaining: -1,
+            extra: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_bar_with_its_percentage() {
+        let text = progress_text(&record("Copying", "file 3 of 4", 50), 80);
+        assert_eq!(text, "Copying [==========          ] 50% file 3 of 4");
+        let full = progress_text(&record("Copying", "", 150), 80);
+        assert_eq!(full, format!("Copying [{}] 100%", "=".repeat(20)));
+    }
+
+    #[test]
+    fn one_line_cut_to_the_terminal_with_controls_escaped() {
+        let text = progress_text(&record("A\x1b[2Jb", "two\nlines", -1), 80);
+        assert_eq!(text, "A\\x1b[2Jb: two lines");
+        let long = progress_text(&record(&"x".repeat(200), "s", -1), 40);
+        assert_eq!(long.chars().count(), 39);
     }
 }

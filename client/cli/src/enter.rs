@@ -4,12 +4,16 @@
 //! command, not the session; `exit` leaves. While the prompt waits for a
 //! line (read on a blocking thread), the session is kept alive every
 //! [`PsSession::keep_alive_interval`], so the host does not disconnect it
-//! however long the person takes.
+//! however long the person takes. Tab completes through the session's
+//! TabExpansion2 ([`enter_complete`]); progress is one line redrawn in place.
 use rustyline::error::ReadlineError;
-use rustyline::DefaultEditor;
+use rustyline::history::DefaultHistory;
+use rustyline::Editor;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
+use super::enter_complete::{self, RemoteCompleter, Request};
 use super::enter_input;
 use super::output::err_line;
 use super::ps_cmds::run_script;
@@ -18,6 +22,9 @@ use crate::console_host::ConsoleHost;
 use crate::session::{PsSession, SessionOptions};
 use crate::store::{state_dir, Store};
 use crate::{Error, Result};
+
+/// The line editor, completing through the session (Tab: TabExpansion2).
+type LineEditor = Editor<RemoteCompleter, DefaultHistory>;
 
 /// `wsman enter [SESSION]`.
 pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> {
@@ -68,10 +75,13 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         s.host_state().await?;
     }
     let prompt = format!("[{}]: PS> ", s.connection().host_name());
-    let mut editor = Some(
-        DefaultEditor::new()
-            .map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?,
+    let (completer, mut completions) = enter_complete::channel();
+    let mut editor: Option<LineEditor> = Some(
+        Editor::new().map_err(|e| Error::Usage(format!("cannot start the line editor: {e}")))?,
     );
+    if let Some(ed) = editor.as_mut() {
+        ed.set_helper(Some(completer));
+    }
     // History from earlier runs, kept under the state folder.
     let history = enter_input::history_path(&state_dir());
     if let Some(ed) = editor.as_mut() {
@@ -81,10 +91,11 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
     }
     let mut printer = Printer::for_args(args);
     let result = 'session: loop {
-        let (line, keep_alive_failed) = match read_line(&mut s, &mut editor, &prompt).await {
-            Ok(r) => r,
-            Err(e) => break Err(e),
-        };
+        let (line, keep_alive_failed) =
+            match read_line(&mut s, &mut editor, &mut completions, &prompt).await {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            };
         if let Some(e) = keep_alive_failed {
             break Err(e);
         }
@@ -98,10 +109,11 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         // A block left open continues at `>> ` until it closes; an empty
         // line sends what there is, Ctrl+C drops it, as PowerShell does.
         while enter_input::is_incomplete(&line) {
-            let (more, keep_alive_failed) = match read_line(&mut s, &mut editor, ">> ").await {
-                Ok(r) => r,
-                Err(e) => break 'session Err(e),
-            };
+            let (more, keep_alive_failed) =
+                match read_line(&mut s, &mut editor, &mut completions, ">> ").await {
+                    Ok(r) => r,
+                    Err(e) => break 'session Err(e),
+                };
             if let Some(e) = keep_alive_failed {
                 break 'session Err(e);
             }
@@ -133,7 +145,10 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         // One command failing (a fault, a prompt declined or cancelled)
         // does not end the session: only a session the host broke or
         // cannot be reached any more does.
-        if let Err(e) = run_script(&mut s, trimmed, None, &mut printer).await {
+        let ran = run_script(&mut s, trimmed, None, &mut printer).await;
+        // The progress line goes when the command ends, as PowerShell's does.
+        crate::output::clear_progress();
+        if let Err(e) = ran {
             let fatal = match &e {
                 Error::Broken(_) => true,
                 Error::Wsman(wsman::Error::Fault(_)) => {
@@ -161,9 +176,11 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
 /// [`PsSession::keep_alive_interval`]. Returns the line and, when a
 /// keep-alive failed (the host cannot be reached any more), that error:
 /// it is reported once the line is in, as the prompt owns the terminal.
+/// A Tab press meanwhile ([`Request`]) runs TabExpansion2 in `s`.
 async fn read_line(
     s: &mut PsSession,
-    editor: &mut Option<DefaultEditor>,
+    editor: &mut Option<LineEditor>,
+    completions: &mut UnboundedReceiver<Request>,
     prompt: &str,
 ) -> Result<(rustyline::Result<String>, Option<Error>)> {
     let mut ed = editor
@@ -180,6 +197,9 @@ async fn read_line(
         tokio::select! {
             done = &mut reading => {
                 break done.map_err(|e| Error::Usage(format!("the line editor stopped: {e}")))?;
+            }
+            Some(request) = completions.recv() => {
+                enter_complete::serve(s, request).await;
             }
             _ = tick, if failed.is_none() => {
                 // The line may come while the keep-alive waits (up to the

@@ -13,6 +13,7 @@ pub mod config;
 pub mod console_host;
 mod copy_cmd;
 mod enter;
+mod enter_complete;
 mod enter_input;
 mod input;
 pub mod output;

@@ -15,6 +15,9 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 static BATCHING: AtomicBool = AtomicBool::new(false);
 /// The batched bytes not written yet.
 static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Whether a progress line is on the terminal (stderr, no line end), to be
+/// erased before anything else is written ([`progress_line`]).
+static PROGRESS_SHOWN: AtomicBool = AtomicBool::new(false);
 /// A batch larger than this is written without waiting for [`flush_out`].
 const BATCH_LIMIT: usize = 256 * 1024;
 
@@ -32,6 +35,7 @@ pub fn out_bytes(bytes: &[u8]) {
         }
         return;
     }
+    clear_progress();
     let mut out = std::io::stdout().lock();
     if out.write_all(bytes).and_then(|_| out.flush()).is_err() {
         STDOUT_CLOSED.store(true, Ordering::Relaxed);
@@ -111,6 +115,7 @@ pub fn out_line(line: &str) {
 /// Writes `bytes` to stderr (errors ignored: there is nowhere left to report them).
 pub fn err_bytes(bytes: &[u8]) {
     flush_out();
+    clear_progress();
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(bytes).and_then(|_| err.flush());
 }
@@ -118,4 +123,38 @@ pub fn err_bytes(bytes: &[u8]) {
 /// Writes one line to stderr.
 pub fn err_line(line: &str) {
     err_bytes(format!("{line}\n").as_bytes());
+}
+
+/// Shows `text` as the one progress line on stderr (a terminal), in place
+/// of the one shown: carriage return, erase line (ECMA-48 EL), the text,
+/// no line end. Any other write erases it first; [`clear_progress`] too.
+pub fn progress_line(text: &str) {
+    flush_out();
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(format!("\r\x1b[2K{text}").as_bytes())
+        .and_then(|_| err.flush());
+    PROGRESS_SHOWN.store(true, Ordering::Relaxed);
+}
+
+/// Erases the progress line, if one is shown (a command ended, or other
+/// text is about to be written).
+pub fn clear_progress() {
+    if PROGRESS_SHOWN.swap(false, Ordering::Relaxed) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(b"\r\x1b[2K").and_then(|_| err.flush());
+    }
+}
+
+/// The width in columns of the terminal on stderr, when it is one.
+pub fn stderr_width() -> Option<usize> {
+    #[cfg(unix)]
+    {
+        let size = rustix::termios::tcgetwinsize(std::io::stderr()).ok()?;
+        (size.ws_col > 0).then_some(usize::from(size.ws_col))
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::var("COLUMNS").ok()?.parse().ok()
+    }
 }
