@@ -84,7 +84,7 @@ impl Endpoint {
                     return Err(bad("the scheme must be http or https"));
                 };
                 if https && scheme == Scheme::Http {
-                    return Err(bad("--https conflicts with an http:// URL"));
+                    return Err(bad("HTTPS was asked for, but the URL says http://"));
                 }
                 (scheme, &input[i + 3..])
             }
@@ -291,7 +291,7 @@ mod tests {
         for (input, https, needle) in [
             ("", false, "empty"),
             ("ftp://host", false, "scheme"),
-            ("http://host", true, "--https"),
+            ("http://host", true, "HTTPS was asked for"),
             ("host:0", false, "port"),
             ("host:99999", false, "port"),
             ("host:abc", false, "port"),
