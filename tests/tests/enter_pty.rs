@@ -6,14 +6,13 @@ use std::process::Command;
 
 use integration_tests::{venv_python, workspace_root, wsman_bin, TestHost};
 
-#[test]
-fn an_interactive_session_in_a_terminal() {
-    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
-        return;
-    };
+/// Runs the pty driver `script` (in tests/pty) against `host` over NTLM with
+/// the state folder `state`; returns its stdout once it has exited 0 and
+/// printed `summary` (its "N passed, 0 failed" line).
+fn run_driver(host: &TestHost, script: &str, state: &std::path::Path, summary: &str) -> String {
     let python = venv_python().expect("the host started, so the venv exists");
     let out = Command::new(python)
-        .arg(workspace_root().join("tests/pty/enter_session.py"))
+        .arg(workspace_root().join("tests/pty").join(script))
         .arg(wsman_bin())
         .args([
             "-H",
@@ -24,20 +23,27 @@ fn an_interactive_session_in_a_terminal() {
             host.get("user").unwrap(),
         ])
         .args(["-p", host.get("password").unwrap()])
-        .env(
-            "WSMAN_STATE_DIR",
-            std::env::temp_dir().join("wsman-enter-test"),
-        )
+        .env("WSMAN_STATE_DIR", state)
         .output()
         .expect("run the pty driver");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{stdout}");
     assert!(
         out.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("5 passed, 0 failed"));
+    assert!(stdout.contains(summary), "{stdout}");
+    stdout
+}
+
+#[test]
+fn an_interactive_session_in_a_terminal() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let state = std::env::temp_dir().join("wsman-enter-test");
+    run_driver(&host, "enter_session.py", &state, "5 passed, 0 failed");
 }
 
 /// `wsman enter` in a pseudo-terminal (by `tests/pty/enter_prompts.py`):
@@ -101,34 +107,16 @@ fn multi_line_input_and_history_between_runs() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let python = venv_python().expect("the host started, so the venv exists");
     let state = std::env::temp_dir().join(format!("wsman-enter-input-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
-    let out = Command::new(python)
-        .arg(workspace_root().join("tests/pty/enter_input.py"))
-        .arg(wsman_bin())
-        .args([
-            "-H",
-            host.url(),
-            "-a",
-            "ntlm",
-            "-u",
-            host.get("user").unwrap(),
-        ])
-        .args(["-p", host.get("password").unwrap()])
-        .env("WSMAN_STATE_DIR", &state)
-        .output()
-        .expect("run the pty driver");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
+    let run = std::panic::catch_unwind(|| {
+        run_driver(&host, "enter_input.py", &state, "3 passed, 0 failed")
+    });
     let history = std::fs::read_to_string(state.join("enter_history")).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&state);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("3 passed, 0 failed"));
+    if let Err(e) = run {
+        std::panic::resume_unwind(e);
+    }
     // The two-line command is one entry, and no password is in the file.
     assert!(
         history.contains(r#""'first line\nsecond line'""#),
@@ -146,32 +134,14 @@ fn tab_completes_through_tab_expansion2() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let python = venv_python().expect("the host started, so the venv exists");
     let state = std::env::temp_dir().join(format!("wsman-enter-complete-{}", std::process::id()));
-    let out = Command::new(python)
-        .arg(workspace_root().join("tests/pty/enter_complete.py"))
-        .arg(wsman_bin())
-        .args([
-            "-H",
-            host.url(),
-            "-a",
-            "ntlm",
-            "-u",
-            host.get("user").unwrap(),
-        ])
-        .args(["-p", host.get("password").unwrap()])
-        .env("WSMAN_STATE_DIR", &state)
-        .output()
-        .expect("run the pty driver");
+    let run = std::panic::catch_unwind(|| {
+        run_driver(&host, "enter_complete.py", &state, "4 passed, 0 failed")
+    });
     let _ = std::fs::remove_dir_all(&state);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("4 passed, 0 failed"));
+    if let Err(e) = run {
+        std::panic::resume_unwind(e);
+    }
 }
 
 /// Progress in `wsman enter` (by `tests/pty/enter_progress.py`): one line
@@ -182,30 +152,12 @@ fn progress_is_one_line_updated_in_place() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let python = venv_python().expect("the host started, so the venv exists");
     let state = std::env::temp_dir().join(format!("wsman-enter-progress-{}", std::process::id()));
-    let out = Command::new(python)
-        .arg(workspace_root().join("tests/pty/enter_progress.py"))
-        .arg(wsman_bin())
-        .args([
-            "-H",
-            host.url(),
-            "-a",
-            "ntlm",
-            "-u",
-            host.get("user").unwrap(),
-        ])
-        .args(["-p", host.get("password").unwrap()])
-        .env("WSMAN_STATE_DIR", &state)
-        .output()
-        .expect("run the pty driver");
+    let run = std::panic::catch_unwind(|| {
+        run_driver(&host, "enter_progress.py", &state, "3 passed, 0 failed")
+    });
     let _ = std::fs::remove_dir_all(&state);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("3 passed, 0 failed"));
+    if let Err(e) = run {
+        std::panic::resume_unwind(e);
+    }
 }
