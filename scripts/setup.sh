@@ -4,13 +4,13 @@
 #   - Debian packages: MIT Kerberos (KDC, client, headers), GSSAPI for Python,
 #     gss-ntlmssp, openssl
 #   - a Python venv in .venv (with Debian's python3-gssapi visible) holding
-#     the independent peers: psrpcore, pyspnego, krb5, pypsrp
+#     the independent peers: psrpcore, pyspnego, krb5, pypsrp (+ requests-credssp for its CredSSP)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev libclang-dev python3-gssapi
   python3-venv gss-ntlmssp openssl tmux)
-PIP_PACKAGES=(psrpcore==0.3.1 pyspnego==0.12.4 krb5==0.10.0 pypsrp==0.9.1 pytest==8.3.4)
+PIP_PACKAGES=(psrpcore==0.3.1 pyspnego==0.12.4 krb5==0.10.0 pypsrp==0.9.1 requests-credssp==2.0.0 pytest==8.3.4)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
