@@ -1,5 +1,6 @@
 //! Authentication mechanisms and their security contexts: Basic, NTLM
-//! ([MS-NLMP]), Kerberos, Negotiate (SPNEGO, [RFC 4178]), client certificates.
+//! ([MS-NLMP]), Kerberos, Negotiate (SPNEGO, [RFC 4178]), CredSSP
+//! ([`credssp`]), client certificates.
 //!
 //! One [`SecurityContext`] belongs to one TCP connection ([MS-WSMV] 2.2.9.1):
 //! the transport drives [`SecurityContext::step`] with the tokens of the
@@ -34,6 +35,7 @@ use zeroize::Zeroizing;
 
 mod basic;
 pub mod channel_bindings;
+pub mod credssp;
 #[cfg(feature = "gssapi")]
 pub mod kerberos;
 pub mod ntlm;
@@ -255,8 +257,10 @@ pub trait SecurityContext: Send {
 /// - `Negotiate`: SPNEGO with Kerberos inside when a ticket can be had
 ///   (feature `gssapi`), otherwise NTLM tokens sent raw under `Negotiate`
 ///   (what Windows and pypsrp do), when the credentials allow NTLM.
-/// - `Certificate` is TLS-level (the transport handles it); `CredSsp` is
-///   not supported here: both are [`crate::Error::Config`].
+/// - `CredSsp`: [`credssp::CredSspContext`] under `CredSSP`, with NTLM
+///   inside; needs a password (it is delegated to the host).
+/// - `Certificate` is TLS-level (the transport handles it):
+///   [`crate::Error::Config`].
 pub fn new_context(
     opts: &AuthOptions,
     target_host: &str,
@@ -303,9 +307,9 @@ pub fn new_context(
                       there is no message-level security context for it"
                 .into(),
         }),
-        Mechanism::CredSsp => Err(crate::Error::Config {
-            message: "CredSSP is not supported".into(),
-        }),
+        Mechanism::CredSsp => Ok(Box::new(credssp::CredSspContext::new(
+            creds, host, &ntlm_spn,
+        )?)),
     }
 }
 

@@ -309,10 +309,19 @@ fn new_context_spn_and_routing() {
     // Negotiate with an NT hash cannot be Kerberos: NTLM straight away.
     let o = AuthOptions::new(Mechanism::Negotiate, Credentials::parse("D\\User", hash()));
     assert_eq!(spn_of(&o), "HTTP/url.host");
-    for m in [Mechanism::Certificate, Mechanism::CredSsp] {
-        let o = AuthOptions::new(m, Credentials::parse("u", Secret::password("p")));
-        assert!(matches!(new_context(&o, "h"), Err(Error::Config { .. })));
-    }
+    let o = AuthOptions::new(
+        Mechanism::Certificate,
+        Credentials::parse("u", Secret::password("p")),
+    );
+    assert!(matches!(new_context(&o, "h"), Err(Error::Config { .. })));
+    // CredSSP delegates a password: without one it cannot start
+    let o = AuthOptions::new(Mechanism::CredSsp, Credentials::parse("u", Secret::None));
+    assert!(matches!(new_context(&o, "h"), Err(Error::Config { .. })));
+    let o = AuthOptions::new(
+        Mechanism::CredSsp,
+        Credentials::parse("u", Secret::password("p")),
+    );
+    assert_eq!(new_context(&o, "h").unwrap().http_scheme(), "CredSSP");
     let o = AuthOptions::new(Mechanism::Ntlm, Credentials::parse("u", Secret::None));
     assert!(matches!(new_context(&o, "h"), Err(Error::Config { .. })));
 }
