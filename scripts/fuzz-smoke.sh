@@ -47,6 +47,8 @@ seed psrp/fuzz/corpus/clixml fixtures/recordings/pypsrp/tests/tests_pypsrp/data/
 mkdir -p psrp/fuzz/corpus/fragments
 
 run "$root/wsman/fuzz" soap_response
+mkdir -p wsman/fuzz/corpus/credssp
+run "$root/wsman/fuzz" credssp
 run "$root/psrp/fuzz" clixml
 run "$root/psrp/fuzz" fragments
 echo "fuzz-smoke: no crash"

@@ -87,6 +87,23 @@ fn explicit_octets(out: &mut Vec<u8>, n: u8, value: &[u8]) {
     put(out, ctx(n), &tlv(OCTET_STRING, value));
 }
 
+/// `INTEGER` holding `v` (read back as unsigned 32 bits, as [`integer`]
+/// does): minimal two's complement of the signed value, so an NTSTATUS
+/// such as 0xC000006D goes as the negative number Windows sends.
+fn put_integer(out: &mut Vec<u8>, v: u32) {
+    let bytes = (v as i32).to_be_bytes();
+    let mut start = 0;
+    while start < 3 {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0 && next & 0x80 == 0) || (b == 0xff && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    put(out, INTEGER, &bytes[start..]);
+}
+
 /// A DER INTEGER (two's complement) as the unsigned 32-bit value NTSTATUS
 /// and version fields are.
 fn integer(value: &[u8]) -> Result<u32> {
@@ -105,7 +122,7 @@ fn integer(value: &[u8]) -> Result<u32> {
 ///
 /// [MS-CSSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cssp/
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct TsRequest {
+pub struct TsRequest {
     /// The sender's CredSSP version (2 to 6).
     pub version: u32,
     /// The SPNEGO (or NTLM) token of `negoTokens`, one at most.
@@ -124,7 +141,9 @@ impl TsRequest {
     /// The DER encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut body = Vec::new();
-        put(&mut body, ctx(0), &tlv(INTEGER, &[self.version as u8]));
+        let mut version = Vec::new();
+        put_integer(&mut version, self.version);
+        put(&mut body, ctx(0), &version);
         if let Some(t) = &self.nego_token {
             let mut item = Vec::new();
             explicit_octets(&mut item, 0, t);
@@ -136,6 +155,11 @@ impl TsRequest {
         }
         if let Some(p) = &self.pub_key_auth {
             explicit_octets(&mut body, 3, p);
+        }
+        if let Some(code) = self.error_code {
+            let mut e = Vec::new();
+            put_integer(&mut e, code);
+            put(&mut body, ctx(4), &e);
         }
         if let Some(n) = &self.client_nonce {
             explicit_octets(&mut body, 5, n);
@@ -190,11 +214,7 @@ impl TsRequest {
 /// result holds the password: it is zeroized on drop.
 ///
 /// [MS-CSSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cssp/
-pub(crate) fn ts_password_credentials(
-    domain: &str,
-    user: &str,
-    password: &str,
-) -> Zeroizing<Vec<u8>> {
+pub fn ts_password_credentials(domain: &str, user: &str, password: &str) -> Zeroizing<Vec<u8>> {
     let utf16 = |s: &str| -> Zeroizing<Vec<u8>> {
         Zeroizing::new(s.encode_utf16().flat_map(u16::to_le_bytes).collect())
     };
@@ -215,7 +235,7 @@ pub(crate) fn ts_password_credentials(
 ///
 /// [MS-CSSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cssp/
 /// [RFC 5280]: https://www.rfc-editor.org/rfc/rfc5280
-pub(crate) fn subject_public_key(cert: &[u8]) -> Result<Vec<u8>> {
+pub fn subject_public_key(cert: &[u8]) -> Result<Vec<u8>> {
     let bad = |what: &str| Error::Protocol {
         message: format!("the host's CredSSP certificate cannot be read: {what}"),
     };
@@ -248,12 +268,35 @@ mod tests {
             nego_token: Some(vec![7; 300]),
             auth_info: None,
             pub_key_auth: Some(vec![1, 2, 3]),
-            error_code: None,
+            error_code: Some(0xc000_006d),
             client_nonce: Some([9; 32]),
         };
         let der = req.encode();
         assert_eq!(&der[..2], &[0x30, 0x82]);
         assert_eq!(TsRequest::decode(&der).unwrap(), req);
+        // [4] INTEGER, negative as Windows sends NTSTATUS
+        assert!(der
+            .windows(8)
+            .any(|w| w == [0xa4, 0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d]));
+        for v in [
+            0u32,
+            1,
+            6,
+            127,
+            128,
+            255,
+            256,
+            0x7fff_ffff,
+            0x8000_0000,
+            u32::MAX,
+        ] {
+            let r = TsRequest {
+                version: v,
+                error_code: Some(v),
+                ..Default::default()
+            };
+            assert_eq!(TsRequest::decode(&r.encode()).unwrap(), r, "{v}");
+        }
     }
 
     #[test]

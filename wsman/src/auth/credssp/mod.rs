@@ -41,7 +41,7 @@ use zeroize::Zeroizing;
 use super::{Credentials, NtlmContext, Secret, SecurityContext};
 use crate::transport::encryption::CREDSSP_PROTOCOL;
 use crate::{Error, Result};
-use der::TsRequest;
+pub use der::{subject_public_key, ts_password_credentials, TsRequest};
 use tls::MemoryTls;
 
 /// The CredSSP version this client speaks ([MS-CSSP] 2.2.1).
