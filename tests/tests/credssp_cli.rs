@@ -78,11 +78,17 @@ fn credssp_invoke_session_and_big_bodies_over_http_and_https() {
 
     // HTTP: sealed with the CredSSP TLS channel, long bodies in 16 KiB pieces
     let (script, want) = big_script('h');
-    assert_eq!(
-        ok(wsman(&state, &pw, &["-H", &http, "invoke", &script])),
-        want
-    );
+    let o = wsman(&state, &pw, &["-vv", "-H", &http, "invoke", &script]);
+    let log = text(&o.stderr);
+    assert_eq!(ok(o), want);
     assert_eq!(delegated(&h), 1, "the host got the delegated password");
+    for dir in ["HTTP request", "HTTP response"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(dir) && l.contains("multipart/x-multi-encrypted")),
+            "no chunked {dir}: {log}"
+        );
+    }
 
     // HTTPS: CredSSP authenticates, the bodies go in the outer TLS
     let (script, want) = big_script('s');
