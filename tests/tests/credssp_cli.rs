@@ -182,3 +182,52 @@ fn credssp_refusals_exit_3() {
     );
     assert_eq!(delegated(&other), 0);
 }
+
+/// A connection cut inside a CredSSP-sealed exchange: the client opens a
+/// new connection with a new CredSSP logon (a new inner TLS) and the
+/// command completes; a clear-text fault injected on the sealed channel is
+/// not taken for the host's answer.
+#[test]
+fn credssp_cut_connection_and_injected_fault() {
+    use integration_tests::forwarder::{Fault, Forwarder, PLAIN_FAULT_TEXT};
+    let Some(h) = TestHost::start(&["--auth", "credssp"]) else {
+        return;
+    };
+    let pw = h.get("password").unwrap().to_string();
+    let dir = TempDir::new("credssp-cut");
+    let state = dir.path().join("state");
+    let addr = h
+        .url()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let fwd = Forwarder::start(addr);
+
+    fwd.plan(2, Fault::LoseAnswer);
+    let o = wsman(
+        &state,
+        &pw,
+        &["-H", &fwd.url(), "invoke", "'after the cut'"],
+    );
+    assert!(fwd.fired());
+    assert_eq!(ok(o), "after the cut\n");
+    assert_eq!(
+        delegated(&h),
+        2,
+        "a second CredSSP logon on the new connection"
+    );
+
+    fwd.plan(2, Fault::PlainFault);
+    let o = wsman(&state, &pw, &["-H", &fwd.url(), "invoke", "'sealed'"]);
+    assert!(fwd.fired());
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("clear text"), "{err}");
+    assert!(
+        !err.contains(PLAIN_FAULT_TEXT) && !err.contains(&pw),
+        "{err}"
+    );
+}
