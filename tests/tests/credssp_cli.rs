@@ -82,6 +82,12 @@ fn credssp_invoke_session_and_big_bodies_over_http_and_https() {
     let log = text(&o.stderr);
     assert_eq!(ok(o), want);
     assert_eq!(delegated(&h), 1, "the host got the delegated password");
+    let stats = h.stats();
+    assert_eq!(
+        TestHost::stat(&stats, "delegated_password_matches"),
+        1,
+        "and it is the user's: {stats}"
+    );
     for dir in ["HTTP request", "HTTP response"] {
         assert!(
             log.lines()
