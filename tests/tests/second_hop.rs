@@ -1,0 +1,179 @@
+//! The second hop (issue 15): a script run on one test host reaches a second
+//! one with the user's delegated Kerberos ticket, through the `wsman` CLI.
+//!
+//! Two test hosts of one realm (the second joins the first's KDC); the
+//! first runs `Invoke-Command -ConnectionUri <second>` with pypsrp and only
+//! what its logon holds. `-a kerberos --delegate` (and `-a negotiate
+//! --delegate`) print `hop 2`; Kerberos without delegation and NTLM get the
+//! double-hop "Access is denied" error record (exit 1); a TGT that is not
+//! forwardable is an authentication error (exit 3) that says so; `--delegate`
+//! with NTLM is a usage error (exit 2).
+use std::path::Path;
+use std::process::{Command, Output};
+
+use integration_tests::{wsman_bin, TempDir, TestHost};
+
+struct Hop {
+    first: TestHost,
+    second: TestHost,
+}
+
+impl Hop {
+    fn start() -> Option<Hop> {
+        let first = TestHost::start(&["--auth", "ntlm,kerberos,negotiate"])?;
+        let realm_dir = Path::new(first.get("state_dir").expect("state_dir")).join("realm");
+        let realm_dir = realm_dir.to_str().expect("utf-8 path").to_string();
+        let second = TestHost::start(&[
+            "--auth",
+            "ntlm,kerberos,negotiate",
+            "--join-realm",
+            &realm_dir,
+        ])?;
+        Some(Hop { first, second })
+    }
+
+    fn user(&self) -> String {
+        format!(
+            "{}@{}",
+            self.first.get("user").unwrap(),
+            self.first.get("realm").unwrap()
+        )
+    }
+
+    fn password(&self) -> &str {
+        self.first.get("password").unwrap()
+    }
+
+    fn script(&self) -> String {
+        let second = self.second.url().replace("127.0.0.1", "localhost");
+        format!("Invoke-Command -ConnectionUri {second} -ScriptBlock {{ 'hop 2' }}")
+    }
+
+    /// `wsman ARGS invoke <hop script>` against the first host, with the
+    /// realm's krb5.conf and a private (empty) credential cache unless
+    /// `ccache` names one.
+    fn invoke(&self, args: &[&str], ccache: Option<&str>) -> Output {
+        let url = self.first.url().replace("127.0.0.1", "localhost");
+        let cache = ccache.map_or_else(
+            || format!("MEMORY:second-hop-{}", std::process::id()),
+            |c| format!("FILE:{c}"),
+        );
+        Command::new(wsman_bin())
+            .args(["-H", &url])
+            .args(args)
+            .args(["invoke", &self.script()])
+            .env("KRB5_CONFIG", self.first.get("krb5_config").unwrap())
+            .env("KRB5CCNAME", cache)
+            .env_remove("WSMAN_PASSWORD")
+            .output()
+            .expect("run wsman")
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const DENIED: &str = "Connecting to remote server localhost failed with the following error \
+                      message : Access is denied.";
+
+#[test]
+fn second_hop_with_and_without_delegation() {
+    let Some(hop) = Hop::start() else {
+        return;
+    };
+    let user = hop.user();
+    let pw = hop.password().to_string();
+
+    // Kerberos with delegation: the forwarded TGT reaches the second host.
+    // At -vv the password appears nowhere.
+    let out = hop.invoke(
+        &[
+            "-a",
+            "kerberos",
+            "--delegate",
+            "-u",
+            &user,
+            "-p",
+            &pw,
+            "-vv",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hop 2");
+    assert!(!text(&out.stderr).contains(&pw), "the password was logged");
+
+    // Negotiate (SPNEGO with Kerberos inside) delegates the same way.
+    let out = hop.invoke(
+        &["-a", "negotiate", "--delegate", "-u", &user, "-p", &pw],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hop 2");
+
+    // Without delegation the first host has nothing to pass on.
+    for args in [
+        vec!["-a", "kerberos", "-u", &user, "-p", &pw],
+        vec!["-a", "ntlm", "-u", "vagrant", "-p", &pw],
+    ] {
+        let out = hop.invoke(&args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout).trim(), "", "{args:?}");
+        assert!(
+            text(&out.stderr).contains(DENIED),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    // A ticket the KDC made not forwardable (kinit -F) cannot be delegated.
+    let dir = TempDir::new("second-hop");
+    let cache = dir.path().join("ccache");
+    let cache = cache.to_str().unwrap();
+    let kinit = Command::new("kinit")
+        .args(["-F", &user])
+        .env("KRB5_CONFIG", hop.first.get("krb5_config").unwrap())
+        .env("KRB5CCNAME", format!("FILE:{cache}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{pw}\n").as_bytes())?;
+            c.wait_with_output()
+        })
+        .expect("kinit");
+    assert!(kinit.status.success(), "{}", text(&kinit.stderr));
+    let out = hop.invoke(&["-a", "kerberos", "--delegate"], Some(cache));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not forwardable"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The same ticket without --delegate authenticates (and hits the double hop).
+    let out = hop.invoke(&["-a", "kerberos"], Some(cache));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    // NTLM cannot delegate: a usage error before anything is sent.
+    let out = hop.invoke(
+        &["-a", "ntlm", "--delegate", "-u", "vagrant", "-p", &pw],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--delegate"),
+        "{}",
+        text(&out.stderr)
+    );
+}
