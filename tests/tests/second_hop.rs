@@ -2,7 +2,7 @@
 //! one with the user's delegated Kerberos ticket, through the `wsman` CLI.
 //!
 //! Two test hosts of one realm (the second joins the first's KDC); the
-//! first runs `Invoke-Command -ConnectionUri <second>` with pypsrp and only
+//! first (HTTP and HTTPS) runs `Invoke-Command -ConnectionUri <second>` with pypsrp and only
 //! what its logon holds. `-a kerberos --delegate` (and `-a negotiate
 //! --delegate`) print `hop 2`; Kerberos without delegation and NTLM get the
 //! double-hop "Access is denied" error record (exit 1); a TGT that is not
@@ -20,7 +20,7 @@ struct Hop {
 
 impl Hop {
     fn start() -> Option<Hop> {
-        let first = TestHost::start(&["--auth", "ntlm,kerberos,negotiate"])?;
+        let first = TestHost::start(&["--auth", "ntlm,kerberos,negotiate", "--https"])?;
         let realm_dir = Path::new(first.get("state_dir").expect("state_dir")).join("realm");
         let realm_dir = realm_dir.to_str().expect("utf-8 path").to_string();
         let second = TestHost::start(&[
@@ -54,12 +54,29 @@ impl Hop {
     /// `ccache` names one.
     fn invoke(&self, args: &[&str], ccache: Option<&str>) -> Output {
         let url = self.first.url().replace("127.0.0.1", "localhost");
+        self.invoke_at(&url, args, ccache)
+    }
+
+    /// [`invoke`](Self::invoke) over HTTPS (Kerberos bound to the TLS channel).
+    fn invoke_https(&self, args: &[&str]) -> Output {
+        let url = self
+            .first
+            .get("https_url")
+            .expect("https_url")
+            .replace("127.0.0.1", "localhost");
+        let ca = self.first.get("ca_file").expect("ca_file").to_string();
+        let mut all = vec!["--ca-file", &ca];
+        all.extend_from_slice(args);
+        self.invoke_at(&url, &all, None)
+    }
+
+    fn invoke_at(&self, url: &str, args: &[&str], ccache: Option<&str>) -> Output {
         let cache = ccache.map_or_else(
             || format!("MEMORY:second-hop-{}", std::process::id()),
             |c| format!("FILE:{c}"),
         );
         Command::new(wsman_bin())
-            .args(["-H", &url])
+            .args(["-H", url])
             .args(args)
             .args(["invoke", &self.script()])
             .env("KRB5_CONFIG", self.first.get("krb5_config").unwrap())
@@ -109,6 +126,11 @@ fn second_hop_with_and_without_delegation() {
         &["-a", "negotiate", "--delegate", "-u", &user, "-p", &pw],
         None,
     );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hop 2");
+
+    // Over HTTPS too (channel bindings and delegation together).
+    let out = hop.invoke_https(&["-a", "kerberos", "--delegate", "-u", &user, "-p", &pw]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "hop 2");
 
