@@ -187,6 +187,9 @@ fn second_hop_with_and_without_delegation() {
     let out = hop.invoke(&["-a", "kerberos"], Some(cache));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 
+    // The library: ConnectionBuilder::delegate, end to end.
+    api_hop(&hop, &pw);
+
     // NTLM cannot delegate: a usage error before anything is sent.
     let out = hop.invoke(
         &["-a", "ntlm", "--delegate", "-u", "vagrant", "-p", &pw],
@@ -198,4 +201,52 @@ fn second_hop_with_and_without_delegation() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// The same hop through the Rust API (`ConnectionBuilder::delegate`): the
+/// output object comes back with the note properties remoting adds; without
+/// delegation the session gets the double-hop error record.
+fn api_hop(hop: &Hop, pw: &str) {
+    use pssession::host::NullHost;
+    use pssession::session::{PsSession, SessionOptions};
+    use wsman::auth::Mechanism;
+
+    // MIT GSSAPI reads these from the process environment; this is the only
+    // test in this binary.
+    std::env::set_var("KRB5_CONFIG", hop.first.get("krb5_config").unwrap());
+    std::env::set_var(
+        "KRB5CCNAME",
+        format!("MEMORY:api-hop-{}", std::process::id()),
+    );
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    rt.block_on(async {
+        for delegate in [true, false] {
+            let info = pssession::ConnectionInfo::builder(
+                hop.first.url().replace("127.0.0.1", "localhost"),
+            )
+            .user(hop.user())
+            .password(pw)
+            .auth(Mechanism::Kerberos)
+            .delegate(delegate)
+            .build()
+            .unwrap();
+            let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+                .await
+                .unwrap();
+            let r = s.run(&hop.script()).await.unwrap();
+            let out: Vec<String> = r.output.iter().map(pssession::format::to_text).collect();
+            if delegate {
+                assert_eq!(out, ["hop 2"]);
+                assert!(r.errors.is_empty(), "{:?}", r.errors);
+            } else {
+                assert!(out.is_empty(), "{out:?}");
+                assert_eq!(r.errors.len(), 1);
+                assert_eq!(
+                    r.errors[0].fully_qualified_error_id,
+                    "AccessDenied,PSSessionStateBroken"
+                );
+            }
+            s.close().await.unwrap();
+        }
+    });
 }
