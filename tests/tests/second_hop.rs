@@ -187,6 +187,51 @@ fn second_hop_with_and_without_delegation() {
     let out = hop.invoke(&["-a", "kerberos"], Some(cache));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 
+    // A session made with delegation keeps the logon's ticket while it is
+    // disconnected (Windows: the shell's logon session): a later `session
+    // invoke` from a new connection without --delegate still crosses.
+    let state = TempDir::new("second-hop-state");
+    let session = |args: &[&str]| {
+        let url = hop.first.url().replace("127.0.0.1", "localhost");
+        Command::new(wsman_bin())
+            .args(["-H", &url, "-u", &user, "-p", &pw])
+            .args(args)
+            .env("KRB5_CONFIG", hop.first.get("krb5_config").unwrap())
+            .env(
+                "KRB5CCNAME",
+                format!("MEMORY:second-hop-s-{}", std::process::id()),
+            )
+            .env("WSMAN_STATE_DIR", state.path())
+            .output()
+            .expect("run wsman")
+    };
+    let out = session(&[
+        "-a",
+        "kerberos",
+        "--delegate",
+        "session",
+        "new",
+        "--name",
+        "hop",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = session(&["session", "invoke", "hop", &hop.script()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hop 2");
+    let out = session(&["session", "remove", "hop"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // With the session and its connections gone, so is the forwarded ticket.
+    let kept = Path::new(hop.first.get("state_dir").unwrap()).join("delegated");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let left = loop {
+        let n = std::fs::read_dir(&kept).map_or(0, |d| d.count());
+        if n == 0 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(left, 0, "a delegated credential cache outlived its logon");
+
     // The library: ConnectionBuilder::delegate, end to end.
     api_hop(&hop, &pw);
 
