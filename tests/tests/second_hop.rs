@@ -179,7 +179,8 @@ fn second_hop_with_and_without_delegation() {
     let out = hop.invoke(&["-a", "kerberos", "--delegate"], Some(cache));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("not forwardable"),
+        text(&out.stderr).contains("not forwardable")
+            && text(&out.stderr).contains("hint: --delegate needs a forwardable"),
         "{}",
         text(&out.stderr)
     );
