@@ -54,6 +54,7 @@ impl ConnectionInfo {
             ca_file: None,
             configuration: None,
             operation_timeout: None,
+            delegate: false,
         }
     }
 
@@ -116,6 +117,7 @@ pub struct ConnectionBuilder {
     ca_file: Option<PathBuf>,
     configuration: Option<String>,
     operation_timeout: Option<Duration>,
+    delegate: bool,
 }
 
 impl ConnectionBuilder {
@@ -169,12 +171,40 @@ impl ConnectionBuilder {
         self
     }
 
+    /// Kerberos delegation for a second hop: forward the user's
+    /// ticket-granting ticket to the host (`GSS_C_DELEG_FLAG`, [RFC 4121]
+    /// 4.1.1.1; see [`AuthOptions::delegate`]), so a command there, such as
+    /// `Invoke-Command -ComputerName server02 { ... }`, reaches another host
+    /// as the user. With [`Mechanism::Kerberos`] or [`Mechanism::Negotiate`];
+    /// the ticket must be forwardable (`kinit -f`). Opening the session
+    /// fails with [`crate::Error`] (authentication) when nothing could be
+    /// delegated, and with another mechanism it is a configuration error.
+    ///
+    /// ```
+    /// use pssession::ConnectionInfo;
+    /// use wsman::auth::Mechanism;
+    ///
+    /// let info = ConnectionInfo::builder("server01")
+    ///     .auth(Mechanism::Kerberos)
+    ///     .delegate(true)
+    ///     .build()?;
+    /// assert!(info.transport.auth.delegate);
+    /// # Ok::<(), pssession::Error>(())
+    /// ```
+    ///
+    /// [RFC 4121]: https://www.rfc-editor.org/rfc/rfc4121
+    pub fn delegate(mut self, delegate: bool) -> Self {
+        self.delegate = delegate;
+        self
+    }
+
     /// The connection info; fails when the host is not a valid endpoint.
     pub fn build(self) -> Result<ConnectionInfo> {
         let endpoint = Endpoint::parse(&self.host, self.https)?;
         let credentials = Credentials::parse(&self.user, self.secret);
-        let mut transport =
-            TransportConfig::new(endpoint, AuthOptions::new(self.mechanism, credentials));
+        let mut auth = AuthOptions::new(self.mechanism, credentials);
+        auth.delegate = self.delegate;
+        let mut transport = TransportConfig::new(endpoint, auth);
         transport.allow_unencrypted = self.allow_unencrypted;
         transport.tls.ca_file = self.ca_file;
         let mut info = ConnectionInfo::new(transport);

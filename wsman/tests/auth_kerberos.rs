@@ -148,6 +148,20 @@ impl Realm {
         std::env::set_var("KRB5_CONFIG", self.dir.path(name));
     }
 
+    /// Makes initial tickets forwardable (`forwardable = true`, as `kinit
+    /// -f`) or not (MIT's default), through another file as `rc4_only` does.
+    fn forwardable(&self, on: bool) {
+        let name = if on { "krb5-fwd.conf" } else { "krb5.conf" };
+        if on {
+            let conf = self
+                .krb5_conf
+                .replace("[libdefaults]\n", "[libdefaults]\n forwardable = true\n");
+            self.dir.write(name, &conf);
+        }
+        self.conf.set(name);
+        std::env::set_var("KRB5_CONFIG", self.dir.path(name));
+    }
+
     /// Stops the KDC (by its pid), keeping the configuration.
     fn stop_kdc(&mut self) {
         if let Some(pid) = self.kdc_pid.take() {
@@ -287,6 +301,32 @@ fn kerberos_and_negotiate_against_mit_realm() {
         "Negotiate",
         SPNEGO,
     );
+
+    // Delegation (GSS_C_DELEG_FLAG): the acceptor gets the TGT only when
+    // asked for, and only a forwardable TGT can be delegated; without one
+    // the client says so instead of going on undelegated.
+    for (mech, protocol) in [
+        (Mechanism::Kerberos, "kerberos"),
+        (Mechanism::Negotiate, "negotiate"),
+    ] {
+        let mut o = opts(mech, pw(), "HTTP", None);
+        o.delegate = true;
+        let mut peer = acceptor(&realm, protocol, "HTTP", None);
+        let mut ctx = new_context(&o, "localhost").unwrap();
+        let err = auth_common::run_handshake(&mut peer, ctx.as_mut()).unwrap_err();
+        assert!(err.contains("not forwardable"), "{protocol}: {err}");
+        realm.forwardable(true);
+        for delegate in [false, true] {
+            o.delegate = delegate;
+            let mut peer = acceptor(&realm, protocol, "HTTP", None);
+            let mut ctx = new_context(&o, "localhost").unwrap();
+            auth_common::run_handshake(&mut peer, ctx.as_mut()).unwrap();
+            let got = peer.call("delegated").unwrap();
+            assert_eq!(got[1], if delegate { "1" } else { "0" }, "{protocol}");
+            auth_common::exchange_sealed(&mut peer, ctx.as_mut());
+        }
+        realm.forwardable(false);
+    }
 
     realm.rc4_only(true);
     let header = authenticate_and_seal(

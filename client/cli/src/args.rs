@@ -95,6 +95,13 @@ pub struct ConnectionArgs {
     /// Authentication mechanism.
     #[arg(short, long, value_enum, default_value_t = AuthArg::Negotiate, global = true)]
     pub auth: AuthArg,
+    /// Kerberos delegation (the second hop): forward your ticket-granting
+    /// ticket to the host, so commands there reach other hosts as you.
+    /// -a kerberos or negotiate; needs a forwardable ticket (kinit -f).
+    /// Example: wsman -H srv1 -a kerberos --delegate invoke
+    /// "Invoke-Command -ComputerName srv2 { hostname }"
+    #[arg(long, global = true)]
+    pub delegate: bool,
     /// Allow unencrypted SOAP bodies over plain HTTP (needed for Basic over HTTP).
     #[arg(long, global = true)]
     pub no_encryption: bool,

@@ -137,9 +137,11 @@ pub fn connection_info(args: &ConnectionArgs, host: &str) -> Result<ConnectionIn
              host allows it (AllowUnencrypted=true)"
         )));
     }
+    check_delegate(args)?;
     let secret = secret(args, &user, &endpoint.host)?;
     let credentials = Credentials::parse(&user, secret);
     let mut auth = AuthOptions::new(args.auth.into(), credentials);
+    auth.delegate = args.delegate;
     auth.spn_service = args.spn_service.clone();
     auth.spn_host = args.spn_host.clone();
     let mut transport = transport_config(args, endpoint, auth);
@@ -155,6 +157,27 @@ pub fn connection_info(args: &ConnectionArgs, host: &str) -> Result<ConnectionIn
         ));
     }
     Ok(finish(args, transport))
+}
+
+/// `--delegate` needs Kerberos (`-a kerberos` or `-a negotiate`, not with
+/// an NT hash); CredSSP delegates by itself. A usage error (exit 2) before
+/// any password is asked.
+fn check_delegate(args: &ConnectionArgs) -> Result<()> {
+    if !args.delegate {
+        return Ok(());
+    }
+    let name = match args.auth {
+        AuthArg::Kerberos | AuthArg::Credssp => return Ok(()),
+        AuthArg::Negotiate if args.nt_hash.is_none() => return Ok(()),
+        AuthArg::Negotiate => "an NT hash (--nt-hash, NTLM only)",
+        AuthArg::Ntlm => "-a ntlm",
+        AuthArg::Basic => "-a basic",
+        AuthArg::Certificate => "-a certificate",
+    };
+    Err(Error::Usage(format!(
+        "--delegate forwards a Kerberos ticket and cannot work with {name}: use -a kerberos or \
+         -a negotiate (or -a credssp, which delegates the password)"
+    )))
 }
 
 /// The transport settings every connection shares: timeouts, TLS, proxy.
@@ -210,6 +233,43 @@ pub fn single_host(args: &ConnectionArgs) -> Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    fn args(list: &[&str]) -> ConnectionArgs {
+        let mut all = vec!["wsman"];
+        all.extend_from_slice(list);
+        all.extend_from_slice(&["invoke", "1"]);
+        crate::args::Cli::try_parse_from(all).unwrap().connection
+    }
+
+    #[test]
+    fn delegate_needs_kerberos() {
+        for ok in [
+            &["-a", "kerberos", "--delegate"][..],
+            &["--delegate"],
+            &["-a", "credssp", "--delegate"],
+            &["-a", "ntlm"],
+        ] {
+            assert!(check_delegate(&args(ok)).is_ok(), "{ok:?}");
+        }
+        for (bad, why) in [
+            (&["-a", "ntlm", "--delegate"][..], "-a ntlm"),
+            (&["-a", "basic", "--delegate"], "-a basic"),
+            (&["--nt-hash", "00", "--delegate"], "NT hash"),
+        ] {
+            let e = check_delegate(&args(bad)).unwrap_err();
+            assert!(
+                matches!(&e, Error::Usage(m) if m.contains(why)),
+                "{bad:?}: {e}"
+            );
+        }
+        let info = connection_info(
+            &args(&["-a", "kerberos", "--delegate", "-p", "pw", "-u", "u"]),
+            "h",
+        )
+        .unwrap();
+        assert!(info.transport.auth.delegate);
+    }
 
     #[test]
     fn nt_hash_is_hex_or_lm_colon_nt() {

@@ -59,6 +59,10 @@ fn advice(e: &Error) -> Option<&'static str> {
             "--https uses TLS; over plain HTTP negotiate, ntlm and kerberos seal every message; \
              --no-encryption allows unencrypted bodies where the host does (AllowUnencrypted=true)",
         ),
+        K::Authentication if e.to_string().contains("not forwardable") => Some(
+            "--delegate needs a forwardable ticket-granting ticket: kinit -f USER@REALM, or -p so \
+             wsman gets one itself (krb5.conf [libdefaults] forwardable = true)",
+        ),
         K::Authentication => Some(
             "check the user (-u) and the password (-p or WSMAN_PASSWORD) and the mechanism (-a); \
              Basic over plain HTTP also needs --https, or --no-encryption where the host allows it",

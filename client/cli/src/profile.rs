@@ -35,6 +35,7 @@ struct Profile {
     auth: Option<String>,
     no_encryption: Option<bool>,
     insecure: Option<bool>,
+    delegate: Option<bool>,
     ca_file: Option<PathBuf>,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
@@ -160,6 +161,7 @@ pub fn apply(args: &mut ConnectionArgs, m: &ArgMatches) -> Result<()> {
     args.https |= p.https.unwrap_or(false);
     args.no_encryption |= p.no_encryption.unwrap_or(false);
     args.insecure |= p.insecure.unwrap_or(false);
+    args.delegate |= p.delegate.unwrap_or(false);
     if let Some(a) = p.auth {
         if !given(m, "auth") {
             args.auth = AuthArg::from_str(&a, true).map_err(|_| {

@@ -335,3 +335,22 @@ fn the_profile_supplies_what_the_command_line_does_not() {
     );
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_profile_can_ask_for_delegation() {
+    // `delegate = true` reaches the same check as --delegate: with NTLM it
+    // is a usage error that names the option, before any connection.
+    let config = "[profiles.lab]\nhost = \"http://127.0.0.1:9/wsman\"\nauth = \"ntlm\"\n\
+                  user = \"alice\"\ndelegate = true\n";
+    let out = with_config(
+        "delegate",
+        config,
+        &["--profile", "lab", "-p", "pw", "invoke", "1"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--delegate"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -7,6 +7,12 @@
 //! - the SPN `service@host` (a host-based service name: `HTTP`, `WSMAN`,
 //!   `host`), mutual authentication, confidentiality and integrity, channel
 //!   bindings (application data only, as Windows sends them);
+//! - delegation on request ([`AuthOptions::delegate`](super::AuthOptions::delegate)):
+//!   `GSS_C_DELEG_FLAG` ([RFC 2743] 2.2.1, [RFC 4121] 4.1.1.1) forwards the
+//!   user's TGT to the host, as Windows' Kerberos delegation does, so that a
+//!   command there can reach a second host as the user; a TGT the KDC did not
+//!   make forwardable cannot be delegated, and the handshake then fails with
+//!   an error that says so;
 //! - WinRM's sealing: `gss_wrap_iov` with a HEADER, the DATA and a PADDING
 //!   buffer; the header (the wrap token header with its rotated checksum)
 //!   is what WinRM frames as the "signature", the data (plus padding, empty
@@ -14,6 +20,7 @@
 //!
 //! [RFC 4121]: https://www.rfc-editor.org/rfc/rfc4121
 //! [RFC 4178]: https://www.rfc-editor.org/rfc/rfc4178
+//! [RFC 2743]: https://www.rfc-editor.org/rfc/rfc2743
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 use libgssapi::context::{ClientCtx, CtxFlags, SecurityContext as _};
 use libgssapi::credential::{Cred, CredUsage};
@@ -46,6 +53,8 @@ pub struct GssContext {
     /// Negotiate context can fall back to NTLM when Kerberos cannot work.
     first: Option<Vec<u8>>,
     target: String,
+    /// Whether the TGT must be delegated (checked once the context is complete).
+    delegate: bool,
 }
 
 fn gss_err(what: &str, e: libgssapi::error::Error) -> Error {
@@ -119,25 +128,30 @@ fn no_cache(target: &str) -> String {
 }
 
 impl GssContext {
-    /// Acquires credentials and makes the first token for `service@host`.
-    /// Fails with [`Error::Authentication`] when no ticket can be had (wrong
-    /// password, no KDC, no cache, unknown SPN).
+    /// Acquires credentials and makes the first token for `service@host`;
+    /// with `delegate`, asks for the user's TGT to be forwarded to the host
+    /// (`GSS_C_DELEG_FLAG`). Fails with [`Error::Authentication`] when no
+    /// ticket can be had (wrong password, no KDC, no cache, unknown SPN).
     pub fn new(
         creds: &Credentials,
         mech: GssMech,
         service: &str,
         host: &str,
         channel_bindings: Option<&[u8]>,
+        delegate: bool,
     ) -> Result<GssContext> {
         let target = format!("{service}@{host}");
         let cred = acquire(creds, mech, &target)?;
         let name = Name::new(target.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
             .map_err(|e| gss_err(&format!("bad service name {target}"), e))?;
-        let flags = CtxFlags::GSS_C_MUTUAL_FLAG
+        let mut flags = CtxFlags::GSS_C_MUTUAL_FLAG
             | CtxFlags::GSS_C_REPLAY_FLAG
             | CtxFlags::GSS_C_SEQUENCE_FLAG
             | CtxFlags::GSS_C_CONF_FLAG
             | CtxFlags::GSS_C_INTEG_FLAG;
+        if delegate {
+            flags |= CtxFlags::GSS_C_DELEG_FLAG;
+        }
         let oid = match mech {
             GssMech::Kerberos => GSS_MECH_KRB5,
             GssMech::Spnego => GSS_MECH_SPNEGO,
@@ -165,6 +179,31 @@ impl GssContext {
             channel_bindings: channel_bindings.map(<[u8]>::to_vec),
             first,
             target,
+            delegate,
+        })
+    }
+
+    /// With delegation asked for, whether the completed context delegated
+    /// the TGT; MIT drops `GSS_C_DELEG_FLAG` silently when the TGT is not
+    /// forwardable, which the user must hear about.
+    fn check_delegated(&self) -> Result<()> {
+        if !self.delegate || !self.ctx.is_complete() {
+            return Ok(());
+        }
+        let flags = self
+            .ctx
+            .flags()
+            .map_err(|e| gss_err("Kerberos: reading the context flags", e))?;
+        if flags.contains(CtxFlags::GSS_C_DELEG_FLAG) {
+            return Ok(());
+        }
+        Err(Error::Authentication {
+            message: format!(
+                "Kerberos: delegation to {} was asked for, but the user's ticket-granting ticket \
+                 is not forwardable, so nothing was delegated (get a forwardable ticket with \
+                 `kinit -f`, and check that the KDC allows forwardable tickets for the user)",
+                self.target
+            ),
         })
     }
 }
@@ -201,6 +240,7 @@ impl SecurityContext for GssContext {
                     e,
                 )
             })?;
+        self.check_delegated()?;
         Ok(out.map(|b| b.to_vec()).filter(|b| !b.is_empty()))
     }
 

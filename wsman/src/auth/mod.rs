@@ -175,6 +175,16 @@ pub struct AuthOptions {
     ///
     /// [RFC 5929]: https://www.rfc-editor.org/rfc/rfc5929
     pub channel_bindings: Option<Vec<u8>>,
+    /// Kerberos delegation: ask for the user's ticket-granting ticket to be
+    /// forwarded to the host (`GSS_C_DELEG_FLAG`, [RFC 4121] 4.1.1.1), so a
+    /// command there can reach a second host as the user (what Windows'
+    /// Kerberos delegation and `-Authentication Kerberos` with a
+    /// delegation-trusted host do). For [`Mechanism::Kerberos`] and
+    /// [`Mechanism::Negotiate`] only (which then never falls back to NTLM);
+    /// the TGT must be forwardable (`kinit -f`). Default `false`.
+    ///
+    /// [RFC 4121]: https://www.rfc-editor.org/rfc/rfc4121
+    pub delegate: bool,
 }
 
 impl AuthOptions {
@@ -186,6 +196,7 @@ impl AuthOptions {
             spn_service: "HTTP".to_string(),
             spn_host: None,
             channel_bindings: None,
+            delegate: false,
         }
     }
 }
@@ -269,6 +280,21 @@ pub fn new_context(
     let ntlm_spn = format!("{}/{}", opts.spn_service, host);
     let cb = opts.channel_bindings.as_deref();
     let creds = &opts.credentials;
+    // CredSSP delegates by design; Kerberos and Negotiate on request.
+    let cannot_delegate = match opts.mechanism {
+        Mechanism::Basic => Some("Basic"),
+        Mechanism::Ntlm => Some("NTLM"),
+        Mechanism::Certificate => Some("certificate"),
+        _ => None,
+    };
+    if let Some(name) = cannot_delegate.filter(|_| opts.delegate) {
+        return Err(crate::Error::Config {
+            message: format!(
+                "{name} authentication cannot delegate credentials: delegation needs \
+                 Kerberos (Kerberos or Negotiate) or CredSSP"
+            ),
+        });
+    }
     match opts.mechanism {
         Mechanism::Basic => Ok(Box::new(BasicContext::new(creds)?)),
         Mechanism::Ntlm => Ok(Box::new(NtlmContext::new(creds, &ntlm_spn, cb)?)),
@@ -279,6 +305,7 @@ pub fn new_context(
             &opts.spn_service,
             host,
             cb,
+            opts.delegate,
         )?)),
         #[cfg(not(feature = "gssapi"))]
         Mechanism::Kerberos => Err(crate::Error::Config {
@@ -293,12 +320,23 @@ pub fn new_context(
                     &opts.spn_service,
                     host,
                     cb,
+                    opts.delegate,
                 );
                 match krb {
                     Ok(ctx) => return Ok(Box::new(ctx)),
-                    Err(e) if matches!(creds.secret, Secret::None) => return Err(e),
+                    // NTLM cannot delegate: no silent fallback when delegation was asked for.
+                    Err(e) if matches!(creds.secret, Secret::None) || opts.delegate => {
+                        return Err(e)
+                    }
                     Err(_) => {} // no Kerberos for this host: NTLM below
                 }
+            }
+            if opts.delegate {
+                return Err(crate::Error::Config {
+                    message: "delegation needs Kerberos, but Negotiate would use NTLM here \
+                              (an NT hash, or a build without Kerberos)"
+                        .into(),
+                });
             }
             Ok(Box::new(NtlmContext::new(creds, &ntlm_spn, cb)?))
         }
@@ -328,6 +366,32 @@ mod tests {
         let c = Credentials::parse("carol", Secret::None);
         assert_eq!(c.username, "carol");
         assert_eq!(c.domain, None);
+    }
+
+    #[test]
+    fn delegation_needs_kerberos() {
+        for mech in [Mechanism::Ntlm, Mechanism::Basic, Mechanism::Certificate] {
+            let mut o = AuthOptions::new(mech, Credentials::parse("u", Secret::password("pw")));
+            o.delegate = true;
+            let err = new_context(&o, "h").err().expect("refused");
+            assert!(
+                matches!(&err, crate::Error::Config { message } if message.contains("cannot delegate")),
+                "{err}"
+            );
+        }
+        // Negotiate with an NT hash would be NTLM: no silent fallback.
+        let mut o = AuthOptions::new(
+            Mechanism::Negotiate,
+            Credentials::parse("u", Secret::nt_hash([1; 16])),
+        );
+        o.delegate = true;
+        let err = new_context(&o, "h").err().expect("refused");
+        assert!(
+            err.to_string().contains("delegation needs Kerberos"),
+            "{err}"
+        );
+        o.delegate = false;
+        assert!(new_context(&o, "h").is_ok());
     }
 
     #[test]

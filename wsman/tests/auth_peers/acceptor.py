@@ -13,6 +13,7 @@ keys from KRB5_KTNAME. Line protocol on stdin/stdout, binary values base64
   unwrap HEADER DATA  -> plain DATA
   wrap DATA           -> wrapped HEADER DATA
   user                -> user NAME
+  delegated           -> delegated 0|1 (the client forwarded its TGT: GSS_C_DELEG_FLAG)
 Any failure -> "error MESSAGE", and the script keeps reading.
 """
 import argparse
@@ -56,6 +57,17 @@ class PySpnego:
 
     def user(self):
         return str(self.ctx.client_principal)
+
+    def delegated(self):
+        # The python-gssapi context inside pyspnego's proxy (Negotiate -> Kerberos -> gssapi).
+        import gssapi
+
+        ctx = self.ctx
+        for _ in range(3):
+            if isinstance(ctx, gssapi.SecurityContext):
+                break
+            ctx = getattr(ctx, "_context", None)
+        return isinstance(ctx, gssapi.SecurityContext) and ctx.delegated_creds is not None
 
 
 class GssNtlmssp:
@@ -115,6 +127,8 @@ def main():
                 reply = f"wrapped {b64(h)} {b64(d)}"
             elif parts[0] == "user":
                 reply = f"user {peer.user()}"
+            elif parts[0] == "delegated":
+                reply = f"delegated {int(bool(peer.delegated()))}"
             else:
                 reply = f"error unknown command {parts[0]}"
         except Exception as e:  # report to the test, keep serving
