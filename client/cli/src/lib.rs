@@ -14,6 +14,7 @@ pub mod console_host;
 mod copy_cmd;
 mod enter;
 mod enter_complete;
+mod enter_format;
 mod enter_input;
 mod input;
 pub mod output;
