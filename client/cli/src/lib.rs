@@ -20,6 +20,7 @@ mod input;
 pub mod output;
 pub mod profile;
 mod ps_cmds;
+mod receive_interrupt;
 mod render;
 mod resource_text;
 pub mod sanitize;

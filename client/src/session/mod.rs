@@ -564,6 +564,15 @@ impl PsSession {
             .await
     }
 
+    /// [`start`](Self::start) for a pipeline of commands with parameters,
+    /// such as a script with its arguments (Invoke-Command
+    /// -InDisconnectedSession -ArgumentList): started and left running.
+    /// Returns the pipeline id (= CommandId).
+    pub async fn start_powershell(&mut self, power_shell: PowerShell) -> Result<Uuid> {
+        self.start_pipeline_as(None, power_shell, InvokeOptions::default())
+            .await
+    }
+
     async fn start_pipeline_as(
         &mut self,
         pipeline_id: Option<Uuid>,
