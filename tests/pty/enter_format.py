@@ -3,7 +3,8 @@ formatted on the host, as Enter-PSSession's is (the line runs with
 Out-Default, at the width the console announces): objects of two
 properties print as one table (header, dashes, numbers aligned right), an
 object of six properties as a list, a value too wide for the terminal is
-cut with `...`, and plain values stay plain lines.
+cut with `...` (also after the terminal is resized), and plain values stay
+plain lines.
 
 Usage: enter_format.py WSMAN_BINARY [wsman options...]
 Prints each step; exits non-zero (with the screen so far) on the first step
@@ -38,9 +39,18 @@ rows = [line for line in before.decode(errors="replace").splitlines() if line.st
 if len(rows) != 1 or not rows[0].endswith("...") or len(rows[0]) > COLUMNS:
     fail(f"a cell wider than {COLUMNS} columns is not cut: {rows!r}")
 print("ok: a value wider than the terminal is cut with ...")
+# The terminal shrinks: the next line is formatted at its new width.
+fcntl.ioctl(enter_driver.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 30, 0, 0))
+send("[pscustomobject]@{Path='" + "y" * 100 + "'}\r")
+expect(r"\r\nPath\r?\n----\r?\n")
+before = expect(PROMPT)
+rows = [line for line in before.decode(errors="replace").splitlines() if line.startswith("yyy")]
+if len(rows) != 1 or not rows[0].endswith("...") or len(rows[0]) > 30:
+    fail(f"after a resize to 30 columns the cell is not cut to them: {rows!r}")
+print("ok: a resized terminal's width is followed")
 send("'plain'; 42\r")
 expect(r"\r\nplain\r?\n42\r?\n")
 expect(PROMPT)
 print("ok: strings and numbers stay plain lines")
 leave()
-print("4 passed, 0 failed")
+print("5 passed, 0 failed")

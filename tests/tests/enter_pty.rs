@@ -170,7 +170,8 @@ fn progress_is_one_line_updated_in_place() {
 /// Output formatted on the host as Enter-PSSession's (by
 /// `tests/pty/enter_format.py`, 60 columns): two 2-property objects as one
 /// table with its header and dashes, a 6-property object as a list, a
-/// value wider than the terminal cut with `...`, plain values as lines.
+/// value wider than the terminal cut with `...` (at the new width after a
+/// resize), plain values as lines.
 #[test]
 fn output_is_formatted_on_the_host_at_the_terminal_width() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
@@ -178,7 +179,7 @@ fn output_is_formatted_on_the_host_at_the_terminal_width() {
     };
     let state = std::env::temp_dir().join(format!("wsman-enter-format-{}", std::process::id()));
     let run = std::panic::catch_unwind(|| {
-        run_driver(&host, "enter_format.py", &state, "4 passed, 0 failed")
+        run_driver(&host, "enter_format.py", &state, "5 passed, 0 failed")
     });
     let _ = std::fs::remove_dir_all(&state);
     if let Err(e) = run {
