@@ -6,6 +6,12 @@
 //! pipeline's HostInfo announces ([MS-PSRP] 2.2.3.14), measured before each
 //! line, so a resized terminal is followed.
 //!
+//! PowerShell hosts add the same `Out-Default` command after what is typed
+//! (public hosts such as PowerShellFar and PoshConsole do, with
+//! MergeUnclaimedPreviousCommandResults Error|Output). Here errors are not
+//! merged into it: they stay error records, printed by this console as
+//! PowerShell prints them, so a failed line still counts as one.
+//!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use psrp::types::{Command, Coordinates, HostDefaultData, PowerShell, Size};
 
