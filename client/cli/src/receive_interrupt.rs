@@ -18,7 +18,9 @@ use crate::{ConnectionInfo, Result};
 
 /// Prints `pipe`'s events until it ends (`Ok(None)`) or a signal comes
 /// (`Ok(Some(exit code))`, the session `instance_id` then disconnected on
-/// the host). `info` opens the second connection.
+/// the host). `info` opens the second connection; when the disconnection
+/// fails, the pipeline is received to its end (a second signal exits at
+/// once).
 pub(crate) async fn print_until_interrupted(
     mut pipe: Pipeline<'_>,
     printer: &mut Printer,
@@ -34,6 +36,7 @@ pub(crate) async fn print_until_interrupted(
         }
     };
     let mut stopping = None;
+    let mut disconnected = true;
     let _batch = output::Batch::begin();
     loop {
         while let Some(e) = pipe.next_queued().await? {
@@ -53,20 +56,22 @@ pub(crate) async fn print_until_interrupted(
                     ));
                     if let Err(e) = disconnect_aside(info, instance_id).await {
                         err_line(&format!(
-                            "wsman: could not disconnect the session: {}",
+                            "wsman: could not disconnect the session: {}; receiving the rest \
+                             (interrupt again to exit at once)",
                             error_text(&e.to_string())
                         ));
-                        return Ok(stopping);
+                        disconnected = false;
                     }
                 }
             }
         };
+        let stopped = stopping.filter(|_| disconnected);
         match event {
             Ok(Some(e)) => printer.event(&e, host),
-            Ok(None) => return Ok(stopping),
+            Ok(None) => return Ok(stopped),
             // The Receive the disconnection ended (or the next one, which
             // finds the session disconnected).
-            Err(_) if stopping.is_some() => return Ok(stopping),
+            Err(_) if stopped.is_some() => return Ok(stopped),
             Err(e) => return Err(e),
         }
     }
