@@ -127,16 +127,21 @@ fn multi_line_input_and_history_between_runs() {
 
 /// Remote Tab completion in `wsman enter` (by `tests/pty/enter_complete.py`):
 /// `Get-Se<Tab>` shows `Get-Service` (TabExpansion2 answered by the host), a
-/// completed command runs, a session variable completes after `$`, and a
-/// Tab without matches leaves the session working.
+/// completed command runs, a session variable completes after `$`, a Tab
+/// without matches leaves the session working, `Get-ChildItem -Pa<Tab>`
+/// completes to `-Path` and a path on the host's disk completes.
 #[test]
 fn tab_completes_through_tab_expansion2() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
     let state = std::env::temp_dir().join(format!("wsman-enter-complete-{}", std::process::id()));
+    // A file on the host's C: for path completion.
+    let drive = std::path::Path::new(host.get("fs_root").expect("the host's fs_root")).join("C");
+    std::fs::create_dir_all(&drive).unwrap();
+    std::fs::write(drive.join("wsman-complete-me.txt"), "notes on the host").unwrap();
     let run = std::panic::catch_unwind(|| {
-        run_driver(&host, "enter_complete.py", &state, "4 passed, 0 failed")
+        run_driver(&host, "enter_complete.py", &state, "6 passed, 0 failed")
     });
     let _ = std::fs::remove_dir_all(&state);
     if let Err(e) = run {
@@ -155,6 +160,26 @@ fn progress_is_one_line_updated_in_place() {
     let state = std::env::temp_dir().join(format!("wsman-enter-progress-{}", std::process::id()));
     let run = std::panic::catch_unwind(|| {
         run_driver(&host, "enter_progress.py", &state, "3 passed, 0 failed")
+    });
+    let _ = std::fs::remove_dir_all(&state);
+    if let Err(e) = run {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// Output formatted on the host as Enter-PSSession's (by
+/// `tests/pty/enter_format.py`, 60 columns): two 2-property objects as one
+/// table with its header and dashes, a 6-property object as a list, a
+/// value wider than the terminal cut with `...` (at the new width after a
+/// resize), plain values as lines.
+#[test]
+fn output_is_formatted_on_the_host_at_the_terminal_width() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let state = std::env::temp_dir().join(format!("wsman-enter-format-{}", std::process::id()));
+    let run = std::panic::catch_unwind(|| {
+        run_driver(&host, "enter_format.py", &state, "5 passed, 0 failed")
     });
     let _ = std::fs::remove_dir_all(&state);
     if let Err(e) = run {

@@ -6,6 +6,8 @@
 //! [`PsSession::keep_alive_interval`], so the host does not disconnect it
 //! however long the person takes. Tab completes through the session's
 //! TabExpansion2 ([`enter_complete`]); progress is one line redrawn in place.
+//! Each line's output is formatted on the host at the terminal's width, as
+//! Enter-PSSession's is ([`enter_format`]).
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
@@ -14,9 +16,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::args::ConnectionArgs;
 use super::config::{connection_info, single_host};
 use super::enter_complete::{self, RemoteCompleter, Request};
+use super::enter_format;
 use super::enter_input;
 use super::output::err_line;
-use super::ps_cmds::run_script;
+use super::ps_cmds::{run_commands, run_script};
 use super::render::Printer;
 use crate::console_host::ConsoleHost;
 use crate::session::{PsSession, SessionOptions};
@@ -63,10 +66,13 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         }
         None => {
             let info = connection_info(args, single_host(args)?)?;
-            (
-                PsSession::open(&info, SessionOptions::default(), host).await?,
-                true,
-            )
+            // The console is announced, as Enter-PSSession's: `$host.UI.RawUI`
+            // answers from it and the host formats at its width.
+            let options = SessionOptions {
+                raw_ui: Some(enter_format::console()),
+                ..Default::default()
+            };
+            (PsSession::open(&info, options, host).await?, true)
         }
     };
     if s.idle_timeout().is_none() {
@@ -145,7 +151,14 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         // One command failing (a fault, a prompt declined or cancelled)
         // does not end the session: only a session the host broke or
         // cannot be reached any more does.
-        let ran = run_script(&mut s, trimmed, None, &mut printer).await;
+        // Formatted on the host at this terminal's width (as it is now),
+        // as Enter-PSSession does; `--json` keeps the objects.
+        let ran = if printer.json {
+            run_script(&mut s, trimmed, None, &mut printer).await
+        } else {
+            s.set_raw_ui(Some(enter_format::console()));
+            run_commands(&mut s, enter_format::formatted(trimmed), None, &mut printer).await
+        };
         // The progress line goes when the command ends, as PowerShell's does.
         crate::output::clear_progress();
         if let Err(e) = ran {

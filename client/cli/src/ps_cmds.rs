@@ -68,6 +68,26 @@ pub(crate) async fn run_script_with(
     input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
+    run_commands(session, script_command(script, arguments), input, printer).await
+}
+
+/// The script with its `--arg` values as unnamed parameters, as
+/// Invoke-Command -ArgumentList sends them ([MS-PSRP] 2.2.3.11).
+pub(crate) fn script_command(script: &str, arguments: &[String]) -> PowerShell {
+    let command = arguments.iter().fold(Command::script(script), |c, a| {
+        c.argument(Value::String(a.clone()))
+    });
+    PowerShell::new(vec![command])
+}
+
+/// [`run_script`] for a pipeline of commands (`enter`: the line, then
+/// Out-Default).
+pub(crate) async fn run_commands(
+    session: &mut PsSession,
+    ps: PowerShell,
+    input: Option<&Input>,
+    printer: &mut Printer,
+) -> Result<()> {
     let mut progress_host = ConsoleHost {
         show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         json_host: printer.host_prefix.clone(),
@@ -75,16 +95,7 @@ pub(crate) async fn run_script_with(
     };
     let info = session.connection().clone();
     let instance_id = session.instance_id();
-    let mut pipeline = match (input, arguments) {
-        (None, []) => session.invoke(script).await?,
-        _ => {
-            let command = arguments.iter().fold(Command::script(script), |c, a| {
-                c.argument(Value::String(a.clone()))
-            });
-            let ps = PowerShell::new(vec![command]);
-            session.invoke_powershell(ps, input.is_some()).await?
-        }
-    };
+    let mut pipeline = session.invoke_powershell(ps, input.is_some()).await?;
     if let Some(input) = input {
         input.send(&mut pipeline).await?;
     }

@@ -12,8 +12,7 @@ use super::output::{err_line, out_line};
 use super::sanitize::{for_terminal, stdout_text};
 use crate::format::to_text;
 use crate::host::{Host, HostStream};
-use crate::session::{Pipeline, PipelineEvent};
-use crate::Result;
+use crate::session::PipelineEvent;
 
 /// Whether this process prints JSON lines (`--json`): the console host's
 /// writes (Write-Host, `$host.UI`, progress) follow it too. One per
@@ -302,21 +301,6 @@ impl Printer {
             }
             PipelineEvent::Progress(p) => host.progress(p),
             PipelineEvent::Finished { .. } => self.finished(e),
-        }
-    }
-
-    /// Prints a pipeline's events until it ends.
-    pub async fn pipeline(&mut self, mut p: Pipeline<'_>, host: &mut dyn Host) -> Result<()> {
-        let _batch = super::output::Batch::begin();
-        loop {
-            while let Some(e) = p.next_queued().await? {
-                self.event(&e, host);
-            }
-            super::output::flush_out();
-            match p.next().await? {
-                Some(e) => self.event(&e, host),
-                None => return Ok(()),
-            }
         }
     }
 }

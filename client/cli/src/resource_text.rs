@@ -1,7 +1,7 @@
 //! A WS-Management resource as readable `Name : Value` text, as
-//! Get-WSManInstance prints one: the root element's children, names padded
-//! to one column, nested elements indented under their name, repeated
-//! elements once per value.
+//! Get-WSManInstance prints one: the root element's children in the
+//! document's order, names padded to one column, nested elements indented
+//! under their name, repeated elements once per value.
 use serde_json::Value as Json;
 
 /// The text of a resource given as JSON ([`wsman::soap::json::xml_to_json`]):
@@ -94,15 +94,25 @@ mod tests {
         }});
         let t = resource_text(&v);
         assert!(t.contains("MaxEnvelopeSizekb : 500\n"), "{t}");
+        // The document's order, not the alphabet's.
         assert!(
-            t.contains("Client\n    Auth\n        Basic : true\n"),
+            t.contains("Client\n    NetworkDelayms : 5000\n    Auth\n        Basic : true\n"),
             "{t}"
         );
-        assert!(t.contains("\n    NetworkDelayms : 5000\n"), "{t}");
         assert!(
             t.contains("Listener\n    Port : 5985\nListener\n    Port : 5986\n"),
             "{t}"
         );
         assert!(t.contains(&format!("{:<17} : a, b\n", "Names")), "{t}");
+    }
+
+    #[test]
+    fn fields_come_in_the_documents_order() {
+        let xml = r#"<p:Win32_Service xmlns:p="urn:p"><p:State>Running</p:State><p:Name>WinRM</p:Name><p:AcceptStop>true</p:AcceptStop></p:Win32_Service>"#;
+        let t = resource_text(&wsman::soap::json::xml_to_json(xml).unwrap());
+        assert_eq!(
+            t,
+            "State      : Running\nName       : WinRM\nAcceptStop : true\n"
+        );
     }
 }

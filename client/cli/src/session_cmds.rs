@@ -24,8 +24,9 @@ use super::input::Input;
 use super::output::{err_line, out_line};
 use super::ps_cmds::{
     console_host, console_host_of, hold_session, load_store, print_record, print_table_header,
-    run_script_with, session_label, update_store,
+    run_script_with, script_command, session_label, update_store,
 };
+use super::receive_interrupt::print_until_interrupted;
 use super::render::Printer;
 use super::sanitize::{error_text, for_terminal};
 use super::script_source::Script;
@@ -427,12 +428,6 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
                 text: script,
                 args: arguments,
             } = super::script_source::load(script)?;
-            if *disconnected && !arguments.is_empty() {
-                return Err(Error::Usage(
-                    "--arg is not supported with --disconnected yet: put the values in the script"
-                        .into(),
-                ));
-            }
             let targets = resolve(args, &load_store()?, session, false)?;
             if !*disconnected {
                 if let Some(t) = targets
@@ -474,12 +469,15 @@ pub async fn session(args: &ConnectionArgs, cmd: &SessionCommand) -> Result<i32>
         SessionCommand::Receive { session, throttle } => {
             let targets = resolve(args, &load_store()?, session, false)?;
             let count = targets.len();
+            // From here a signal leaves the sessions disconnected, their
+            // unreceived output kept on the host.
+            let interrupt = Interrupt::listen();
             let (code, _) = on_each(targets, *throttle, args.json, |_, t| {
                 let printer = printer_for(args, &t, count);
                 async move { receive_in(t, printer).await }
             })
             .await?;
-            Ok(code)
+            Ok(interrupt.code().unwrap_or(code))
         }
         SessionCommand::Connect { session, throttle } => {
             let targets = resolve(args, &load_store()?, session, true)?;
@@ -790,7 +788,9 @@ async fn invoke_in(
             return Ok(code);
         }
         if disconnected {
-            let pipeline = s.start(&script).await?;
+            let pipeline = s
+                .start_powershell(script_command(&script, &arguments))
+                .await?;
             changes.push(Change::AddPending(id, pipeline));
             s.disconnect(None, None).await?;
             err_line(&format!(
@@ -830,16 +830,42 @@ async fn receive_in(t: Target, mut printer: Printer) -> Outcome {
             ..Default::default()
         };
         let mut result = Ok(());
+        let mut stopped_by = interrupted();
+        if stopped_by.is_some() {
+            // A signal while connecting: nothing is being received yet.
+            s.disconnect(None, None).await?;
+            pending.clear();
+        }
         for p in &pending {
             let r = match s.receive_pipeline(*p).await {
-                Ok(pipe) => printer.pipeline(pipe, &mut progress).await,
+                Ok(pipe) => {
+                    print_until_interrupted(pipe, &mut printer, &mut progress, &t.info, id).await
+                }
                 Err(e) => Err(e),
             };
-            if let Err(e) = r {
-                result = Err(e);
-                break;
+            match r {
+                Ok(None) => received.push(*p),
+                // The session is disconnected already (from a second connection).
+                Ok(Some(code)) => {
+                    stopped_by = Some(code);
+                    break;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
-            received.push(*p);
+        }
+        if let Some(code) = stopped_by {
+            err_line(&format!(
+                "wsman: {}: session {} is left disconnected on {}; what was not received stays \
+                 there: get it with `wsman session receive {}`",
+                Interrupt::name(code),
+                session_label(&t.record),
+                t.record.computer_name,
+                selector(&t.record)
+            ));
+            return Ok(code);
         }
         s.disconnect(None, None).await?;
         result?;

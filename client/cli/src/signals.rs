@@ -1,7 +1,9 @@
 //! SIGINT (Ctrl+C), SIGTERM and SIGHUP, for the commands that must clean
-//! up on the host before they exit (`invoke`, `session invoke`, `exec`):
-//! the first signal asks the command to stop its remote work and clean up
-//! (the temporary session removed, a PSSession left disconnected), then it
+//! up on the host or finish a line before they exit (`invoke`, `session
+//! invoke`, `session receive`, `exec`, `get`, `enumerate`): the first
+//! signal asks the command to stop its remote work and clean up (the
+//! temporary session removed, a PSSession left disconnected, no item
+//! printed halfway), then it
 //! exits with 128 + the signal's number, as shells report a process a
 //! signal stopped: 130, 143, 129. A second signal exits at once.
 //!

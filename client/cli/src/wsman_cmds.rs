@@ -88,11 +88,31 @@ pub async fn get(
     let selectors = parse_selectors(selectors)?;
     let info = connection_info(args, single_host(args)?)?;
     let mut client = info.wsman_client()?;
-    let r = client
-        .get(&resolve_resource_uri(resource), &selectors)
-        .await?;
+    // Ctrl+C while the answer is awaited: exit 130 with nothing printed
+    // (the resource is printed whole or not at all).
+    let interrupt = Interrupt::listen();
+    let uri = resolve_resource_uri(resource);
+    let r = tokio::select! {
+        biased;
+        code = interrupt.wait() => return Ok(interrupted(code, None)),
+        r = client.get(&uri, &selectors) => r?,
+    };
     print_xml_or_json(&r.xml, args.json, xml)?;
     Ok(0)
+}
+
+/// Reports a signal that stopped `get` or `enumerate` (with how many items
+/// were printed whole) and returns its exit code (130 for Ctrl+C).
+fn interrupted(code: i32, items: Option<usize>) -> i32 {
+    let name = Interrupt::name(code);
+    match items {
+        Some(n) => err_line(&format!(
+            "wsman: {name}: stopped after {n} item(s); the host drops the enumeration \
+             when it times out"
+        )),
+        None => err_line(&format!("wsman: {name}")),
+    }
+    code
 }
 
 /// `wsman enumerate RESOURCE [--filter WQL]`: prints each item as it is pulled.
@@ -111,7 +131,15 @@ pub async fn enumerate(
         filter: filter.map(|f| Filter::Wql(f.to_string())),
         ..Default::default()
     };
-    let mut batch = client.enumerate(&uri, &e, &[]).await?;
+    // Ctrl+C while a batch is awaited: the items printed so far stay
+    // (each whole), then exit 130.
+    let interrupt = Interrupt::listen();
+    let mut printed = 0;
+    let mut batch = tokio::select! {
+        biased;
+        code = interrupt.wait() => return Ok(interrupted(code, Some(printed))),
+        b = client.enumerate(&uri, &e, &[]) => b?,
+    };
     loop {
         for item in &batch.items {
             print_xml_or_json(item, args.json, xml)?;
@@ -119,6 +147,7 @@ pub async fn enumerate(
                 // A blank line between items, as PowerShell's list view.
                 out_line("");
             }
+            printed += 1;
         }
         // Nobody reads the rest (`| head`): stop pulling; the host drops
         // the enumeration context after its timeout.
@@ -126,7 +155,11 @@ pub async fn enumerate(
             break;
         }
         let ctx = batch.context.clone().unwrap_or_default();
-        batch = client.pull(&uri, &ctx, e.max_elements).await?;
+        batch = tokio::select! {
+            biased;
+            code = interrupt.wait() => return Ok(interrupted(code, Some(printed))),
+            b = client.pull(&uri, &ctx, e.max_elements) => b?,
+        };
     }
     Ok(0)
 }

@@ -477,6 +477,15 @@ impl PsSession {
         self.raw_ui.as_ref()
     }
 
+    /// Announces `raw_ui` (or no raw UI) in the HostInfo of the pipelines
+    /// started from now on ([MS-PSRP] 2.2.3.14), as a console that was
+    /// resized does: the host formats `Out-Default` and `Out-String` at its
+    /// BufferSize width. The pool's HostInfo, sent when the session opened,
+    /// is not changed.
+    pub fn set_raw_ui(&mut self, raw_ui: Option<HostDefaultData>) {
+        self.raw_ui = raw_ui;
+    }
+
     /// Sets where `$host.UI.RawUI.ReadKey()` gets its keys; without one it
     /// fails on the host.
     pub fn set_key_reader(&mut self, reader: KeyReader) {
@@ -552,6 +561,15 @@ impl PsSession {
     pub async fn start(&mut self, script: &str) -> Result<Uuid> {
         let ps = PowerShell::new(vec![Command::script(script)]);
         self.start_pipeline_as(None, ps, InvokeOptions::default())
+            .await
+    }
+
+    /// [`start`](Self::start) for a pipeline of commands with parameters,
+    /// such as a script with its arguments (Invoke-Command
+    /// -InDisconnectedSession -ArgumentList): started and left running.
+    /// Returns the pipeline id (= CommandId).
+    pub async fn start_powershell(&mut self, power_shell: PowerShell) -> Result<Uuid> {
+        self.start_pipeline_as(None, power_shell, InvokeOptions::default())
             .await
     }
 

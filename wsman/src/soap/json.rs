@@ -109,4 +109,11 @@ mod tests {
             serde_json::json!({"Svc": {"Name": "WinRM", "Dep": ["a", "b"], "Desc": null, "X": {"@k": "1", "#text": "t"}}})
         );
     }
+
+    #[test]
+    fn keys_keep_the_document_order() {
+        let v = xml_to_json(r#"<p:Svc xmlns:p="urn:p" z="1" a="2"><p:Zeta>1</p:Zeta><p:Alpha>2</p:Alpha><p:Mid>3</p:Mid><p:Zeta>4</p:Zeta></p:Svc>"#).unwrap();
+        let keys: Vec<_> = v["Svc"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["@z", "@a", "Zeta", "Alpha", "Mid"]);
+    }
 }
