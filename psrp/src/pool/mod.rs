@@ -432,6 +432,14 @@ impl RunspacePool {
         self.create_pipeline_with_id(id, pipeline)
     }
 
+    /// A fresh id from the pool's random source, for a pipeline the caller
+    /// names before creating it
+    /// ([`create_pipeline_with_id`](Self::create_pipeline_with_id)); a
+    /// seeded pool gives the same ids run after run ([MS-PSRP] 2.2.1 PID).
+    pub fn new_pipeline_id(&mut self) -> Uuid {
+        random::uuid(&mut *self.random)
+    }
+
     /// [`create_pipeline`](Self::create_pipeline) with a chosen id.
     pub fn create_pipeline_with_id(
         &mut self,
