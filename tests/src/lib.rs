@@ -7,6 +7,7 @@
 pub mod bench_host;
 pub mod forwarder;
 pub mod helpers;
+pub mod replay;
 
 pub use helpers::{connection, connection_at, replay_connection, TempDir};
 
