@@ -15,6 +15,7 @@
 //! ```
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -280,19 +281,22 @@ impl Cli {
             .map(|a| a.to_string_lossy())
             .collect::<Vec<_>>()
             .join(" ");
+        // A process group of its own, so a run past its limit is stopped
+        // with everything it started (a pty driver's `wsman`, say).
         let mut child = c
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .expect("start wsman");
-        let writer = input.map(|data| {
+        if let Some(data) = input {
             let mut stdin = child.stdin.take().expect("piped stdin");
             let data = data.to_vec();
             // A thread, so a command that does not read cannot block us.
             std::thread::spawn(move || {
                 let _ = stdin.write_all(&data);
-            })
-        });
+            });
+        }
         let out = drain(child.stdout.take().expect("piped stdout"));
         let err = drain(child.stderr.take().expect("piped stderr"));
         let deadline = Instant::now() + self.timeout;
@@ -301,9 +305,11 @@ impl Cli {
                 break status;
             }
             if Instant::now() >= deadline {
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
                 let _ = child.kill();
                 let _ = child.wait();
-                let err = err.join().unwrap_or_default();
+                let err = err.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
                 panic!(
                     "{shown} did not finish within {:?}; stderr:\n{}",
                     self.timeout,
@@ -312,13 +318,10 @@ impl Cli {
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        if let Some(w) = writer {
-            let _ = w.join();
-        }
         Output {
             status,
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
+            stdout: out.recv().unwrap_or_default(),
+            stderr: err.recv().unwrap_or_default(),
         }
     }
 }
@@ -329,12 +332,15 @@ impl Default for Cli {
     }
 }
 
-fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+/// Reads `r` to its end on a thread; the bytes arrive on the channel.
+fn drain(mut r: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();
         let _ = r.read_to_end(&mut buf);
-        buf
-    })
+        let _ = tx.send(buf);
+    });
+    rx
 }
 
 /// A run's stdout as text (lossy).
@@ -358,4 +364,70 @@ pub fn ok(o: &Output) -> String {
         stderr(o)
     );
     stdout(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A driver that ignores the `wsman` command line after it and runs
+    /// `script` in a shell instead (`sh -c SCRIPT NAME WSMAN ARGS...`).
+    fn shell(script: &str) -> [&str; 4] {
+        ["/bin/sh", "-c", script, "driver"]
+    }
+
+    #[test]
+    fn the_environment_is_the_cli_s_and_the_user_s_is_not_inherited() {
+        let cli = Cli::new()
+            .password("pw-in-env")
+            .env("WSMAN_USER", "set-here");
+        let mut c = cli.command_via(
+            &shell("echo \"$WSMAN_PASSWORD|$WSMAN_USER|${WSMAN_HOST-unset}|$WSMAN_STATE_DIR\""),
+            &[],
+        );
+        c.env("WSMAN_HOST", "from-the-user");
+        // What the test sets on the command itself wins; WSMAN_HOST was
+        // cleared by the Cli and set again here, so it shows.
+        let out = cli.run_command(c);
+        let line = ok(&out);
+        let state = cli.state().display().to_string();
+        assert_eq!(
+            line.trim(),
+            format!("pw-in-env|set-here|from-the-user|{state}")
+        );
+        let cleared = cli.run_command(cli.command_via(&shell("echo ${WSMAN_HOST-unset}"), &[]));
+        assert_eq!(ok(&cleared).trim(), "unset");
+    }
+
+    #[test]
+    fn stdin_reaches_the_command_and_the_state_folder_goes_with_the_cli() {
+        let cli = Cli::new();
+        let state = cli.state().to_path_buf();
+        assert!(state.is_dir());
+        let mut c = cli.command_via(&shell("tr a-z A-Z"), &[]);
+        c.stdin(Stdio::piped());
+        let out = cli.finish(c, Some(b"piped in"));
+        assert_eq!(stdout(&out), "PIPED IN");
+        drop(cli);
+        assert!(!state.exists());
+    }
+
+    #[test]
+    fn a_run_past_the_limit_is_killed_and_fails_without_the_password() {
+        let cli = Cli::new()
+            .password("never-shown")
+            .timeout(Duration::from_millis(300));
+        let started = Instant::now();
+        let failure = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cli.run_command(cli.command_via(&shell("sleep 30"), &[]))
+        }))
+        .expect_err("the run is cut at its limit");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let message = failure
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("did not finish within"), "{message}");
+        assert!(!message.contains("never-shown"), "{message}");
+    }
 }
