@@ -457,8 +457,9 @@ impl PsSession {
         Ok(sessions)
     }
 
-    /// The CommandIds of the pipelines the host keeps in this session
-    /// (WS-Man Enumerate of the shell's commands).
+    /// The CommandIds of the pipelines the host keeps in this session: a
+    /// WS-Man Enumerate of the shell's commands ([MS-WSMV] 3.1.4.8), as
+    /// [MS-PSRP] 3.1.5.3.14 finds what to connect to.
     pub async fn remote_pipelines(&mut self) -> Result<Vec<Uuid>> {
         let ids = self.wsman.enumerate_commands(&self.shell_id).await?;
         Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
