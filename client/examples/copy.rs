@@ -19,15 +19,6 @@ use pssession::host::NullHost;
 use pssession::{ConnectionInfo, PsSession, SessionOptions};
 use wsman::auth::Mechanism;
 
-fn mechanism(name: &str) -> Mechanism {
-    match name {
-        "ntlm" => Mechanism::Ntlm,
-        "kerberos" => Mechanism::Kerberos,
-        "basic" => Mechanism::Basic,
-        _ => Mechanism::Negotiate,
-    }
-}
-
 /// A progress callback printing `label: done of total (percent)` on one
 /// line of stderr, rewritten at each whole percent.
 fn progress(label: &'static str) -> impl FnMut(Progress) + Send {
@@ -71,7 +62,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .into(),
         );
     };
-    let auth = mechanism(&std::env::var("WSMAN_AUTH").unwrap_or_default());
+    let auth = match std::env::var("WSMAN_AUTH") {
+        Ok(name) => name.parse()?,
+        Err(_) => Mechanism::Negotiate,
+    };
     let info = ConnectionInfo::builder(host)
         .user(user)
         .password(std::env::var("WSMAN_PASSWORD").unwrap_or_default())

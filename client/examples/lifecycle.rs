@@ -12,22 +12,16 @@ use pssession::session::PipelineEvent;
 use pssession::{format, ConnectionInfo, PsSession, SessionOptions};
 use wsman::auth::Mechanism;
 
-fn mechanism(name: &str) -> Mechanism {
-    match name {
-        "ntlm" => Mechanism::Ntlm,
-        "kerberos" => Mechanism::Kerberos,
-        "basic" => Mechanism::Basic,
-        _ => Mechanism::Negotiate,
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(host), Some(user)) = (args.next(), args.next()) else {
         return Err("usage: lifecycle HOST_OR_URL USER (password in WSMAN_PASSWORD)".into());
     };
-    let auth = mechanism(&std::env::var("WSMAN_AUTH").unwrap_or_default());
+    let auth = match std::env::var("WSMAN_AUTH") {
+        Ok(name) => name.parse()?,
+        Err(_) => Mechanism::Negotiate,
+    };
     let info = ConnectionInfo::builder(host)
         .user(user)
         .password(std::env::var("WSMAN_PASSWORD").unwrap_or_default())

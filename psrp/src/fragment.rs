@@ -303,7 +303,7 @@ pub const DEFAULT_MAX_BUFFERED: usize = 64 * 1024 * 1024;
 pub const MAX_PARTIAL_OBJECTS: usize = 1024;
 
 /// Bound on the ranges of ObjectIds not yet seen below the highest one seen
-/// (see [`SeenObjects`]). Each range is one message still to come on
+/// (see `SeenObjects`). Each range is one message still to come on
 /// another stream (a pipeline's output while the pool's own messages
 /// arrive); beyond this many, the oldest range is given up and an ObjectId
 /// from it is refused as too old.

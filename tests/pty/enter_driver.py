@@ -12,12 +12,13 @@ import time
 
 binary, *options = sys.argv[1:]
 pid = fd = None
-screen = b""
+screen = b""  # what the terminal showed after the last match
+seen = b""    # everything the terminal showed since start()
 
 
 def start() -> None:
-    global pid, fd, screen
-    screen = b""
+    global pid, fd, screen, seen
+    screen = seen = b""
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(binary, [binary, *options, "enter"])
@@ -26,7 +27,7 @@ def start() -> None:
 def expect(pattern: str, timeout: float = 20.0) -> bytes:
     """Reads the terminal until `pattern` (a regex) appears after the last
     match; returns what came before it."""
-    global screen
+    global screen, seen
     deadline = time.monotonic() + timeout
     rx = re.compile(pattern.encode())
     while True:
@@ -46,6 +47,7 @@ def expect(pattern: str, timeout: float = 20.0) -> bytes:
             if not chunk:
                 fail(f"the terminal closed while waiting for {pattern!r}")
             screen += chunk
+            seen += chunk
 
 
 def fail(why: str) -> None:
@@ -61,8 +63,39 @@ def send(text: str) -> None:
     os.write(fd, text.encode())
 
 
+def shown() -> bytes:
+    """Everything the terminal showed since start()."""
+    return seen
+
+
+def unread() -> bytes:
+    """What the terminal showed after the last match."""
+    return screen
+
+
+def drain(timeout: float = 20.0) -> None:
+    """Reads the terminal until it closes (the program ended)."""
+    global screen, seen
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return
+        screen += chunk
+        seen += chunk
+    fail("the terminal stayed open after exit")
+
+
 def leave() -> None:
+    """Types `exit`, reads the terminal to its end and checks the exit code."""
     send("exit\r")
+    drain()
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:

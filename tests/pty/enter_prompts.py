@@ -7,63 +7,13 @@ Usage: enter_prompts.py WSMAN_BINARY [wsman options...]
 Prints each step; exits non-zero (with the screen so far) on the first
 step that does not show what it should.
 """
-import os
-import pty
 import re
-import select
-import sys
 import time
 
-binary, *options = sys.argv[1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(binary, [binary, *options, "enter"])
-
-screen = b""
-seen = b""    # everything the terminal showed
-
-
-def expect(pattern: str, timeout: float = 20.0) -> bytes:
-    """Reads the terminal until `pattern` (a regex) appears after the last match; returns what came before it."""
-    global screen, seen
-    deadline = time.monotonic() + timeout
-    rx = re.compile(pattern.encode())
-    while True:
-        m = rx.search(screen)
-        if m:
-            before = screen[:m.start()]
-            screen = screen[m.end():]
-            return before
-        left = deadline - time.monotonic()
-        if left <= 0:
-            fail(f"timed out waiting for {pattern!r}")
-        r, _, _ = select.select([fd], [], [], left)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                fail(f"the terminal closed while waiting for {pattern!r}")
-            screen += chunk
-            seen += chunk
-
-
-def fail(why: str) -> None:
-    print(f"FAIL: {why}\n--- screen since the last match ---\n{screen.decode(errors='replace')}")
-    try:
-        os.kill(pid, 9)
-    except ProcessLookupError:
-        pass
-    sys.exit(1)
-
-
-def send(text: str) -> None:
-    os.write(fd, text.encode())
-
+from enter_driver import PROMPT, expect, fail, leave, send, shown, start
 
 SECRET = "pw-9x"
-PROMPT = r"PS> "
+start()
 expect(PROMPT, 60)
 print("ok: prompt shown")
 
@@ -79,9 +29,9 @@ for ch in SECRET:
 send("\r")
 expect(r"bob\r?\n5\r?\n")
 expect(PROMPT)
-if SECRET.encode() in seen:
+if SECRET.encode() in shown():
     fail("the password was echoed")
-if b"*" * len(SECRET) not in seen:
+if b"*" * len(SECRET) not in shown():
     fail("the password was not shown as *")
 print("ok: Get-Credential answered at the terminal, the password not echoed")
 
@@ -114,10 +64,6 @@ expect(r"next line\r?\n")
 expect(PROMPT)
 print("ok: Ctrl+C cancelled the prompt, the next line went to PS>")
 
-send("exit\r")
-_, status = os.waitpid(pid, 0)
-code = os.waitstatus_to_exitcode(status)
-if code != 0:
-    fail(f"wsman enter exited {code}")
+leave()
 print("ok: exit left the session")
 print("6 passed, 0 failed")

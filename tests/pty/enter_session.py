@@ -6,59 +6,11 @@ Usage: enter_session.py WSMAN_BINARY [wsman options...]
 Prints each step; exits non-zero (with the screen so far) on the first
 step that does not show what it should.
 """
-import os
-import pty
-import re
-import select
-import sys
 import time
 
-binary, *options = sys.argv[1:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(binary, [binary, *options, "enter"])
+from enter_driver import PROMPT, expect, fail, leave, send, start, unread
 
-screen = b""
-
-
-def expect(pattern: str, timeout: float = 20.0) -> None:
-    """Reads the terminal until `pattern` (a regex) appears after the last match."""
-    global screen
-    deadline = time.monotonic() + timeout
-    rx = re.compile(pattern.encode())
-    while True:
-        m = rx.search(screen)
-        if m:
-            screen = screen[m.end():]
-            return
-        left = deadline - time.monotonic()
-        if left <= 0:
-            fail(f"timed out waiting for {pattern!r}")
-        r, _, _ = select.select([fd], [], [], left)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                fail(f"the terminal closed while waiting for {pattern!r}")
-            screen += chunk
-
-
-def fail(why: str) -> None:
-    print(f"FAIL: {why}\n--- screen since the last match ---\n{screen.decode(errors='replace')}")
-    try:
-        os.kill(pid, 9)
-    except ProcessLookupError:
-        pass
-    sys.exit(1)
-
-
-def send(text: str) -> None:
-    os.write(fd, text.encode())
-
-
-PROMPT = r"PS> "
+start()
 expect(PROMPT, 60)
 print("ok: prompt shown")
 send("$y = 7\r")
@@ -83,12 +35,8 @@ send("$y\r")
 expect(r"\b7\r?\n")
 expect(PROMPT)
 print("ok: the session survived the interrupt")
-send("exit\r")
-_, status = os.waitpid(pid, 0)
-code = os.waitstatus_to_exitcode(status)
-if code != 0:
-    fail(f"wsman enter exited {code}")
-if b"should not appear" in screen:
+leave()
+if b"should not appear" in unread():
     fail("the interrupted command kept running")
 print("ok: exit left the session")
 print("5 passed, 0 failed")

@@ -9,6 +9,9 @@ use wsman::transport::{Endpoint, TransportConfig};
 
 use crate::TestHost;
 
+/// The `wsman` command line for a test host (see [`crate::cli`]).
+pub use crate::cli::Cli;
+
 /// Connection settings for `host` with its user and password and the
 /// given mechanism; unencrypted HTTP is allowed for Basic only (the host
 /// is then started with `--allow-unencrypted`).
@@ -40,6 +43,7 @@ pub fn replay_connection(url: &str) -> ConnectionInfo {
 
 /// A fresh folder under the system temp dir, named after `tag`, the
 /// process and a random id; removed with its contents when dropped.
+#[derive(Debug)]
 pub struct TempDir(PathBuf);
 
 impl TempDir {

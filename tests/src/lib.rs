@@ -5,10 +5,12 @@
 #![warn(missing_docs)]
 
 pub mod bench_host;
+pub mod cli;
 pub mod forwarder;
 pub mod helpers;
+pub mod replay;
 
-pub use helpers::{connection, connection_at, replay_connection, TempDir};
+pub use helpers::{connection, connection_at, replay_connection, Cli, TempDir};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::cli::{ok, stderr, stdout};
+use integration_tests::TestHost;
 
 /// Rewrites the body of each answer of the host.
 type Rewrite = Arc<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
@@ -250,32 +251,26 @@ impl Cli {
         }
     }
 
+    /// The shared command line (`integration_tests::Cli`) to `url`.
+    fn to(&self, url: &str) -> integration_tests::Cli {
+        integration_tests::Cli::new()
+            .url(url)
+            .auth("basic")
+            .user(&self.user)
+            .password(&self.password)
+            .state_dir(&self.state_dir)
+    }
+
     fn command(&self, url: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(wsman_bin());
-        cmd.args([
-            "-H",
-            url,
-            "-a",
-            "basic",
-            "--no-encryption",
-            "-u",
-            &self.user,
-        ])
-        .args(args)
-        .env("WSMAN_PASSWORD", &self.password)
-        .env("WSMAN_STATE_DIR", &self.state_dir)
-        .env_remove("WSMAN_HOST")
-        .env_remove("WSMAN_USER")
-        .stdin(Stdio::null());
-        cmd
+        self.to(url).command(args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command(&self.url, args).output().expect("run wsman")
+        self.to(&self.url).run(args)
     }
 
     fn run_via(&self, url: &str, args: &[&str]) -> Output {
-        self.command(url, args).output().expect("run wsman")
+        self.to(url).run(args)
     }
 
     fn spawn(&self, args: &[&str]) -> Child {
@@ -297,25 +292,6 @@ impl Cli {
             })
             .collect()
     }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
-    stdout(o)
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -682,11 +658,9 @@ fn sigterm_and_sighup_clean_up_and_a_busy_session_is_refused() {
 
 #[test]
 fn a_password_in_the_url_is_refused_and_never_shown() {
-    let o = Command::new(wsman_bin())
-        .args(["-H", "http://bob:secretpw@127.0.0.1:9/wsman", "identify"])
-        .env_remove("WSMAN_HOST")
-        .output()
-        .expect("run wsman");
+    let o = integration_tests::Cli::new()
+        .url("http://bob:secretpw@127.0.0.1:9/wsman")
+        .run(&["identify"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let all = format!("{}{}", stdout(&o), stderr(&o));
     assert!(!all.contains("secretpw"), "{all}");

@@ -6,23 +6,17 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use integration_tests::{wsman_bin, TempDir, TestHost};
+use integration_tests::{Cli, TempDir, TestHost};
 use serde_json::Value;
 
 /// Runs `wsman` with Basic over HTTP against `host`, state in `state`.
 fn wsman(host: &TestHost, state: &std::path::Path, args: &[&str]) -> Output {
-    let bin = wsman_bin();
-    assert!(bin.exists(), "{} is not built", bin.display());
-    Command::new(bin)
-        .args(["-a", "basic", "--no-encryption", "-u", "vagrant"])
-        .args(args)
-        .env("WSMAN_PASSWORD", host.get("password").unwrap())
-        .env("WSMAN_STATE_DIR", state)
-        .env_remove("WSMAN_HOST")
-        .env_remove("WSMAN_USER")
-        .env_remove("WSMAN_PROFILE")
-        .output()
-        .expect("run wsman")
+    Cli::new()
+        .auth("basic")
+        .user("vagrant")
+        .password(host.get("password").unwrap())
+        .state_dir(state)
+        .run(args)
 }
 
 /// Every stdout line as a JSON object with a `stream` field; also fed

@@ -2,15 +2,13 @@
 //! test host, each command a separate process, for Basic, NTLM (sealed)
 //! and Kerberos (sealed), as a person would use it.
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::TestHost;
 
 struct Cli<'a> {
     host: &'a TestHost,
-    url: String,
     auth: &'static str,
-    user: String,
     password: String,
     state_dir: &'a Path,
 }
@@ -21,30 +19,10 @@ impl Cli<'_> {
     }
 
     fn run_with(&self, args: &[&str], password: &str, state_dir: &Path) -> Output {
-        let bin = wsman_bin();
-        assert!(bin.exists(), "{} is not built", bin.display());
-        let mut cmd = Command::new(bin);
-        cmd.arg("-H")
-            .arg(&self.url)
-            .arg("-a")
-            .arg(self.auth)
-            .arg("-u")
-            .arg(&self.user)
-            .args(args)
-            .env("WSMAN_PASSWORD", password)
-            .env("WSMAN_STATE_DIR", state_dir)
-            .env_remove("WSMAN_HOST")
-            .env_remove("WSMAN_USER");
-        if self.auth == "basic" {
-            cmd.arg("--no-encryption");
-        }
-        if let Some(k) = self.host.get("krb5_config") {
-            cmd.env("KRB5_CONFIG", k).env(
-                "KRB5CCNAME",
-                format!("MEMORY:wsman-test-{}", std::process::id()),
-            );
-        }
-        cmd.output().expect("run wsman")
+        integration_tests::Cli::for_host_with(self.host, self.auth)
+            .password(password)
+            .state_dir(state_dir)
+            .run(args)
     }
 }
 
@@ -147,18 +125,11 @@ fn run_for(auth: &'static str, host: &TestHost) {
     let dir = std::env::temp_dir().join(format!("wsman-cli-{auth}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (one, two) = (dir.join("one"), dir.join("two"));
-    let mut url = host.url().to_string();
-    let mut user = host.get("user").unwrap().to_string();
-    if auth == "kerberos" {
-        // Kerberos needs a host name for the SPN, and the realm's user.
-        url = url.replace("127.0.0.1", "localhost");
-        user = format!("{user}@{}", host.get("realm").unwrap());
-    }
+    // Kerberos reaches the host by name (the SPN) with the realm's user
+    // (integration_tests::Cli::for_host_with).
     let cli = Cli {
         host,
-        url,
         auth,
-        user,
         password: host.get("password").unwrap().to_string(),
         state_dir: &one,
     };

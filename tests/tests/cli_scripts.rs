@@ -2,75 +2,8 @@
 //! arguments against the test host (Invoke-Command -FilePath
 //! -ArgumentList), and the messages after `session invoke --disconnected`
 //! and `session connect` (`shared/docs/cli.md`).
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-use integration_tests::{wsman_bin, TestHost};
-
-struct Env<'a> {
-    host: &'a TestHost,
-    state: std::path::PathBuf,
-}
-
-impl Env<'_> {
-    fn command(&self, args: &[&str]) -> Command {
-        let bin = wsman_bin();
-        assert!(bin.exists(), "{} is not built", bin.display());
-        let mut c = Command::new(bin);
-        c.args([
-            "-H",
-            self.host.url(),
-            "-a",
-            "basic",
-            "--no-encryption",
-            "-u",
-            "vagrant",
-        ])
-        .args(args)
-        .env("WSMAN_PASSWORD", self.host.get("password").unwrap())
-        .env("WSMAN_STATE_DIR", &self.state)
-        .env_remove("WSMAN_PROFILE");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run wsman")
-    }
-
-    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wsman");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Env<'_> {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.state);
-    }
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use integration_tests::cli::ok;
+use integration_tests::{Cli, TestHost};
 
 fn lines(s: &str) -> Vec<&str> {
     s.lines().collect()
@@ -81,10 +14,8 @@ fn script_files_and_arguments() {
     let Some(h) = TestHost::start(&["--auth", "basic", "--allow-unencrypted"]) else {
         return;
     };
-    let state = std::env::temp_dir().join(format!("wsman-scripts-{}", std::process::id()));
-    std::fs::create_dir_all(&state).unwrap();
-    let env = Env { host: &h, state };
-    let file = env.state.join("deploy.ps1");
+    let env = Cli::for_host(&h);
+    let file = env.state().join("deploy.ps1");
     std::fs::write(
         &file,
         "param($name, $port = 80)\r\n\"$name on $port\"\r\n$args\r\n$args.Count\r\n",
@@ -163,15 +94,11 @@ fn identify_is_unauthenticated_unless_auth_is_given() {
         return;
     };
     let run = |args: &[&str], password: &str| {
-        Command::new(wsman_bin())
-            .args(["-H", h.url()])
-            .args(args)
+        Cli::new()
+            .url(h.url())
             .env("WSMAN_USER", "vagrant")
-            .env("WSMAN_PASSWORD", password)
-            .env_remove("WSMAN_PROFILE")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run wsman")
+            .password(password)
+            .run(args)
     };
     // As Test-WSMan: no credentials sent (a wrong password does not
     // matter), and Windows leaves ProductVersion out of an anonymous answer.

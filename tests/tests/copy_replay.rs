@@ -584,30 +584,21 @@ fn sha1_of_known_vectors() {
 /// Runs the `wsman` binary (built by `cargo build -p wsman-cli`) against a
 /// replay server: exit code, stdout, stderr.
 async fn wsman_cli(server: &ReplayServer, args: &[&str]) -> (i32, String, String) {
-    let bin = integration_tests::wsman_bin();
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo build -p wsman-cli",
-        bin.display()
-    );
-    let mut cmd = std::process::Command::new(bin);
-    cmd.args([
-        "-H",
-        &server.url(),
-        "-a",
-        "basic",
-        "--no-encryption",
-        "-u",
-        "vagrant",
-        "-p",
-        "vagrant",
-        "copy",
-    ])
-    .args(args)
-    .env("WSMAN_STATE_DIR", std::env::temp_dir());
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let cli = integration_tests::Cli::new()
+        .url(&server.url())
+        .auth("basic")
+        .user("vagrant")
+        .password("vagrant");
+    let args: Vec<String> = std::iter::once("copy")
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli.run(&args)
+    })
+    .await
+    .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use integration_tests::{wsman_bin, TempDir, TestHost};
+use integration_tests::{Cli, TempDir, TestHost};
 use sha2::{Digest, Sha256};
 
 struct Host {
     host: TestHost,
+    cli: Cli,
     fs: TempDir,
 }
 
@@ -23,7 +24,8 @@ fn start() -> Option<Host> {
     let root = fs.path().to_str().unwrap().to_string();
     let host = TestHost::start(&["--auth", "basic", "--allow-unencrypted", "--fs-root", &root])?;
     std::fs::create_dir_all(fs.path().join("C/data")).unwrap();
-    Some(Host { host, fs })
+    let cli = Cli::for_host(&host);
+    Some(Host { host, cli, fs })
 }
 
 impl Host {
@@ -33,24 +35,11 @@ impl Host {
     }
 
     fn wsman(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(wsman_bin());
-        c.args([
-            "-H",
-            self.host.url(),
-            "-a",
-            "basic",
-            "--no-encryption",
-            "-u",
-            "vagrant",
-        ])
-        .args(args)
-        .env("WSMAN_PASSWORD", self.host.get("password").unwrap())
-        .stdin(Stdio::null());
-        c
+        self.cli.command(args)
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.wsman(args).output().expect("run wsman")
+        self.cli.run(args)
     }
 
     fn requests(&self) -> u64 {
@@ -458,22 +447,16 @@ fn progress_on_a_terminal_is_one_line_cleared_at_the_end() {
     let dir = TempDir::new("pty");
     let src = dir.path().join("p.bin");
     random_file(&src, 32 << 20);
-    let out = Command::new(python)
-        .arg(integration_tests::workspace_root().join("tests/pty/run_in_pty.py"))
-        .arg(wsman_bin())
-        .args([
-            "-H",
-            h.host.url(),
-            "-a",
-            "basic",
-            "--no-encryption",
-            "-u",
-            "vagrant",
-            "copy",
-            src.to_str().unwrap(),
-            r"host:C:\data\p.bin",
-        ])
-        .env("WSMAN_PASSWORD", h.host.get("password").unwrap())
+    let driver = [
+        python,
+        integration_tests::workspace_root().join("tests/pty/run_in_pty.py"),
+    ];
+    let out = h
+        .cli
+        .command_via(
+            &driver,
+            &["copy", src.to_str().unwrap(), r"host:C:\data\p.bin"],
+        )
         .output()
         .unwrap();
     let stdout = text(&out.stdout);

@@ -2,30 +2,31 @@
 //! against the test host: two commands sharing a variable, a Read-Host
 //! answered at the terminal, Ctrl+C stopping a long command while the
 //! session survives, and `exit`.
-use std::process::Command;
-
-use integration_tests::{venv_python, workspace_root, wsman_bin, TestHost};
+use integration_tests::{venv_python, workspace_root, Cli, TestHost};
 
 /// Runs the pty driver `script` (in tests/pty) against `host` over NTLM with
 /// the state folder `state`; returns its stdout once it has exited 0 and
 /// printed `summary` (its "N passed, 0 failed" line).
 fn run_driver(host: &TestHost, script: &str, state: &std::path::Path, summary: &str) -> String {
+    drive(
+        &Cli::for_host_with(host, "ntlm").state_dir(state),
+        script,
+        summary,
+    )
+}
+
+/// Runs the pty driver `script` with the command line of `cli` (the
+/// password in the environment, not on the command line).
+fn drive(cli: &Cli, script: &str, summary: &str) -> String {
     let python = venv_python().expect("the host started, so the venv exists");
-    let out = Command::new(python)
-        .arg(workspace_root().join("tests/pty").join(script))
-        .arg(wsman_bin())
-        .args([
-            "-H",
-            host.url(),
-            "-a",
-            "ntlm",
-            "-u",
-            host.get("user").unwrap(),
-        ])
-        .args(["-p", host.get("password").unwrap()])
-        .env("WSMAN_STATE_DIR", state)
-        .output()
-        .expect("run the pty driver");
+    let driver = [
+        python.into_os_string(),
+        workspace_root()
+            .join("tests/pty")
+            .join(script)
+            .into_os_string(),
+    ];
+    let out = cli.run_command(cli.command_via(&driver, &[]));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{stdout}");
     assert!(
@@ -54,39 +55,10 @@ fn prompts_in_a_terminal(auth: &str) {
     let Some(host) = TestHost::start(&["--auth", auth]) else {
         return;
     };
-    let python = venv_python().expect("the host started, so the venv exists");
-    let mut url = host.url().to_string();
-    let mut user = host.get("user").unwrap().to_string();
-    let mut cmd = Command::new(python);
-    if auth == "kerberos" {
-        // Kerberos needs a host name for the SPN, and the realm's user.
-        url = url.replace("127.0.0.1", "localhost");
-        user = format!("{user}@{}", host.get("realm").unwrap());
-        cmd.env("KRB5_CONFIG", host.get("krb5_config").unwrap())
-            .env(
-                "KRB5CCNAME",
-                format!("MEMORY:wsman-enter-{}", std::process::id()),
-            );
-    }
-    let out = cmd
-        .arg(workspace_root().join("tests/pty/enter_prompts.py"))
-        .arg(wsman_bin())
-        .args(["-H", &url, "-a", auth, "-u", &user])
-        .args(["-p", host.get("password").unwrap()])
-        .env(
-            "WSMAN_STATE_DIR",
-            std::env::temp_dir().join(format!("wsman-enter-prompts-{auth}")),
-        )
-        .output()
-        .expect("run the pty driver");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("6 passed, 0 failed"));
+    let state = std::env::temp_dir().join(format!("wsman-enter-prompts-{auth}"));
+    // Kerberos reaches the host by name (the SPN) with the realm's user.
+    let cli = Cli::for_host_with(&host, auth).state_dir(&state);
+    drive(&cli, "enter_prompts.py", "6 passed, 0 failed");
 }
 
 #[test]

@@ -2,28 +2,18 @@
 //! gets its command's output and exit code (as `ssh -n`); without `-n` such
 //! a stdin is sent to the command.
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{Cli, TestHost};
 
 #[test]
 fn no_stdin_does_not_wait_for_an_open_pipe() {
     let Some(host) = TestHost::start(&["--auth", "basic", "--allow-unencrypted"]) else {
         return;
     };
-    let mut child = Command::new(wsman_bin())
-        .args([
-            "-H",
-            host.url(),
-            "-a",
-            "basic",
-            "--no-encryption",
-            "-u",
-            "vagrant",
-        ])
-        .args(["exec", "-n", "sh", "-c", "echo remote-ok; exit 7"])
-        .env("WSMAN_PASSWORD", host.get("password").unwrap())
+    let mut child = Cli::for_host(&host)
+        .command(&["exec", "-n", "sh", "-c", "echo remote-ok; exit 7"])
         .stdin(Stdio::piped()) // kept open, never written
         .stdout(Stdio::piped())
         .spawn()

@@ -1,9 +1,7 @@
 //! `wsman invoke` on several hosts at once (Invoke-Command -ComputerName
 //! h1,h2,h3 -ThrottleLimit N): every live host's output arrives tagged with
 //! its name, and a host that is down is reported without stopping the others.
-use std::process::Command;
-
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{Cli, TestHost};
 
 #[test]
 fn one_host_down_does_not_stop_the_others() {
@@ -16,21 +14,20 @@ fn one_host_down_does_not_stop_the_others() {
     // Port 9 on loopback is closed: that host is down.
     let down = "http://127.0.0.1:9/wsman";
     let hosts = format!("{},{},{down}", a.url(), b.url());
-    let out = Command::new(wsman_bin())
-        .args([
-            "-H",
-            &hosts,
-            "-a",
-            "basic",
-            "--no-encryption",
-            "-u",
-            "vagrant",
-        ])
-        .args(["--connect-timeout", "5", "invoke", "--throttle", "2"])
-        .arg("'hello'; $n = 2; $n")
-        .env("WSMAN_PASSWORD", a.get("password").unwrap())
-        .output()
-        .expect("run wsman");
+    let cli = Cli::new()
+        .auth("basic")
+        .user("vagrant")
+        .password(a.get("password").unwrap());
+    let out = cli.run(&[
+        "-H",
+        &hosts,
+        "--connect-timeout",
+        "5",
+        "invoke",
+        "--throttle",
+        "2",
+        "'hello'; $n = 2; $n",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     for h in [a.url(), b.url()] {
@@ -52,21 +49,13 @@ fn one_host_down_does_not_stop_the_others() {
     );
 
     // --json tags each object with its host.
-    let out = Command::new(wsman_bin())
-        .args(["-H", &format!("{},{}", a.url(), b.url())])
-        .args([
-            "-a",
-            "basic",
-            "--no-encryption",
-            "-u",
-            "vagrant",
-            "--json",
-            "invoke",
-            "42",
-        ])
-        .env("WSMAN_PASSWORD", a.get("password").unwrap())
-        .output()
-        .expect("run wsman");
+    let out = cli.run(&[
+        "-H",
+        &format!("{},{}", a.url(), b.url()),
+        "--json",
+        "invoke",
+        "42",
+    ]);
     assert!(out.status.success());
     let mut seen: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()

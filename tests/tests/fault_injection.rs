@@ -25,7 +25,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration_tests::forwarder::{Fault, Forwarder};
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{wsman_bin, Cli, TestHost};
 
 fn full() -> bool {
     std::env::var("FAULT_MATRIX").is_ok_and(|v| v == "full")
@@ -636,13 +636,9 @@ fn exec_whose_delete_answer_is_lost_still_succeeds() {
     let url = fwd.url();
     for fault in Fault::CUTS {
         fwd.plan_matching("transfer/Delete", fault);
-        let run = Command::new(wsman_bin())
-            .args(["-H", &url, "-a", "basic", "--no-encryption", "-u"])
-            .arg(host.get("user").unwrap())
-            .args(["exec", "-n", "seq", "1", "50"])
-            .env("WSMAN_PASSWORD", host.get("password").unwrap())
-            .output()
-            .expect("run wsman");
+        let run = Cli::for_host(&host)
+            .url(&url)
+            .run(&["exec", "-n", "seq", "1", "50"]);
         assert!(fwd.fired(), "{fault:?}: no Delete seen");
         let out = String::from_utf8_lossy(&run.stdout);
         let expected: String = (1..=50).map(|i| format!("{i}\n")).collect();

@@ -5,69 +5,28 @@
 //! prompt with no answer, verbose and debug records; over NTLM (sealed)
 //! and Kerberos (sealed), with `invoke` and `session invoke`. The secret
 //! must arrive (the script prints it back) and never show on stderr.
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 
 use integration_tests::{wsman_bin, TestHost};
 
 const SECRET: &str = "Sup3r-s3cret!";
 
-struct Cli<'a> {
-    host: &'a TestHost,
-    url: String,
-    auth: &'static str,
-    user: String,
-    state_dir: PathBuf,
+/// The shared command line for one mechanism, with stdin piped in.
+struct Cli {
+    cli: integration_tests::Cli,
 }
 
-impl<'a> Cli<'a> {
-    fn new(auth: &'static str, host: &'a TestHost) -> Self {
-        let mut url = host.url().to_string();
-        let mut user = host.get("user").unwrap().to_string();
-        if auth == "kerberos" {
-            url = url.replace("127.0.0.1", "localhost");
-            user = format!("{user}@{}", host.get("realm").unwrap());
-        }
-        let state_dir =
-            std::env::temp_dir().join(format!("wsman-prompts-{auth}-{}", std::process::id()));
+impl Cli {
+    fn new(auth: &'static str, host: &TestHost) -> Self {
         Cli {
-            host,
-            url,
-            auth,
-            user,
-            state_dir,
+            cli: integration_tests::Cli::for_host_with(host, auth),
         }
     }
 
     /// Runs `wsman ARGS` with `stdin` piped in.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut cmd = Command::new(wsman_bin());
-        cmd.arg("-H")
-            .arg(&self.url)
-            .arg("-a")
-            .arg(self.auth)
-            .arg("-u")
-            .arg(&self.user)
-            .args(args)
-            .env("WSMAN_PASSWORD", self.host.get("password").unwrap())
-            .env("WSMAN_STATE_DIR", &self.state_dir)
-            .env_remove("WSMAN_HOST")
-            .env_remove("WSMAN_USER")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some(k) = self.host.get("krb5_config") {
-            cmd.env("KRB5_CONFIG", k).env(
-                "KRB5CCNAME",
-                format!("MEMORY:wsman-prompts-{}", std::process::id()),
-            );
-        }
-        let mut child = cmd.spawn().expect("run wsman");
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.as_bytes()).unwrap();
-        drop(input);
-        child.wait_with_output().expect("wait for wsman")
+        self.cli.run_stdin(args, stdin)
     }
 
     fn invoke(&self, script: &str, stdin: &str) -> Run {
@@ -306,9 +265,7 @@ fn choices_errors_and_records(cli: &Cli) {
 fn run_for(auth: &'static str, host: &TestHost) {
     assert!(Path::new(&wsman_bin()).exists(), "wsman is not built");
     let cli = Cli::new(auth, host);
-    let _ = std::fs::remove_dir_all(&cli.state_dir);
     prompts(&cli, auth == "ntlm");
-    let _ = std::fs::remove_dir_all(&cli.state_dir);
 }
 
 #[test]

@@ -1,25 +1,7 @@
 //! `wsman invoke --input FILE` against the test host: each line is one
 //! input object, in order, whatever the file's size (the file is streamed
 //! in batches of Sends, not read whole first), from a file or from stdin.
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use integration_tests::{wsman_bin, TestHost};
-
-fn wsman(host: &TestHost) -> Command {
-    let mut c = Command::new(wsman_bin());
-    c.args([
-        "-H",
-        host.url(),
-        "-a",
-        "basic",
-        "--no-encryption",
-        "-u",
-        "vagrant",
-    ])
-    .env("WSMAN_PASSWORD", host.get("password").unwrap());
-    c
-}
+use integration_tests::{Cli, TestHost};
 
 #[test]
 fn input_lines_from_a_file_and_from_stdin_arrive_in_order() {
@@ -34,11 +16,8 @@ fn input_lines_from_a_file_and_from_stdin_arrive_in_order() {
     }
     text.push_str("last without newline");
     std::fs::write(&path, &text).unwrap();
-    let out = wsman(&host)
-        .args(["invoke", "--input", path.to_str().unwrap(), "$input"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let cli = Cli::for_host(&host);
+    let out = cli.run(&["invoke", "--input", path.to_str().unwrap(), "$input"]);
     let _ = std::fs::remove_file(&path);
     assert!(
         out.status.success(),
@@ -51,19 +30,7 @@ fn input_lines_from_a_file_and_from_stdin_arrive_in_order() {
     assert_eq!(lines.len(), want.len());
     assert_eq!(lines, want);
 
-    let mut child = wsman(&host)
-        .args(["invoke", "--input", "-", "$input"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"one\ntwo\r\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = cli.run_stdin(&["invoke", "--input", "-", "$input"], b"one\ntwo\r\n");
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8(out.stdout)

@@ -2,7 +2,7 @@
 //! `kinit`: what unattended Linux automation uses, through GSSAPI.
 use std::process::Command;
 
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{Cli, TestHost};
 
 #[test]
 fn a_client_keytab_authenticates_without_a_password() {
@@ -35,26 +35,18 @@ fn a_client_keytab_authenticates_without_a_password() {
     );
 
     let url = host.url().replace("127.0.0.1", "localhost");
-    let out = Command::new(wsman_bin())
-        .args([
-            "-H",
-            &url,
-            "-a",
-            "kerberos",
-            "-u",
-            &principal,
-            "invoke",
-            "'via keytab'",
-        ])
+    // No password anywhere: the Cli passes none and clears WSMAN_PASSWORD.
+    let out = Cli::new()
+        .url(&url)
+        .auth("kerberos")
+        .user(&principal)
         .env("KRB5_CONFIG", krb5_config)
         .env("KRB5_CLIENT_KTNAME", &keytab)
         .env(
             "KRB5CCNAME",
             format!("MEMORY:keytab-test-{}", std::process::id()),
         )
-        .env_remove("WSMAN_PASSWORD")
-        .output()
-        .expect("run wsman");
+        .run(&["invoke", "'via keytab'"]);
     let _ = std::fs::remove_file(&keytab);
     assert!(
         out.status.success(),

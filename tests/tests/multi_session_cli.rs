@@ -4,48 +4,31 @@
 //! $s1,$s2,$s3`, Receive/Disconnect/Remove on a group, `Get-PSSession
 //! -ComputerName a,b`, and a host that is down among them.
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{Cli, TempDir, TestHost};
 
 /// A closed port on loopback: a host that is down.
 const DOWN: &str = "http://127.0.0.1:9/wsman";
 
+/// The shared command line with the given state folder and a short
+/// connect timeout; `args` carries every other option.
+fn cli(state: &Path) -> Cli {
+    Cli::new()
+        .state_dir(state)
+        .arg("--connect-timeout")
+        .arg("5")
+}
+
 /// Runs `wsman` with a password in the environment and the given state
 /// folder; `args` carries every other option.
 fn wsman(state: &Path, password: &str, args: &[&str]) -> Output {
-    let bin = wsman_bin();
-    assert!(bin.exists(), "{} is not built", bin.display());
-    Command::new(bin)
-        .args(["--connect-timeout", "5"])
-        .args(args)
-        .env("WSMAN_PASSWORD", password)
-        .env("WSMAN_STATE_DIR", state)
-        .env_remove("WSMAN_HOST")
-        .env_remove("WSMAN_USER")
-        .output()
-        .expect("run wsman")
+    cli(state).password(password).run(args)
 }
 
 /// [`wsman`] with `input` on its stdin.
 fn wsman_with_input(state: &Path, password: &str, args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(wsman_bin())
-        .args(["--connect-timeout", "5"])
-        .args(args)
-        .env("WSMAN_PASSWORD", password)
-        .env("WSMAN_STATE_DIR", state)
-        .env_remove("WSMAN_HOST")
-        .env_remove("WSMAN_USER")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run wsman");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("write stdin");
-    drop(stdin);
-    child.wait_with_output().expect("wait for wsman")
+    cli(state).password(password).run_stdin(args, input)
 }
 
 fn text(b: &[u8]) -> String {
@@ -94,31 +77,6 @@ fn records(state: &Path) -> Vec<(u64, String, String, String)> {
             )
         })
         .collect()
-}
-
-/// A fresh folder under the temporary directory, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "wsman-multi-{tag}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn basic_host() -> Option<TestHost> {
@@ -519,17 +477,16 @@ fn the_password_is_asked_once_for_many_hosts() {
     let dir = TempDir::new("prompt");
     let state = dir.path().join("state");
     let python = integration_tests::venv_python().expect("the hosts started, so the venv exists");
+    let driver = [
+        python.into_os_string(),
+        integration_tests::workspace_root()
+            .join("tests/pty/answer_password.py")
+            .into_os_string(),
+        pw.clone().into(),
+    ];
     let at_terminal = |args: &[&str]| {
-        let o = Command::new(&python)
-            .arg(integration_tests::workspace_root().join("tests/pty/answer_password.py"))
-            .arg(&pw)
-            .arg(wsman_bin())
-            .args(["--connect-timeout", "5"])
-            .args(args)
-            .env("WSMAN_STATE_DIR", &state)
-            .env_remove("WSMAN_PASSWORD")
-            .env_remove("WSMAN_HOST")
-            .env_remove("WSMAN_USER")
+        let o = cli(&state)
+            .command_via(&driver, args)
             .output()
             .expect("run the pty driver");
         let out = text(&o.stdout);

@@ -8,12 +8,12 @@
 //! refuse new ones and lose the answer of the next request.
 use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integration_tests::forwarder::Forwarder;
-use integration_tests::{wsman_bin, TestHost};
+use integration_tests::{Cli, TestHost};
 use psrp::types::{Command as PsCommand, PowerShell};
 use pssession::host::NullHost;
 use pssession::session::{PipelineEvent, PsSession, SessionOptions};
@@ -90,23 +90,9 @@ fn enter_keeps_its_session_alive_while_the_prompt_waits() {
     let Some(host) = TestHost::start(&["--auth", "ntlm", "--idle-timeout", "3"]) else {
         return;
     };
-    let bin = wsman_bin();
-    assert!(bin.exists(), "{} is not built", bin.display());
-    let state = std::env::temp_dir().join(format!("wsman-robust-enter-{}", std::process::id()));
-    let mut child = Command::new(bin)
-        .args([
-            "-H",
-            host.url(),
-            "-a",
-            "ntlm",
-            "-u",
-            host.get("user").unwrap(),
-        ])
-        .arg("enter")
-        .env("WSMAN_PASSWORD", host.get("password").unwrap())
-        .env("WSMAN_STATE_DIR", &state)
-        .env_remove("WSMAN_HOST")
-        .env_remove("WSMAN_USER")
+    let cli = Cli::for_host_with(&host, "ntlm");
+    let mut child = cli
+        .command(&["enter"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -127,7 +113,6 @@ fn enter_keeps_its_session_alive_while_the_prompt_waits() {
         stdout.contains("still-here"),
         "stdout: {stdout}\nstderr: {stderr}"
     );
-    let _ = std::fs::remove_dir_all(state);
 }
 
 const SCRIPT: &str = "'a'; Start-Sleep 3; 'b'; Start-Sleep 3; 'c'";

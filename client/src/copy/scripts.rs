@@ -6,7 +6,7 @@
 //! A file to the host is written to `DEST.wsman-partial` and moved over
 //! DEST once its digest matches; a folder to the host is built in
 //! `DEST.wsman-partial` and renamed to DEST once every file is there.
-//! [`abort`] removes either after a failure.
+//! [`ABORT`] removes either after a failure.
 
 /// Appended to a destination's name while the copy is written to it
 /// (`DEST.wsman-partial`), on either side.

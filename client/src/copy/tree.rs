@@ -2,7 +2,7 @@
 //! the side it comes from, its folders are made (empty ones too) in a
 //! staging folder `TARGET.wsman-partial` on the other side, each file is
 //! copied into it as [`copy_to_host`](super::copy_to_host) /
-//! [`copy_from_host`](super::copy_from_host) copy a file (digest checked
+//! [`copy_from_host`] copy a file (digest checked
 //! on both sides), and the staging folder is renamed to the target at the
 //! end. A failed or interrupted copy removes its staging folder: nothing
 //! partial is left on either side.

@@ -155,7 +155,7 @@ impl PsSession {
         let members = scripts
             .iter()
             .map(|s| Member {
-                id: Uuid::new_v4(),
+                id: self.pool.new_pipeline_id(),
                 script: Some((*s).to_string()),
                 receiving: false,
                 finished: false,

@@ -83,6 +83,19 @@ pub struct SessionOptions {
     /// `$host.UI.RawUI` from it, and its Set* calls update it
     /// ([`PsSession::raw_ui`]).
     pub raw_ui: Option<HostDefaultData>,
+    /// Seeds the session's randomness: the RunspacePool id (= ShellId),
+    /// pipeline ids ([MS-PSRP] 2.2.1 RPID, PID) and the RSA key of the
+    /// session key exchange ([MS-PSRP] 3.1.4.3.1) come from
+    /// [`psrp::random::seeded`], so the same seed puts the same PSRP bytes
+    /// on the wire run after run (WS-Man's own message ids stay random).
+    /// The operating system's generator when `None` (the default).
+    ///
+    /// For tests and recordings only: the key exchange is then predictable,
+    /// and two sessions opened at once with one seed would ask the host for
+    /// the same ShellId. It is an option of the session, not of
+    /// [`ConnectionInfo`], for that reason. [`PsSession::connect`] keeps
+    /// the id it is given and uses the system's generator.
+    pub random_seed: Option<u64>,
 }
 
 /// How a pipeline is started: the settings of CREATE_PIPELINE ([MS-PSRP]
@@ -261,14 +274,18 @@ async fn created_after_lost_answer(
 impl PsSession {
     /// Creates a PSSession on the host (New-PSSession): WS-Man Create with
     /// SESSION_CAPABILITY + INIT_RUNSPACEPOOL, then Receive until the pool
-    /// is Opened.
+    /// is Opened ([MS-PSRP] 3.1.4.1, 3.1.5.3.1).
     pub async fn open(
         info: &ConnectionInfo,
         opts: SessionOptions,
         host: Box<dyn Host>,
     ) -> Result<PsSession> {
         let (mut wsman, configured_envelope) = first_contact_client(info)?;
-        let mut pool = RunspacePool::new(pool_config(host.as_ref(), &opts));
+        let random = match opts.random_seed {
+            Some(seed) => psrp::random::seeded(seed),
+            None => psrp::random::os(),
+        };
+        let mut pool = RunspacePool::with_random(pool_config(host.as_ref(), &opts), random);
         let max_packet = binding::max_packet(wsman.options().max_envelope_size);
         pool.open()?;
         let creation = pool.creation_payload(max_packet)?;
@@ -330,7 +347,8 @@ impl PsSession {
 
     /// Connects to a disconnected PSSession, also one made by another
     /// client (Connect-PSSession): WS-Man Connect with SESSION_CAPABILITY +
-    /// CONNECT_RUNSPACEPOOL; the answer's RUNSPACEPOOL_INIT_DATA opens it.
+    /// CONNECT_RUNSPACEPOOL; the answer's RUNSPACEPOOL_INIT_DATA opens it
+    /// ([MS-PSRP] 3.1.4.10).
     pub async fn connect(
         info: &ConnectionInfo,
         instance_id: Uuid,
@@ -439,8 +457,9 @@ impl PsSession {
         Ok(sessions)
     }
 
-    /// The CommandIds of the pipelines the host keeps in this session
-    /// (WS-Man Enumerate of the shell's commands).
+    /// The CommandIds of the pipelines the host keeps in this session: a
+    /// WS-Man Enumerate of the shell's commands ([MS-WSMV] 3.1.4.8), as
+    /// [MS-PSRP] 3.1.5.3.14 finds what to connect to.
     pub async fn remote_pipelines(&mut self) -> Result<Vec<Uuid>> {
         let ids = self.wsman.enumerate_commands(&self.shell_id).await?;
         Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
@@ -833,8 +852,9 @@ impl PsSession {
         }
     }
 
-    /// Disconnects (Disconnect-PSSession): the session and its running
-    /// pipelines stay on the host, buffering output, for `idle_timeout`.
+    /// Disconnects (Disconnect-PSSession, [MS-PSRP] 3.1.4.9): the session
+    /// and its running pipelines stay on the host, buffering output, for
+    /// `idle_timeout`.
     pub async fn disconnect(
         &mut self,
         idle_timeout: Option<Duration>,
@@ -854,7 +874,7 @@ impl PsSession {
     }
 
     /// Reconnects after [`disconnect`](Self::disconnect) from this same
-    /// client (WS-Man Reconnect).
+    /// client (WS-Man Reconnect, [MS-PSRP] 3.1.4.10.2).
     pub async fn reconnect(&mut self) -> Result<()> {
         self.wsman
             .reconnect(&self.resource_uri, &self.shell_id)
@@ -865,7 +885,8 @@ impl PsSession {
 
     /// After [`connect`](Self::connect) from a new client: attaches to a
     /// pipeline still kept on the host (WS-Man Connect with its CommandId)
-    /// and returns it to receive its buffered and further output.
+    /// and returns it to receive its buffered and further output
+    /// ([MS-PSRP] 3.1.4.10).
     pub async fn receive_pipeline(&mut self, pipeline_id: Uuid) -> Result<Pipeline<'_>> {
         self.pool.adopt_pipeline(pipeline_id)?;
         let id = guid_text(pipeline_id);
@@ -932,7 +953,8 @@ impl PsSession {
         self.pool.pipeline_state(pipeline_id)
     }
 
-    /// Removes the session from the host (Remove-PSSession): WS-Man Delete.
+    /// Removes the session from the host (Remove-PSSession): WS-Man Delete
+    /// ([MS-PSRP] 3.1.4.2, 3.1.5.3.11).
     pub async fn close(mut self) -> Result<()> {
         self.pool.begin_close()?;
         self.wsman

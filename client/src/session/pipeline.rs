@@ -238,14 +238,15 @@ impl<'a> Pipeline<'a> {
         self.session.flush().await
     }
 
-    /// Ends the input.
+    /// Ends the input: END_OF_PIPELINE_INPUT ([MS-PSRP] 3.1.4.5).
     pub async fn close_input(&mut self) -> Result<()> {
         self.session.pool_mut().close_input(self.id)?;
         self.session.flush().await
     }
 
-    /// Asks the host to stop the pipeline; keep calling
-    /// [`next`](Self::next) to see it end as Stopped.
+    /// Asks the host to stop the pipeline (a Signal, [MS-PSRP] 3.1.4.6,
+    /// 3.1.5.3.9); keep calling [`next`](Self::next) to see it end as
+    /// Stopped.
     pub async fn stop(&mut self) -> Result<()> {
         if self.finished {
             return Ok(());

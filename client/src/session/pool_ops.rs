@@ -100,7 +100,8 @@ impl PsSession {
         self.wait_for_session_key().await
     }
 
-    /// [`exchange_key`](Self::exchange_key) with a given RSA key pair.
+    /// [`exchange_key`](Self::exchange_key) with a given RSA key pair
+    /// ([MS-PSRP] 3.1.4.3.1).
     pub async fn exchange_key_with(&mut self, key: ExchangeKey) -> Result<()> {
         self.pool.exchange_key_with(key)?;
         self.wait_for_session_key().await

@@ -42,7 +42,7 @@ pub struct Limits {
     /// Default 64 MiB.
     pub max_ref_bytes: usize,
     /// References may expand a document by at most this many times its own
-    /// length (with a floor of [`REF_EXPANSION_FLOOR`] bytes for small
+    /// length (with a floor of `REF_EXPANSION_FLOOR` bytes for small
     /// messages), whichever of this and `max_ref_bytes` is smaller: what a
     /// hostile message costs stays a small multiple of its size. Default 16.
     pub max_ref_ratio: usize,

@@ -116,7 +116,7 @@ impl RunspacePool {
     }
 
     /// A pool with a known id: the RPID, which is also the WS-Man ShellId.
-    /// Use it to connect to a disconnected pool.
+    /// Use it to connect to a disconnected pool ([MS-PSRP] 3.1.4.10).
     pub fn with_id(id: Uuid, config: RunspacePoolConfig) -> Self {
         RunspacePool {
             id,
@@ -137,7 +137,7 @@ impl RunspacePool {
         }
     }
 
-    /// The RunspacePool id (RPID), also the WS-Man ShellId.
+    /// The RunspacePool id (RPID, [MS-PSRP] 2.2.1), also the WS-Man ShellId.
     pub fn id(&self) -> Uuid {
         self.id
     }
@@ -275,7 +275,7 @@ impl RunspacePool {
 
     /// Everything queued for the pool itself as one payload of at most
     /// `max_size` bytes: after [`open`](Self::open) the `creationXml` of the
-    /// WS-Man Create. Fails if it does not fit.
+    /// WS-Man Create ([MS-PSRP] 3.1.5.3.1). Fails if it does not fit.
     pub fn creation_payload(&mut self, max_size: usize) -> Result<Vec<u8>> {
         // All of it goes in one element: check before taking anything.
         let needed = self.packer.whole_size_for(None);
@@ -292,7 +292,8 @@ impl RunspacePool {
     }
 
     /// After [`connect`](Self::connect): the `connectXml` of the WS-Man
-    /// Connect, like [`creation_payload`](Self::creation_payload).
+    /// Connect ([MS-PSRP] 3.1.5.3.14), like
+    /// [`creation_payload`](Self::creation_payload).
     pub fn connect_payload(&mut self, max_size: usize) -> Result<Vec<u8>> {
         self.creation_payload(max_size)
     }
@@ -306,7 +307,8 @@ impl RunspacePool {
     }
 
     /// The WS-Man Disconnect succeeded (or the server disconnected an idle
-    /// pool): → Disconnected, and every running pipeline → Disconnected.
+    /// pool): → Disconnected, and every running pipeline → Disconnected
+    /// ([MS-PSRP] 3.1.4.9).
     pub fn disconnected(&mut self) -> Result<()> {
         self.expect(
             "mark the RunspacePool disconnected",
@@ -391,7 +393,7 @@ impl RunspacePool {
         Ok(())
     }
 
-    /// The WS-Man Delete succeeded: → Closed.
+    /// The WS-Man Delete succeeded: → Closed ([MS-PSRP] 3.1.4.2).
     pub fn closed(&mut self) -> Result<()> {
         self.expect(
             "mark the RunspacePool closed",
@@ -430,6 +432,14 @@ impl RunspacePool {
     pub fn create_pipeline(&mut self, pipeline: CreatePipeline) -> Result<Uuid> {
         let id = random::uuid(&mut *self.random);
         self.create_pipeline_with_id(id, pipeline)
+    }
+
+    /// A fresh id from the pool's random source, for a pipeline the caller
+    /// names before creating it
+    /// ([`create_pipeline_with_id`](Self::create_pipeline_with_id)); a
+    /// seeded pool gives the same ids run after run ([MS-PSRP] 2.2.1 PID).
+    pub fn new_pipeline_id(&mut self) -> Uuid {
+        random::uuid(&mut *self.random)
     }
 
     /// [`create_pipeline`](Self::create_pipeline) with a chosen id.
@@ -724,7 +734,8 @@ impl RunspacePool {
 
     /// The next packet to send, of at most `max_size` bytes (at least 22),
     /// or `None`. Its `pipeline_id` says which WS-Man Send (CommandId) or
-    /// Command carries it; `stream` says `stdin` or `pr`.
+    /// Command carries it ([MS-PSRP] 3.1.5.3.5, 3.1.5.3.3); `stream` says
+    /// `stdin` or `pr`.
     pub fn data_to_send(&mut self, max_size: usize) -> Result<Option<Outgoing>> {
         self.packer.next_packet(max_size)
     }

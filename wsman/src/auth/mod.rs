@@ -159,6 +159,31 @@ pub enum Mechanism {
     CredSsp,
 }
 
+/// A mechanism name [`Mechanism`]'s `FromStr` does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown authentication mechanism {0:?} (basic, ntlm, kerberos, negotiate, certificate, credssp)"
+)]
+pub struct UnknownMechanism(pub String);
+
+impl std::str::FromStr for Mechanism {
+    type Err = UnknownMechanism;
+
+    /// The mechanism by its lower-case name, as WinRM's `Auth` settings
+    /// and the `-a` option of the `wsman` binary spell it (any case).
+    fn from_str(name: &str) -> Result<Mechanism, UnknownMechanism> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "basic" => Mechanism::Basic,
+            "ntlm" => Mechanism::Ntlm,
+            "kerberos" => Mechanism::Kerberos,
+            "negotiate" => Mechanism::Negotiate,
+            "certificate" => Mechanism::Certificate,
+            "credssp" => Mechanism::CredSsp,
+            _ => return Err(UnknownMechanism(name.to_string())),
+        })
+    }
+}
+
 /// Everything needed to make a [`SecurityContext`].
 #[derive(Debug, Clone)]
 pub struct AuthOptions {
@@ -353,6 +378,18 @@ pub fn new_context(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mechanisms_by_name() {
+        use super::{Mechanism, UnknownMechanism};
+        assert_eq!("ntlm".parse(), Ok(Mechanism::Ntlm));
+        assert_eq!("Kerberos".parse(), Ok(Mechanism::Kerberos));
+        assert_eq!("CredSSP".parse(), Ok(Mechanism::CredSsp));
+        assert_eq!(
+            "digest".parse::<Mechanism>(),
+            Err(UnknownMechanism("digest".into()))
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -192,30 +192,14 @@ pub enum Resend {
 /// may not have acted on it. Holds the network error. A caller that can
 /// find out (a Command's CommandId among the shell's commands, say) tests
 /// for it with [`maybe_delivered`].
-#[derive(Debug)]
-pub struct MaybeDelivered(pub Error);
-
-impl fmt::Display for MaybeDelivered {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for MaybeDelivered {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MaybeDelivered(#[source] pub Error);
 
 /// Whether `e` says a request that must not run twice was written before
 /// its connection dropped and was not sent again ([`MaybeDelivered`]).
 pub fn maybe_delivered(e: &Error) -> bool {
-    match e {
-        Error::Transport {
-            source: Some(s), ..
-        } => s.is::<MaybeDelivered>(),
-        _ => false,
-    }
+    transport_source_is::<MaybeDelivered>(e)
 }
 
 /// The source of the [`Error::Transport`] for a Receive whose answer was
@@ -227,28 +211,22 @@ pub fn maybe_delivered(e: &Error) -> bool {
 /// nothing happened. Test with [`answer_lost`].
 ///
 /// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
-#[derive(Debug)]
-pub struct AnswerLost(pub Error);
-
-impl fmt::Display for AnswerLost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for AnswerLost {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AnswerLost(#[source] pub Error);
 
 /// Whether `e` says the answer to a Receive was lost and cannot be asked
 /// for again ([`AnswerLost`]): output may be missing.
 pub fn answer_lost(e: &Error) -> bool {
+    transport_source_is::<AnswerLost>(e)
+}
+
+/// Whether `e` is a transport error whose source is a `T`.
+fn transport_source_is<T: std::error::Error + 'static>(e: &Error) -> bool {
     match e {
         Error::Transport {
             source: Some(s), ..
-        } => s.is::<AnswerLost>(),
+        } => s.is::<T>(),
         _ => false,
     }
 }
