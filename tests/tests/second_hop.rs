@@ -20,7 +20,7 @@ struct Hop {
 
 impl Hop {
     fn start() -> Option<Hop> {
-        let first = TestHost::start(&["--auth", "ntlm,kerberos,negotiate", "--https"])?;
+        let first = TestHost::start(&["--auth", "ntlm,kerberos,negotiate,credssp", "--https"])?;
         let realm_dir = Path::new(first.get("state_dir").expect("state_dir")).join("realm");
         let realm_dir = realm_dir.to_str().expect("utf-8 path").to_string();
         let second = TestHost::start(&[
@@ -133,6 +133,13 @@ fn second_hop_with_and_without_delegation() {
     let out = hop.invoke_https(&["-a", "kerberos", "--delegate", "-u", &user, "-p", &pw]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "hop 2");
+
+    // CredSSP delegates the password itself (MS-CSSP TSPasswordCreds): the
+    // first host reaches the second with it, and -vv never shows it.
+    let out = hop.invoke(&["-a", "credssp", "-u", "vagrant", "-p", &pw, "-vv"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "hop 2");
+    assert!(!text(&out.stderr).contains(&pw), "the password was logged");
 
     // Without delegation the first host has nothing to pass on.
     for args in [
