@@ -130,6 +130,10 @@ fn kerberos_goes_inside_credssp_in_a_realm() {
     assert!(o.status.success(), "{text}");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "hop ready\n");
     assert!(!text.contains(&pw), "the password leaked at -vv");
+    assert!(
+        text.contains("inner=\"Kerberos\""),
+        "-vv names the inner mechanism: {text}"
+    );
     let o = wsman(
         &state,
         &user,

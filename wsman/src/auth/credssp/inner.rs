@@ -7,7 +7,9 @@
 use super::spnego::SpnegoNtlm;
 #[cfg(feature = "gssapi")]
 use crate::auth::kerberos::{GssContext, GssMech};
-use crate::auth::{Credentials, SecurityContext as _};
+use crate::auth::Credentials;
+#[cfg(feature = "gssapi")]
+use crate::auth::SecurityContext as _;
 use crate::Result;
 
 /// The SPNEGO context whose tokens travel in `negoTokens`.
@@ -28,6 +30,11 @@ impl Inner {
             return Ok(Inner::Kerberos(Box::new(ctx)));
         }
         let _ = host;
+        Inner::ntlm(creds, spn)
+    }
+
+    /// NTLM in SPNEGO for `spn`, without trying Kerberos.
+    pub fn ntlm(creds: &Credentials, spn: &str) -> Result<Inner> {
         Ok(Inner::Ntlm(Box::new(SpnegoNtlm::new(creds, spn)?)))
     }
 

@@ -126,6 +126,20 @@ impl CredSspContext {
     /// target name (`HTTP/host`). Kerberos is used inside when the
     /// password gets a ticket for `HTTP@host` (this talks to the KDC).
     pub fn new(creds: &Credentials, host: &str, spn: &str) -> Result<CredSspContext> {
+        CredSspContext::with_inner(creds, host, || Inner::new(creds, host, spn))
+    }
+
+    /// As [`new`](Self::new) with NTLM inside, without trying Kerberos
+    /// (no KDC traffic): for hosts known to be outside a realm, and fuzzing.
+    pub fn new_ntlm(creds: &Credentials, host: &str, spn: &str) -> Result<CredSspContext> {
+        CredSspContext::with_inner(creds, host, || Inner::ntlm(creds, spn))
+    }
+
+    fn with_inner(
+        creds: &Credentials,
+        host: &str,
+        inner: impl FnOnce() -> Result<Inner>,
+    ) -> Result<CredSspContext> {
         let Secret::Password(password) = &creds.secret else {
             return Err(Error::Config {
                 message: format!(
@@ -141,7 +155,7 @@ impl CredSspContext {
         })?;
         Ok(CredSspContext {
             tls: MemoryTls::new(host)?,
-            inner: Inner::new(creds, host, spn)?,
+            inner: inner()?,
             domain: creds.domain.clone().unwrap_or_default(),
             user: creds.username.clone(),
             password: password.clone(),
@@ -205,6 +219,10 @@ impl CredSspContext {
                 })?;
                 self.public_key = der::subject_public_key(cert)?;
                 let first = self.inner.step(None)?;
+                tracing::debug!(
+                    inner = self.inner.name(),
+                    "CredSSP: SPNEGO inside the TLS channel"
+                );
                 self.stage = Stage::Negotiate;
                 let req = TsRequest {
                     version: VERSION,
@@ -375,7 +393,7 @@ mod tests {
     #[test]
     fn starts_with_a_client_hello_and_cannot_seal_yet() {
         let creds = Credentials::parse("CORP\\alice", Secret::password("pw"));
-        let mut ctx = CredSspContext::new(&creds, "127.0.0.1", "HTTP/127.0.0.1").unwrap();
+        let mut ctx = CredSspContext::new_ntlm(&creds, "127.0.0.1", "HTTP/127.0.0.1").unwrap();
         assert_eq!(ctx.http_scheme(), "CredSSP");
         let hello = ctx.step(None).unwrap().unwrap();
         // a TLS handshake record (22), version 3.x, holding a ClientHello (1)
