@@ -22,14 +22,15 @@ pub enum Inner {
 }
 
 impl Inner {
-    /// Kerberos for `HTTP@host` when the credentials get a ticket for it,
-    /// else NTLM for `spn`.
-    pub fn new(creds: &Credentials, host: &str, spn: &str) -> Result<Inner> {
+    /// Kerberos for the service of `spn` (`HTTP/host`: `HTTP@host`) when
+    /// the credentials get a ticket for it, else NTLM for `spn`.
+    pub fn new(creds: &Credentials, spn: &str) -> Result<Inner> {
         #[cfg(feature = "gssapi")]
-        if let Ok(ctx) = GssContext::new(creds, GssMech::Spnego, "HTTP", host, None) {
-            return Ok(Inner::Kerberos(Box::new(ctx)));
+        if let Some((service, host)) = spn.split_once('/') {
+            if let Ok(ctx) = GssContext::new(creds, GssMech::Spnego, service, host, None) {
+                return Ok(Inner::Kerberos(Box::new(ctx)));
+            }
         }
-        let _ = host;
         Inner::ntlm(creds, spn)
     }
 

@@ -124,9 +124,10 @@ impl CredSspContext {
     /// A context delegating `creds` (which must hold a password: CredSSP
     /// hands the password itself to the host) to `host`; `spn` is the NTLM
     /// target name (`HTTP/host`). Kerberos is used inside when the
-    /// password gets a ticket for `HTTP@host` (this talks to the KDC).
+    /// password gets a ticket for that service (`HTTP@host`; this talks to
+    /// the KDC).
     pub fn new(creds: &Credentials, host: &str, spn: &str) -> Result<CredSspContext> {
-        CredSspContext::with_inner(creds, host, || Inner::new(creds, host, spn))
+        CredSspContext::with_inner(creds, host, || Inner::new(creds, spn))
     }
 
     /// As [`new`](Self::new) with NTLM inside, without trying Kerberos
