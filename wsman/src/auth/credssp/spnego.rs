@@ -350,6 +350,90 @@ mod tests {
         }
     }
 
+    /// A context that sent its AUTHENTICATE_MESSAGE (to a host offering
+    /// NTLM with key exchange), and that message's NegTokenResp.
+    fn authenticated() -> (SpnegoNtlm, NegTokenResp) {
+        use crate::auth::ntlm::tests::{challenge_msg, spec_target_info};
+        let creds = Credentials::parse("Domain\\User", Secret::password("Password"));
+        let mut c = SpnegoNtlm::new(&creds, "HTTP/h").unwrap();
+        c.step(None).unwrap();
+        let challenge = NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            supported_mech: Some(NTLM_OID.to_vec()),
+            response_token: Some(challenge_msg(flags::CLIENT, &spec_target_info())),
+            mech_list_mic: None,
+        };
+        let out = c.step(Some(&challenge.encode())).unwrap().unwrap();
+        (c, NegTokenResp::decode(&out).unwrap())
+    }
+
+    #[test]
+    fn the_authenticate_leg_carries_our_mech_list_mic_and_the_hosts_is_required() {
+        let (mut c, sent) = authenticated();
+        assert!(sent
+            .response_token
+            .unwrap()
+            .starts_with(b"NTLMSSP\0\x03\0\0\0"));
+        let mic = sent.mech_list_mic.expect("a mechListMIC");
+        // an NTLMSSP_MESSAGE_SIGNATURE: version 1, sequence number 0
+        assert_eq!(
+            (&mic[..4], &mic[12..]),
+            (&[1, 0, 0, 0][..], &[0, 0, 0, 0][..])
+        );
+        assert!(c.can_wrap() && !c.is_complete());
+        let sealed = c.wrap(b"proof").unwrap();
+        assert_eq!(&sealed[12..16], &[1, 0, 0, 0], "after the MIC, sequence 1");
+        assert!(
+            c.unwrap(&sealed).is_err(),
+            "nothing is opened before the host's MIC"
+        );
+
+        // the host completes without a mechListMIC: refused
+        let no_mic = NegTokenResp {
+            neg_state: Some(NegState::AcceptCompleted),
+            ..Default::default()
+        };
+        let err = c.step(Some(&no_mic.encode())).unwrap_err().to_string();
+        assert!(err.contains("no mechListMIC"), "{err}");
+
+        // a mechListMIC that is not the host's: refused
+        let (mut c, _) = authenticated();
+        let forged = NegTokenResp {
+            neg_state: Some(NegState::AcceptCompleted),
+            mech_list_mic: Some(mic),
+            ..Default::default()
+        };
+        let err = c.step(Some(&forged.encode())).unwrap_err().to_string();
+        assert!(err.contains("does not verify"), "{err}");
+        assert!(!c.is_complete() && c.unwrap(&sealed).is_err());
+
+        // the host still negotiating: refused
+        let (mut c, _) = authenticated();
+        let incomplete = NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            ..Default::default()
+        };
+        assert!(c.step(Some(&incomplete.encode())).is_err());
+    }
+
+    #[test]
+    fn another_mechanism_chosen_by_the_host_is_refused() {
+        let creds = Credentials::parse("alice", Secret::password("pw"));
+        let mut c = SpnegoNtlm::new(&creds, "HTTP/h").unwrap();
+        c.step(None).unwrap();
+        let krb5_oid = [
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,
+        ];
+        let resp = NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            supported_mech: Some(krb5_oid.to_vec()),
+            response_token: Some(b"\x60\x00".to_vec()),
+            mech_list_mic: None,
+        };
+        let err = c.step(Some(&resp.encode())).unwrap_err().to_string();
+        assert!(err.contains("other than NTLM"), "{err}");
+    }
+
     #[test]
     fn a_rejection_or_a_missing_mic_ends_the_logon() {
         let creds = Credentials::parse("alice", Secret::password("pw"));

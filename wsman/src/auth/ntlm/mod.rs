@@ -454,4 +454,4 @@ fn session_for_sealing(state: &mut State) -> Result<&mut Session> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
