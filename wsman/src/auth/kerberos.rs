@@ -302,3 +302,28 @@ impl SecurityContext for GssContext {
         Ok(plain)
     }
 }
+
+impl GssContext {
+    /// GSS_Wrap with confidentiality into one token: how CredSSP seals its
+    /// pubKeyAuth and authInfo with the inner context ([MS-CSSP] 3.1.5).
+    ///
+    /// [MS-CSSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cssp/
+    pub fn wrap_token(&mut self, data: &[u8]) -> Result<Vec<u8>> {
+        self.ctx
+            .wrap(true, data)
+            .map(|b| b.to_vec())
+            .map_err(|e| Error::Encryption {
+                message: format!("Kerberos wrap failed: {e}"),
+            })
+    }
+
+    /// GSS_Unwrap of one token sealed by the host.
+    pub fn unwrap_token(&mut self, token: &[u8]) -> Result<Vec<u8>> {
+        self.ctx
+            .unwrap(token)
+            .map(|b| b.to_vec())
+            .map_err(|e| Error::Protocol {
+                message: format!("Kerberos unwrap of the host's message failed: {e}"),
+            })
+    }
+}

@@ -293,8 +293,9 @@ pub trait SecurityContext: Send {
 /// - `Negotiate`: SPNEGO with Kerberos inside when a ticket can be had
 ///   (feature `gssapi`), otherwise NTLM tokens sent raw under `Negotiate`
 ///   (what Windows and pypsrp do), when the credentials allow NTLM.
-/// - `CredSsp`: [`credssp::CredSspContext`] under `CredSSP`, with NTLM
-///   inside; needs a password (it is delegated to the host).
+/// - `CredSsp`: [`credssp::CredSspContext`] under `CredSSP`, with SPNEGO
+///   inside (Kerberos when a ticket can be had, else NTLM); needs a
+///   password (it is delegated to the host).
 /// - `Certificate` is TLS-level (the transport handles it):
 ///   [`crate::Error::Config`].
 pub fn new_context(

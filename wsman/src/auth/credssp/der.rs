@@ -12,24 +12,24 @@ use zeroize::Zeroizing;
 
 use crate::{Error, Result};
 
-const SEQUENCE: u8 = 0x30;
+pub(super) const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
-const OCTET_STRING: u8 = 0x04;
+pub(super) const OCTET_STRING: u8 = 0x04;
 const BIT_STRING: u8 = 0x03;
 
 /// `[n]` EXPLICIT, context-specific and constructed.
-const fn ctx(n: u8) -> u8 {
+pub(super) const fn ctx(n: u8) -> u8 {
     0xa0 | n
 }
 
-fn malformed(what: &str) -> Error {
+pub(super) fn malformed(what: &str) -> Error {
     Error::Protocol {
         message: format!("malformed CredSSP message from the host: {what}"),
     }
 }
 
 /// Reads one TLV from the front of `input`: (tag, value, rest).
-fn read_tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8])> {
+pub(super) fn read_tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first().ok_or_else(|| malformed("truncated"))?;
     let (&first, mut rest) = rest.split_first().ok_or_else(|| malformed("truncated"))?;
     let len = if first < 0x80 {
@@ -53,7 +53,7 @@ fn read_tlv(input: &[u8]) -> Result<(u8, &[u8], &[u8])> {
 }
 
 /// Reads a TLV that must carry `tag`.
-fn expect<'a>(input: &'a [u8], tag: u8, what: &str) -> Result<(&'a [u8], &'a [u8])> {
+pub(super) fn expect<'a>(input: &'a [u8], tag: u8, what: &str) -> Result<(&'a [u8], &'a [u8])> {
     let (t, value, rest) = read_tlv(input)?;
     if t != tag {
         return Err(malformed(what));
@@ -62,7 +62,7 @@ fn expect<'a>(input: &'a [u8], tag: u8, what: &str) -> Result<(&'a [u8], &'a [u8
 }
 
 /// Appends a TLV with a DER length.
-fn put(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+pub(super) fn put(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
     out.push(tag);
     let len = value.len();
     if len < 0x80 {
@@ -76,7 +76,7 @@ fn put(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
     out.extend_from_slice(value);
 }
 
-fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+pub(super) fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + 6);
     put(&mut out, tag, value);
     out

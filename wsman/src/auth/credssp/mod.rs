@@ -7,16 +7,18 @@
 //!
 //! 1. a TLS handshake with the host's CredSSP listener (over memory, see
 //!    `tls`), whose certificate is self-signed;
-//! 2. inside TLS, TSRequests carrying NTLM ([MS-NLMP], our own
-//!    [`NtlmContext`]) until the host knows who the user is;
-//! 3. `pubKeyAuth`: the client proves, sealed with NTLM, which TLS public key
+//! 2. inside TLS, TSRequests carrying SPNEGO tokens (`inner`): Kerberos
+//!    through GSSAPI when a ticket for the host can be had, else NTLM
+//!    ([MS-NLMP]) in our own SPNEGO (`spnego`), until the host knows who
+//!    the user is;
+//! 3. `pubKeyAuth`: the client proves, sealed with that context, which TLS public key
 //!    it saw (version 5 and 6: SHA-256 over a fixed string, a fresh
 //!    `clientNonce` and the key); the host answers with its own proof, which
 //!    the client checks **before anything else is sent**: a host (or a man in
 //!    the middle) whose TLS key differs from the one it proves gets no
 //!    credentials;
 //! 4. `authInfo`: TSCredentials with the password (TSPasswordCreds), sealed
-//!    with NTLM.
+//!    the same way.
 //!
 //! Afterwards the WinRM bodies are sealed with the TLS channel itself
 //! (`application/HTTP-CredSSP-session-encrypted`, [MS-WSMV] 2.2.9.1.1).
@@ -24,24 +26,26 @@
 //! Our own implementation rather than the `sspi` crate's: sspi needs a
 //! newer Rust than this workspace's minimum, brings its own TLS provider
 //! (aws-lc-rs by default), its own NTLM and a Kerberos that wants its own
-//! KDC client; here CredSSP is TSRequest DER, rustls over memory and the
-//! NTLM the crate already has. The NTLM token travels raw in `negoTokens`
-//! (as requests-credssp did against Windows, whose Negotiate accepts it);
-//! Kerberos inside CredSSP is not offered.
+//! KDC client; here CredSSP is TSRequest DER, rustls over memory, the
+//! NTLM the crate already has (in SPNEGO with its mechListMIC) and the
+//! system's GSSAPI for Kerberos, as the `Kerberos` mechanism uses it.
 //!
 //! [MS-CSSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cssp/
 //! [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 mod der;
+mod inner;
+pub mod spnego;
 mod tls;
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::{Credentials, NtlmContext, Secret, SecurityContext};
+use super::{Credentials, Secret, SecurityContext};
 use crate::transport::encryption::CREDSSP_PROTOCOL;
 use crate::{Error, Result};
 pub use der::{subject_public_key, ts_password_credentials, TsRequest};
+use inner::Inner;
 use tls::MemoryTls;
 
 /// The CredSSP version this client speaks ([MS-CSSP] 2.2.1).
@@ -60,9 +64,9 @@ enum Stage {
     Start,
     /// The TLS handshake is under way.
     Tls,
-    /// The NTLM NEGOTIATE went; the CHALLENGE is awaited.
+    /// SPNEGO tokens are being exchanged.
     Negotiate,
-    /// The AUTHENTICATE and our pubKeyAuth went; the host's proof is awaited.
+    /// Our pubKeyAuth went; the host's proof is awaited.
     PublicKey,
     /// The credentials were sent: the channel seals.
     Done,
@@ -75,7 +79,7 @@ enum Stage {
 /// [MS-CSSP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-cssp/
 pub struct CredSspContext {
     tls: MemoryTls,
-    ntlm: NtlmContext,
+    inner: Inner,
     domain: String,
     user: String,
     password: Zeroizing<String>,
@@ -119,8 +123,24 @@ fn binding_hash(direction: &str, nonce: &[u8; 32], public_key: &[u8]) -> Vec<u8>
 impl CredSspContext {
     /// A context delegating `creds` (which must hold a password: CredSSP
     /// hands the password itself to the host) to `host`; `spn` is the NTLM
-    /// target name (`HTTP/host`).
+    /// target name (`HTTP/host`). Kerberos is used inside when the
+    /// password gets a ticket for that service (`HTTP@host`; this talks to
+    /// the KDC).
     pub fn new(creds: &Credentials, host: &str, spn: &str) -> Result<CredSspContext> {
+        CredSspContext::with_inner(creds, host, || Inner::new(creds, spn))
+    }
+
+    /// As [`new`](Self::new) with NTLM inside, without trying Kerberos
+    /// (no KDC traffic): for hosts known to be outside a realm, and fuzzing.
+    pub fn new_ntlm(creds: &Credentials, host: &str, spn: &str) -> Result<CredSspContext> {
+        CredSspContext::with_inner(creds, host, || Inner::ntlm(creds, spn))
+    }
+
+    fn with_inner(
+        creds: &Credentials,
+        host: &str,
+        inner: impl FnOnce() -> Result<Inner>,
+    ) -> Result<CredSspContext> {
         let Secret::Password(password) = &creds.secret else {
             return Err(Error::Config {
                 message: format!(
@@ -136,7 +156,7 @@ impl CredSspContext {
         })?;
         Ok(CredSspContext {
             tls: MemoryTls::new(host)?,
-            ntlm: NtlmContext::new(creds, spn, None)?,
+            inner: inner()?,
             domain: creds.domain.clone().unwrap_or_default(),
             user: creds.username.clone(),
             password: password.clone(),
@@ -180,24 +200,6 @@ impl CredSspContext {
         Ok(req)
     }
 
-    /// NTLM-seals `data` as GSS_WrapEx does for CredSSP: signature, then
-    /// the sealed bytes ([MS-CSSP] 3.1.5).
-    fn ntlm_seal(&mut self, data: &[u8]) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(data.len() + 16);
-        let (sig, sealed) = self.ntlm.wrap_winrm(data)?;
-        out.extend_from_slice(&sig);
-        out.extend_from_slice(&sealed);
-        Ok(out)
-    }
-
-    fn ntlm_unseal(&mut self, data: &[u8]) -> Result<Vec<u8>> {
-        if data.len() < 16 {
-            return Err(self.refused("the host's pubKeyAuth is too short"));
-        }
-        let (sig, sealed) = data.split_at(16);
-        self.ntlm.unwrap_winrm(sig, sealed)
-    }
-
     fn step_inner(&mut self, server_token: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
         match (self.stage, server_token) {
             (Stage::Start, _) => {
@@ -217,32 +219,43 @@ impl CredSspContext {
                     message: "the host's CredSSP TLS sent no certificate".into(),
                 })?;
                 self.public_key = der::subject_public_key(cert)?;
-                let negotiate = self.ntlm.step(None)?;
+                let first = self.inner.step(None)?;
+                tracing::debug!(
+                    inner = self.inner.name(),
+                    "CredSSP: SPNEGO inside the TLS channel"
+                );
                 self.stage = Stage::Negotiate;
                 let req = TsRequest {
                     version: VERSION,
-                    nego_token: negotiate,
+                    nego_token: first,
                     ..Default::default()
                 };
                 Ok(Some(self.send_request(&req)?))
             }
             (Stage::Negotiate, Some(token)) => {
                 let resp = self.receive_request(token)?;
-                let challenge = resp
-                    .nego_token
-                    .ok_or_else(|| self.refused("the host sent no NTLM challenge"))?;
                 self.version = resp.version.clamp(2, VERSION);
-                let authenticate = self.ntlm.step(Some(&challenge))?;
+                let answer = self.inner.step(resp.nego_token.as_deref())?;
+                if !self.inner.can_wrap() {
+                    let req = TsRequest {
+                        version: VERSION,
+                        nego_token: Some(answer.ok_or_else(|| {
+                            self.refused(format!("the {} exchange stalled", self.inner.name()))
+                        })?),
+                        ..Default::default()
+                    };
+                    return Ok(Some(self.send_request(&req)?));
+                }
                 let proof = if self.version >= 5 {
                     binding_hash("Client-To-Server", &self.nonce, &self.public_key)
                 } else {
                     self.public_key.clone()
                 };
-                let pub_key_auth = self.ntlm_seal(&proof)?;
+                let pub_key_auth = self.inner.wrap(&proof)?;
                 self.stage = Stage::PublicKey;
                 let req = TsRequest {
                     version: VERSION,
-                    nego_token: authenticate,
+                    nego_token: answer,
                     pub_key_auth: Some(pub_key_auth),
                     client_nonce: (self.version >= 5).then_some(self.nonce),
                     ..Default::default()
@@ -251,15 +264,27 @@ impl CredSspContext {
             }
             (Stage::PublicKey, Some(token)) => {
                 let resp = self.receive_request(token)?;
+                if let Some(last) = resp.nego_token.as_deref() {
+                    // NTLM: the host's mechListMIC, checked before its pubKeyAuth
+                    self.inner.step(Some(last))?;
+                }
+                if !self.inner.is_complete() {
+                    return Err(self.refused(format!(
+                        "the host did not complete the SPNEGO ({}) exchange",
+                        self.inner.name()
+                    )));
+                }
                 let sealed = resp
                     .pub_key_auth
                     .ok_or_else(|| self.refused("the host sent no pubKeyAuth"))?;
-                let proof = self.ntlm_unseal(&sealed)?;
+                let proof = self.inner.unwrap(&sealed)?;
                 let expected = if self.version >= 5 {
                     binding_hash("Server-To-Client", &self.nonce, &self.public_key)
                 } else {
                     let mut k = self.public_key.clone();
-                    k[0] = k[0].wrapping_add(1);
+                    if let Some(first) = k.first_mut() {
+                        *first = first.wrapping_add(1);
+                    }
                     k
                 };
                 if proof != expected {
@@ -273,7 +298,7 @@ impl CredSspContext {
                     });
                 }
                 let creds = der::ts_password_credentials(&self.domain, &self.user, &self.password);
-                let auth_info = self.ntlm_seal(&creds)?;
+                let auth_info = self.inner.wrap(&creds)?;
                 self.stage = Stage::Done;
                 let req = TsRequest {
                     version: VERSION,
@@ -369,7 +394,7 @@ mod tests {
     #[test]
     fn starts_with_a_client_hello_and_cannot_seal_yet() {
         let creds = Credentials::parse("CORP\\alice", Secret::password("pw"));
-        let mut ctx = CredSspContext::new(&creds, "127.0.0.1", "HTTP/127.0.0.1").unwrap();
+        let mut ctx = CredSspContext::new_ntlm(&creds, "127.0.0.1", "HTTP/127.0.0.1").unwrap();
         assert_eq!(ctx.http_scheme(), "CredSSP");
         let hello = ctx.step(None).unwrap().unwrap();
         // a TLS handshake record (22), version 3.x, holding a ClientHello (1)

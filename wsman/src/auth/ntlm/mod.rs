@@ -8,6 +8,7 @@
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 pub mod crypto;
 pub mod messages;
+pub mod sign;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -252,6 +253,31 @@ pub fn authenticate(
     Ok((msg, Session::client(&exported, negotiated)))
 }
 
+/// The UserName, UserDom and NT hash NTLM sends for `creds` (a password or
+/// an NT hash; `user@dns.domain` goes whole as a UPN, as Windows sends it).
+pub(crate) fn identity_of(creds: &Credentials) -> Result<(String, String, Key16)> {
+    let nt_hash = match &creds.secret {
+        Secret::Password(p) => crypto::nt_hash(p),
+        Secret::NtHash(h) => Zeroizing::new(**h),
+        Secret::None => {
+            return Err(Error::Config {
+                message: format!(
+                    "NTLM for {} needs a password or an NT hash",
+                    creds.display_name()
+                ),
+            })
+        }
+    };
+    // A DNS-style domain (from `user@example.com`) means a UPN: Windows
+    // sends it whole as the UserName with an empty DomainName.
+    let (user, domain) = match &creds.domain {
+        Some(d) if d.contains('.') => (format!("{}@{}", creds.username, d), String::new()),
+        Some(d) => (creds.username.clone(), d.clone()),
+        None => (creds.username.clone(), String::new()),
+    };
+    Ok((user, domain, nt_hash))
+}
+
 enum State {
     Initial,
     SentNegotiate(Vec<u8>),
@@ -277,25 +303,7 @@ impl NtlmContext {
         spn: &str,
         channel_bindings: Option<&[u8]>,
     ) -> Result<NtlmContext> {
-        let nt_hash = match &creds.secret {
-            Secret::Password(p) => crypto::nt_hash(p),
-            Secret::NtHash(h) => Zeroizing::new(**h),
-            Secret::None => {
-                return Err(Error::Config {
-                    message: format!(
-                        "NTLM for {} needs a password or an NT hash",
-                        creds.display_name()
-                    ),
-                })
-            }
-        };
-        // A DNS-style domain (from `user@example.com`) means a UPN: Windows
-        // sends it whole as the UserName with an empty DomainName.
-        let (user, domain) = match &creds.domain {
-            Some(d) if d.contains('.') => (format!("{}@{}", creds.username, d), String::new()),
-            Some(d) => (creds.username.clone(), d.clone()),
-            None => (creds.username.clone(), String::new()),
-        };
+        let (user, domain, nt_hash) = identity_of(creds)?;
         Ok(NtlmContext {
             user,
             domain,
@@ -446,4 +454,4 @@ fn session_for_sealing(state: &mut State) -> Result<&mut Session> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -14,7 +14,7 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 /// The 4.2.4 target info: MsvAvNbDomainName "Domain", MsvAvNbComputerName "Server".
-fn spec_target_info() -> AvPairs {
+pub(crate) fn spec_target_info() -> AvPairs {
     AvPairs(vec![
         (av::NB_DOMAIN_NAME, utf16le("Domain")),
         (av::NB_COMPUTER_NAME, utf16le("Server")),
@@ -109,7 +109,7 @@ fn seal_unseal_both_directions() {
     assert!(client.unseal(&sig, &data).is_err());
 }
 
-fn challenge_msg(flags: u32, info: &AvPairs) -> Vec<u8> {
+pub(crate) fn challenge_msg(flags: u32, info: &AvPairs) -> Vec<u8> {
     let name = utf16le("Server");
     let info = info.encode();
     let mut m = SIGNATURE.to_vec();
