@@ -66,6 +66,16 @@ pub fn console() -> HostDefaultData {
     console_of(width, height)
 }
 
+/// The console `wsman invoke` and `session invoke` announce: this
+/// terminal's when stdout is one, so `Out-String` and `Out-Default` on the
+/// host format at its width as they do under Invoke-Command in a console.
+/// Off a terminal (output to a pipe or a file) none, as a host without a
+/// console (`$host.UI.RawUI` null): PowerShell's `Out-String` then formats
+/// at its default of 120 columns, whatever the terminal stderr is on.
+pub fn stdout_console() -> Option<HostDefaultData> {
+    stdout_size().map(|(width, height)| console_of(width, height))
+}
+
 /// A console `width` columns by `height` rows: gray on black, the cursor
 /// at the origin, a scroll-back buffer as wide as the window.
 pub fn console_of(width: i32, height: i32) -> HostDefaultData {
@@ -87,20 +97,40 @@ pub fn console_of(width: i32, height: i32) -> HostDefaultData {
     }
 }
 
+/// Columns and rows of the terminal stdout is, `None` off a terminal.
+fn stdout_size() -> Option<(i32, i32)> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        let size = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
+        (size.ws_col > 0).then_some((i32::from(size.ws_col), rows(size.ws_row)))
+    }
+    #[cfg(not(unix))]
+    {
+        let width = std::env::var("COLUMNS").ok()?.parse().ok()?;
+        Some((width, DEFAULT_HEIGHT))
+    }
+}
+
+/// `ws_row`, or the default when the terminal does not tell it.
+#[cfg(unix)]
+fn rows(ws_row: u16) -> i32 {
+    if ws_row > 0 {
+        i32::from(ws_row)
+    } else {
+        DEFAULT_HEIGHT
+    }
+}
+
 fn terminal_size() -> Option<(i32, i32)> {
     #[cfg(unix)]
     {
         let size = rustix::termios::tcgetwinsize(std::io::stdout())
             .or_else(|_| rustix::termios::tcgetwinsize(std::io::stderr()))
             .ok()?;
-        (size.ws_col > 0).then_some((
-            i32::from(size.ws_col),
-            if size.ws_row > 0 {
-                i32::from(size.ws_row)
-            } else {
-                DEFAULT_HEIGHT
-            },
-        ))
+        (size.ws_col > 0).then_some((i32::from(size.ws_col), rows(size.ws_row)))
     }
     #[cfg(not(unix))]
     {

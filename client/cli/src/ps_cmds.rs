@@ -241,7 +241,12 @@ async fn invoke_one(
     // A signal while the session opens is acted on once it is open, so it
     // can be removed.
     let host = console_host_for(printer.host_prefix.clone());
-    let mut session = PsSession::open(info, SessionOptions::default(), host).await?;
+    // On a terminal, its width is announced: the host formats at it.
+    let options = SessionOptions {
+        raw_ui: super::enter_format::stdout_console(),
+        ..Default::default()
+    };
+    let mut session = PsSession::open(info, options, host).await?;
     let result = match Interrupt::current().and_then(|i| i.code()) {
         Some(code) => {
             err_line(&format!(
