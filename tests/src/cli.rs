@@ -45,8 +45,11 @@ pub struct Cli {
     auth: Option<String>,
     user: Option<String>,
     password: Option<String>,
+    nt_hash: Option<String>,
+    no_encryption: Option<bool>,
     args: Vec<String>,
     env: Vec<(OsString, OsString)>,
+    unset: Vec<OsString>,
     state_dir: PathBuf,
     own_state: Option<TempDir>,
     timeout: Duration,
@@ -63,8 +66,11 @@ impl Cli {
             auth: None,
             user: None,
             password: None,
+            nt_hash: None,
+            no_encryption: None,
             args: Vec::new(),
             env: Vec::new(),
+            unset: Vec::new(),
             state_dir: state.path().to_path_buf(),
             own_state: Some(state),
             timeout: DEFAULT_TIMEOUT,
@@ -125,7 +131,8 @@ impl Cli {
     }
 
     /// The mechanism (`-a`); Basic adds `--no-encryption` (the test host
-    /// speaks HTTP).
+    /// speaks HTTP) unless [`no_encryption`](Self::no_encryption) says
+    /// otherwise.
     pub fn auth(mut self, auth: &str) -> Cli {
         self.auth = Some(auth.to_string());
         self
@@ -150,6 +157,22 @@ impl Cli {
         self
     }
 
+    /// The NT hash instead of a password (NTLM), given through
+    /// `WSMAN_NT_HASH`, never on the command line.
+    pub fn nt_hash(mut self, hash: &str) -> Cli {
+        self.password = None;
+        self.nt_hash = Some(hash.to_string());
+        self
+    }
+
+    /// Whether `--no-encryption` is given, whatever the mechanism: `true`
+    /// for NTLM over HTTP unsealed, `false` for Basic over HTTPS (or over
+    /// HTTP, to see the refusal). By default it is given for Basic alone.
+    pub fn no_encryption(mut self, given: bool) -> Cli {
+        self.no_encryption = Some(given);
+        self
+    }
+
     /// An option put before every command's own arguments.
     pub fn arg(mut self, arg: &str) -> Cli {
         self.args.push(arg.to_string());
@@ -160,6 +183,13 @@ impl Cli {
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cli {
         self.env
             .push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self
+    }
+
+    /// A variable of the user's environment not inherited by the runs
+    /// (`RUST_LOG`, say), besides the `WSMAN_*` ones that never are.
+    pub fn unset(mut self, key: impl AsRef<OsStr>) -> Cli {
+        self.unset.push(key.as_ref().to_os_string());
         self
     }
 
@@ -224,17 +254,24 @@ impl Cli {
         for v in CLEARED {
             c.env_remove(v);
         }
+        for v in &self.unset {
+            c.env_remove(v);
+        }
         if let Some(auth) = &self.auth {
             c.args(["-a", auth]);
-            if auth == "basic" {
-                c.arg("--no-encryption");
-            }
+        }
+        let basic = self.auth.as_deref() == Some("basic");
+        if self.no_encryption.unwrap_or(basic) {
+            c.arg("--no-encryption");
         }
         if let Some(user) = &self.user {
             c.args(["-u", user]);
         }
         if let Some(p) = &self.password {
             c.env("WSMAN_PASSWORD", p);
+        }
+        if let Some(h) = &self.nt_hash {
+            c.env("WSMAN_NT_HASH", h);
         }
         c.args(&self.args)
             .args(args)
@@ -397,6 +434,49 @@ mod tests {
         );
         let cleared = cli.run_command(cli.command_via(&shell("echo ${WSMAN_HOST-unset}"), &[]));
         assert_eq!(ok(&cleared).trim(), "unset");
+    }
+
+    /// The arguments a driver sees (after `wsman`), and the secrets in its
+    /// environment.
+    fn seen(cli: &Cli) -> String {
+        let script = "shift; echo \"$* |${WSMAN_PASSWORD-none}|${WSMAN_NT_HASH-none}\"";
+        ok(&cli.run_command(cli.command_via(&shell(script), &["identify"])))
+            .trim()
+            .to_string()
+    }
+
+    #[test]
+    fn no_encryption_is_basic_s_default_and_can_be_set_either_way() {
+        let basic = || Cli::new().url("https://h/wsman").auth("basic").user("u");
+        assert_eq!(
+            seen(&basic()),
+            "-H https://h/wsman -a basic --no-encryption -u u identify |none|none"
+        );
+        assert_eq!(
+            seen(&basic().no_encryption(false).password("pw")),
+            "-H https://h/wsman -a basic -u u identify |pw|none"
+        );
+        let ntlm = Cli::new().auth("ntlm").no_encryption(true);
+        assert_eq!(seen(&ntlm), "-a ntlm --no-encryption identify |none|none");
+    }
+
+    #[test]
+    fn an_nt_hash_goes_in_the_environment_instead_of_the_password() {
+        let cli = Cli::new()
+            .auth("ntlm")
+            .password("pw")
+            .nt_hash("00112233445566778899aabbccddeeff");
+        assert_eq!(
+            seen(&cli),
+            "-a ntlm identify |none|00112233445566778899aabbccddeeff"
+        );
+    }
+
+    #[test]
+    fn a_variable_unset_is_not_inherited() {
+        let cli = Cli::new().unset("HOME");
+        let out = cli.run_command(cli.command_via(&shell("echo ${HOME-unset}"), &[]));
+        assert_eq!(ok(&out).trim(), "unset");
     }
 
     #[test]

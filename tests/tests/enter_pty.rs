@@ -101,7 +101,9 @@ fn multi_line_input_and_history_between_runs() {
 /// `Get-Se<Tab>` shows `Get-Service` (TabExpansion2 answered by the host), a
 /// completed command runs, a session variable completes after `$`, a Tab
 /// without matches leaves the session working, `Get-ChildItem -Pa<Tab>`
-/// completes to `-Path` and a path on the host's disk completes.
+/// completes to `-Path` and a path on the host's disk completes; then
+/// Get-History lists the four lines run (AddToHistory, as typed) and none of
+/// the TabExpansion2 pipelines.
 #[test]
 fn tab_completes_through_tab_expansion2() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
@@ -113,7 +115,7 @@ fn tab_completes_through_tab_expansion2() {
     std::fs::create_dir_all(&drive).unwrap();
     std::fs::write(drive.join("wsman-complete-me.txt"), "notes on the host").unwrap();
     let run = std::panic::catch_unwind(|| {
-        run_driver(&host, "enter_complete.py", &state, "6 passed, 0 failed")
+        run_driver(&host, "enter_complete.py", &state, "7 passed, 0 failed")
     });
     let _ = std::fs::remove_dir_all(&state);
     if let Err(e) = run {

@@ -4,13 +4,15 @@
 //! separate `wsman` process, and the same operations through
 //! `wsman::client::Client` on one connection.
 //!
-//! Modes: Basic over HTTP (`--no-encryption`), NTLM sealed, Kerberos with a
-//! password (sealed), Kerberos from a `kinit` cache, Negotiate (Kerberos
-//! inside SPNEGO, and its NTLM fallback), NTLM with the NT hash, NTLM and
-//! Kerberos over HTTPS with channel binding (host `--cbt strict`), and a TLS
-//! client certificate. Also: the errors a user meets (wrong password, a host that
-//! requires encryption, an untrusted certificate, an unreachable host), and
-//! that no secret ever reaches stdout or stderr, `-vv` included.
+//! Modes: Basic over HTTP (`--no-encryption`) and over HTTPS, NTLM sealed,
+//! Kerberos with a password (sealed), Kerberos from a `kinit` cache,
+//! Negotiate (Kerberos inside SPNEGO, and its NTLM fallback), NTLM with the
+//! NT hash, NTLM and Kerberos over HTTPS with channel binding (host `--cbt
+//! strict`), and a TLS client certificate. Each `wsman` command line is
+//! built by `integration_tests::Cli`. Also: the errors a user meets (wrong
+//! password, a host that requires encryption, an untrusted certificate, an
+//! unreachable host), and that no secret ever reaches stdout or stderr,
+//! `-vv` included.
 //!
 //! One host serves the whole matrix (started once, stopped by pid on drop);
 //! the checks run one after another so the host's counters belong to one
@@ -25,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use integration_tests::{venv_python, wsman_bin, TempDir, TestHost};
+use integration_tests::{venv_python, Cli, TempDir, TestHost};
 use wsman::auth::{AuthOptions, Credentials, Mechanism, Secret};
 use wsman::client::{resolve_resource_uri, Client, ClientOptions};
 use wsman::soap::request::{CommandLine, Enumerate, ShellCreate};
@@ -311,46 +313,31 @@ impl Env {
         Stats(self.host.get("stats_url").expect("stats_url"))
     }
 
-    /// A `wsman` command for `mode` (stdin from /dev/null unless piped).
-    fn command(&self, mode: &Mode, args: &[&str], password: &str) -> Command {
-        let bin = wsman_bin();
-        assert!(bin.exists(), "{} is not built", bin.display());
-        let mut cmd = Command::new(bin);
-        cmd.arg("-H")
-            .arg(&mode.url)
-            .arg("-a")
-            .arg(mode.cli_auth())
-            .env_remove("WSMAN_HOST")
-            .env_remove("WSMAN_USER")
-            .env_remove("WSMAN_PASSWORD")
-            .env_remove("WSMAN_NT_HASH")
-            .env_remove("RUST_LOG")
+    /// The `wsman` command line of `mode` (stdin from /dev/null unless
+    /// piped), with `password` for a mode that takes one.
+    fn cli(&self, mode: &Mode, password: &str) -> Cli {
+        let mut cli = Cli::new()
+            .url(&mode.url)
+            .auth(mode.cli_auth())
+            .no_encryption(mode.allow_unencrypted)
+            .unset("RUST_LOG")
             .env("KRB5_CONFIG", &self.krb5_config)
-            .env("KRB5CCNAME", &mode.ccache)
-            .stdin(Stdio::null());
+            .env("KRB5CCNAME", &mode.ccache);
         if let Some(u) = &mode.user {
-            cmd.arg("-u").arg(u);
+            cli = cli.user(u);
         }
-        match mode.secret {
-            ModeSecret::Password => {
-                cmd.env("WSMAN_PASSWORD", password);
-            }
-            ModeSecret::NtHash => {
-                cmd.env("WSMAN_NT_HASH", self.nt_hash.as_deref().unwrap());
-            }
-            ModeSecret::None => {}
-        }
-        if mode.allow_unencrypted {
-            cmd.arg("--no-encryption");
-        }
+        cli = match mode.secret {
+            ModeSecret::Password => cli.password(password),
+            ModeSecret::NtHash => cli.nt_hash(self.nt_hash.as_deref().expect("an NT hash")),
+            ModeSecret::None => cli,
+        };
         if let Some(ca) = &mode.ca_file {
-            cmd.arg("--ca-file").arg(ca);
+            cli = cli.arg("--ca-file").arg(ca);
         }
         if let Some((cert, key)) = &mode.cert {
-            cmd.arg("--cert").arg(cert).arg("--key").arg(key);
+            cli = cli.arg("--cert").arg(cert).arg("--key").arg(key);
         }
-        cmd.args(args);
-        cmd
+        cli
     }
 
     /// Runs `wsman` to the end; `stdin` is piped in when given. Fails if a
@@ -360,23 +347,10 @@ impl Env {
     }
 
     fn run_with(&self, mode: &Mode, args: &[&str], stdin: Option<&[u8]>, pw: &str) -> Output {
-        let mut cmd = self.command(mode, args, pw);
+        let cli = self.cli(mode, pw);
         let out = match stdin {
-            None => cmd.output().expect("run wsman"),
-            Some(data) => {
-                cmd.stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped());
-                let mut child = cmd.spawn().expect("start wsman");
-                let mut pipe = child.stdin.take().unwrap();
-                let data = data.to_vec();
-                let writer = std::thread::spawn(move || {
-                    let _ = pipe.write_all(&data);
-                });
-                let out = child.wait_with_output().expect("wait for wsman");
-                writer.join().unwrap();
-                out
-            }
+            None => cli.run(args),
+            Some(data) => cli.run_stdin(args, data),
         };
         self.secrets
             .assert_absent(&format!("{} {args:?}", mode.name), &out);
@@ -655,9 +629,8 @@ fn check_exec_big_stdin(env: &Env, mode: &Mode) {
 
 fn check_exec_terminate(env: &Env, mode: &Mode, marker: &str) {
     let script = format!("sleep {marker}; echo never");
-    let mut cmd = env.command(mode, &["exec", "sh", "-c", &script], PASSWORD);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().expect("start wsman");
+    let cli = env.cli(mode, PASSWORD);
+    let child = cli.spawn(&["exec", "sh", "-c", &script]);
     let me = child.id();
     let started = wait_until(Duration::from_secs(15), || {
         !processes_with(&format!("sleep {marker}"), me).is_empty()
@@ -701,9 +674,8 @@ fn check_exec_terminate(env: &Env, mode: &Mode, marker: &str) {
 fn check_exec_closed_stdout(env: &Env, mode: &Mode) {
     let marker = format!("wsman-pipe-{}", std::process::id());
     let script = format!("yes {marker}");
-    let mut cmd = env.command(mode, &["exec", "sh", "-c", &script], PASSWORD);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start wsman");
+    let cli = env.cli(mode, PASSWORD);
+    let mut child = cli.spawn(&["exec", "sh", "-c", &script]);
     let mut first = [0u8; 64];
     child
         .stdout
@@ -741,9 +713,8 @@ fn check_exec_closed_stdout(env: &Env, mode: &Mode) {
 fn check_enumerate_closed_stdout(env: &Env, mode: &Mode) {
     let stats = env.stats();
     stats.reset();
-    let mut cmd = env.command(mode, &["enumerate", "wmicimv2/Win32_Service"], PASSWORD);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("start wsman");
+    let cli = env.cli(mode, PASSWORD);
+    let mut child = cli.spawn(&["enumerate", "wmicimv2/Win32_Service"]);
     drop(child.stdout.take()); // closed before the first item is written
     let o = child.wait_with_output().unwrap();
     env.secrets.assert_absent("enumerate, stdout closed", &o);
@@ -1078,6 +1049,17 @@ fn every_auth_mode_and_transport() {
                 ModeSecret::Password,
             )
         },
+        // Basic where it belongs: over HTTPS, without --no-encryption.
+        Mode {
+            ca_file: Some(ca.clone()),
+            ..mode(
+                "basic https",
+                &https_url,
+                Mechanism::Basic,
+                Some(USER),
+                ModeSecret::Password,
+            )
+        },
         Mode {
             ca_file: Some(ca.clone()),
             cert: Some(cert),
@@ -1137,15 +1119,14 @@ fn every_auth_mode_and_transport() {
     if let Some(hash) = env.nt_hash.clone() {
         let ntlm = &modes[1];
         m.check("ntlm nt-hash", "--nt-hash arg, wrong hash", || {
-            let mut cmd = env.command(ntlm, &["-vv", "--nt-hash", &hash, "identify"], PASSWORD);
-            cmd.env_remove("WSMAN_PASSWORD");
-            let o = cmd.output().unwrap();
+            let cli = env.cli(ntlm, PASSWORD).no_password();
+            let o = cli.run(&["-vv", "--nt-hash", &hash, "identify"]);
             env.secrets.assert_absent("--nt-hash", &o);
             assert!(stdout(&o).contains("OS: 10.0.17763"), "{}", stderr(&o));
-            let mut cmd = env.command(ntlm, &["get", "winrm/config"], PASSWORD);
-            cmd.env_remove("WSMAN_PASSWORD")
-                .env("WSMAN_NT_HASH", "00112233445566778899aabbccddeeff");
-            let o = cmd.output().unwrap();
+            let cli = env
+                .cli(ntlm, PASSWORD)
+                .nt_hash("00112233445566778899aabbccddeeff");
+            let o = cli.run(&["get", "winrm/config"]);
             env.secrets.assert_absent("wrong --nt-hash", &o);
             assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
             assert!(stderr(&o).contains(USER), "{}", stderr(&o));
@@ -1183,15 +1164,9 @@ fn host_requiring_encryption_is_named_as_the_cause() {
         return;
     };
     let run = |auth: &str, extra: &[&str]| {
-        let o = Command::new(wsman_bin())
-            .args(["-H", host.url(), "-a", auth, "-u", USER])
-            .args(extra)
-            .env("WSMAN_PASSWORD", host.get("password").unwrap())
-            .env_remove("WSMAN_HOST")
-            .env_remove("WSMAN_NT_HASH")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        // `--no-encryption` only where the check gives it.
+        let cli = Cli::for_host_with(&host, auth).no_encryption(false);
+        let o = cli.run(extra);
         assert!(!stderr(&o).contains(host.get("password").unwrap()));
         o
     };
@@ -1270,23 +1245,14 @@ fn black_hole() -> Option<(std::net::TcpListener, Vec<std::net::TcpStream>, u16)
 fn unreachable_host_fails_within_the_connect_timeout() {
     let run = |url: &str| {
         let t0 = Instant::now();
-        let o = Command::new(wsman_bin())
-            .args([
-                "-H",
-                url,
-                "-a",
-                "ntlm",
-                "-u",
-                USER,
-                "--connect-timeout",
-                "2",
-            ])
-            .args(["get", "winrm/config"])
-            .env("WSMAN_PASSWORD", PASSWORD)
-            .env_remove("WSMAN_HOST")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let o = Cli::new()
+            .url(url)
+            .auth("ntlm")
+            .user(USER)
+            .password(PASSWORD)
+            .arg("--connect-timeout")
+            .arg("2")
+            .run(&["get", "winrm/config"]);
         assert!(!stderr(&o).contains(PASSWORD));
         (o, t0.elapsed())
     };
@@ -1327,14 +1293,10 @@ fn unreachable_host_fails_within_the_connect_timeout() {
 #[test]
 fn nt_hash_usage_errors_never_repeat_the_value() {
     let run = |args: &[&str]| {
-        Command::new(wsman_bin())
-            .args(["-H", "http://127.0.0.1:9/wsman", "-u", USER])
-            .args(args)
-            .env_remove("WSMAN_PASSWORD")
-            .env_remove("WSMAN_NT_HASH")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        Cli::new()
+            .url("http://127.0.0.1:9/wsman")
+            .user(USER)
+            .run(args)
     };
     let secret_ish = "Zz8846f7eaee8fb117ad06bdd830b7";
     let o = run(&["-a", "ntlm", "--nt-hash", secret_ish, "identify"]);

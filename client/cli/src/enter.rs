@@ -19,7 +19,7 @@ use super::enter_complete::{self, RemoteCompleter, Request};
 use super::enter_format;
 use super::enter_input;
 use super::output::err_line;
-use super::ps_cmds::{run_commands, run_script};
+use super::ps_cmds::run_commands_with;
 use super::render::Printer;
 use crate::console_host::ConsoleHost;
 use crate::session::{PsSession, SessionOptions};
@@ -153,12 +153,15 @@ pub async fn enter(args: &ConnectionArgs, session: Option<&str>) -> Result<i32> 
         // cannot be reached any more does.
         // Formatted on the host at this terminal's width (as it is now),
         // as Enter-PSSession does; `--json` keeps the objects.
-        let ran = if printer.json {
-            run_script(&mut s, trimmed, None, &mut printer).await
+        // The line goes into the host's history (Get-History), as typed.
+        let ps = if printer.json {
+            enter_format::unformatted(trimmed)
         } else {
             s.set_raw_ui(Some(enter_format::console()));
-            run_commands(&mut s, enter_format::formatted(trimmed), None, &mut printer).await
+            enter_format::formatted(trimmed)
         };
+        let options = enter_format::line_options();
+        let ran = run_commands_with(&mut s, ps, options, None, &mut printer).await;
         // The progress line goes when the command ends, as PowerShell's does.
         crate::output::clear_progress();
         if let Err(e) = ran {

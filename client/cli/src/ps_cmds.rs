@@ -18,7 +18,7 @@ use super::script_source::Script;
 use super::signals::Interrupt;
 use crate::console_host::ConsoleHost;
 use crate::host::Host;
-use crate::session::{PsSession, SessionOptions};
+use crate::session::{InvokeOptions, PsSession, SessionOptions};
 use crate::store::{state_dir, SessionLock, SessionRecord, Store};
 use crate::{ConnectionInfo, Error, Result};
 
@@ -46,21 +46,12 @@ pub(crate) fn console_host_of(printer: &Printer) -> Box<dyn Host> {
     })
 }
 
-/// Runs `script` in `session`, printing as it goes; Ctrl+C (and SIGTERM,
-/// SIGHUP once the command [listens](Interrupt::listen) for them) stops
-/// the pipeline, not the session: the caller cleans up after.
-pub(crate) async fn run_script(
-    session: &mut PsSession,
-    script: &str,
-    input: Option<&Input>,
-    printer: &mut Printer,
-) -> Result<()> {
-    run_script_with(session, script, &[], input, printer).await
-}
-
-/// [`run_script`] with positional arguments (`--arg`): the script goes as
-/// a script command with one unnamed parameter per argument, as
-/// Invoke-Command -ArgumentList sends it ([MS-PSRP] 2.2.3.11).
+/// Runs `script` in `session` with positional arguments (`--arg`),
+/// printing as it goes; Ctrl+C (and SIGTERM, SIGHUP once the command
+/// [listens](Interrupt::listen) for them) stops the pipeline, not the
+/// session: the caller cleans up after. The script goes as a script
+/// command with one unnamed parameter per argument, as Invoke-Command
+/// -ArgumentList sends it ([MS-PSRP] 2.2.3.11).
 pub(crate) async fn run_script_with(
     session: &mut PsSession,
     script: &str,
@@ -80,14 +71,30 @@ pub(crate) fn script_command(script: &str, arguments: &[String]) -> PowerShell {
     PowerShell::new(vec![command])
 }
 
-/// [`run_script`] for a pipeline of commands (`enter`: the line, then
-/// Out-Default).
+/// [`run_script_with`] for a pipeline of commands.
 pub(crate) async fn run_commands(
     session: &mut PsSession,
     ps: PowerShell,
     input: Option<&Input>,
     printer: &mut Printer,
 ) -> Result<()> {
+    run_commands_with(session, ps, InvokeOptions::default(), input, printer).await
+}
+
+/// [`run_commands`] with the CREATE_PIPELINE settings of `options`
+/// ([MS-PSRP] 2.2.2.10; `enter`: a typed line goes into the history); the
+/// pipeline takes input when `input` is given, whatever `options` says.
+pub(crate) async fn run_commands_with(
+    session: &mut PsSession,
+    ps: PowerShell,
+    options: InvokeOptions,
+    input: Option<&Input>,
+    printer: &mut Printer,
+) -> Result<()> {
+    let options = InvokeOptions {
+        input: input.is_some(),
+        ..options
+    };
     let mut progress_host = ConsoleHost {
         show_progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         json_host: printer.host_prefix.clone(),
@@ -95,7 +102,7 @@ pub(crate) async fn run_commands(
     };
     let info = session.connection().clone();
     let instance_id = session.instance_id();
-    let mut pipeline = session.invoke_powershell(ps, input.is_some()).await?;
+    let mut pipeline = session.invoke_with(ps, options).await?;
     if let Some(input) = input {
         input.send(&mut pipeline).await?;
     }
@@ -234,7 +241,12 @@ async fn invoke_one(
     // A signal while the session opens is acted on once it is open, so it
     // can be removed.
     let host = console_host_for(printer.host_prefix.clone());
-    let mut session = PsSession::open(info, SessionOptions::default(), host).await?;
+    // On a terminal, its width is announced: the host formats at it.
+    let options = SessionOptions {
+        raw_ui: super::enter_format::stdout_console(),
+        ..Default::default()
+    };
+    let mut session = PsSession::open(info, options, host).await?;
     let result = match Interrupt::current().and_then(|i| i.code()) {
         Some(code) => {
             err_line(&format!(

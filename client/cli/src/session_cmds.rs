@@ -802,6 +802,8 @@ async fn invoke_in(
             ));
             return Ok(0);
         }
+        // On a terminal, its width is announced: the host formats at it.
+        s.set_raw_ui(super::enter_format::stdout_console());
         let result =
             run_script_with(&mut s, &script, &arguments, input.as_ref(), &mut printer).await;
         s.disconnect(None, None).await?;
