@@ -23,11 +23,12 @@ pub enum Inner {
 
 impl Inner {
     /// Kerberos for the service of `spn` (`HTTP/host`: `HTTP@host`) when
-    /// the credentials get a ticket for it, else NTLM for `spn`.
+    /// the credentials get a ticket for it, else NTLM for `spn`. The ticket
+    /// is not forwarded: CredSSP delegates the password itself (TSCredentials).
     pub fn new(creds: &Credentials, spn: &str) -> Result<Inner> {
         #[cfg(feature = "gssapi")]
         if let Some((service, host)) = spn.split_once('/') {
-            if let Ok(ctx) = GssContext::new(creds, GssMech::Spnego, service, host, None) {
+            if let Ok(ctx) = GssContext::new(creds, GssMech::Spnego, service, host, None, false) {
                 return Ok(Inner::Kerberos(Box::new(ctx)));
             }
         }
