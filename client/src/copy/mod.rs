@@ -404,7 +404,6 @@ async fn send_file(
     let mut done = 0u64;
     let mut warnings = Vec::new();
     let mut continuing = false;
-    let mut encoded = String::new();
     // One pipeline per segment; the host keeps the open file between them.
     loop {
         let ps = PowerShell::new(vec![Command::script(script.clone())
@@ -433,14 +432,16 @@ async fn send_file(
             };
             let last = n < size || m == 0;
             digest.update(&current[..n]);
-            encode_base64(&current[..n], &mut encoded);
-            let chunk = Value::String(std::mem::take(&mut encoded));
+            // base64 straight into the PIPELINE_INPUT message
+            if let Err(e) = pipeline.queue_input_base64(&current[..n]) {
+                return Err(why_input_failed(&mut pipeline, &what, e).await);
+            }
             done += n as u64;
             in_segment += n as u64;
             if last {
                 let sum = digest.finish_hex();
                 let sent = pipeline
-                    .send_all_input([chunk, Value::String(format!("digest:{sum}"))])
+                    .send_all_input([Value::String(format!("digest:{sum}"))])
                     .await;
                 if let Err(e) = sent {
                     return Err(why_input_failed(&mut pipeline, &what, e).await);
@@ -471,7 +472,7 @@ async fn send_file(
                 }
                 return Ok(report);
             }
-            if let Err(e) = pipeline.send_input(chunk).await {
+            if let Err(e) = pipeline.send_queued_input().await {
                 return Err(why_input_failed(&mut pipeline, &what, e).await);
             }
             if options.wait_for_host && target.is_none() {
@@ -495,12 +496,6 @@ async fn send_file(
         finish_segment(pipeline, &what, &mut warnings).await?;
         continuing = true;
     }
-}
-
-/// Base64 of `data` into `out` (cleared first), reusing its allocation.
-fn encode_base64(data: &[u8], out: &mut String) {
-    out.clear();
-    base64::engine::general_purpose::STANDARD.encode_string(data, out);
 }
 
 /// Runs a pipeline of a copy to the host to its end (so that it is
