@@ -52,7 +52,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use base64::Engine;
 use psrp::clixml::Value;
 use psrp::types::{Command, PSInvocationState, PowerShell};
 use sha2::Digest;
@@ -539,6 +538,18 @@ fn check_digest(what: &str, ours: &str, theirs: &str, len: usize) -> Result<()> 
     Ok(())
 }
 
+/// Decodes base64 `text` (white space around it ignored) into its own
+/// memory; `None` when it is not base64.
+fn decode_in_place(text: &mut [u8]) -> Option<&mut [u8]> {
+    let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Some(&mut text[..0]);
+    };
+    let end = text.iter().rposition(|b| !b.is_ascii_whitespace())? + 1;
+    base64_simd::STANDARD
+        .decode_inplace(&mut text[start..end])
+        .ok()
+}
+
 /// The partial file next to `dest`, removed when dropped unless kept.
 struct Partial {
     path: PathBuf,
@@ -598,18 +609,15 @@ pub async fn copy_from_host(
     let mut first = true;
     let mut warnings = Vec::new();
     let mut failure = None;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut bytes = Vec::new();
-    let mut write_chunk = |text: &str, done: &mut u64| -> Result<()> {
-        bytes.clear();
-        b64.decode_vec(text.trim(), &mut bytes).map_err(|e| {
-            Error::Broken(format!(
-                "{what}: the host sent a chunk that is not base64: {e}"
-            ))
+    // Each chunk is decoded in place, in the memory of its own text.
+    let mut write_chunk = |text: String, done: &mut u64| -> Result<()> {
+        let mut text = text.into_bytes();
+        let bytes = decode_in_place(&mut text).ok_or_else(|| {
+            Error::Broken(format!("{what}: the host sent a chunk that is not base64"))
         })?;
-        digest.update(&bytes);
+        digest.update(bytes);
         if let Some(f) = partial.file.as_mut() {
-            f.write_all(&bytes)
+            f.write_all(bytes)
                 .map_err(|e| local_error("cannot write", &partial.path, e))?;
         }
         *done += bytes.len() as u64;
@@ -645,7 +653,7 @@ pub async fn copy_from_host(
                     },
                 };
                 if let Some(prev) = held.replace(text) {
-                    if let Err(e) = write_chunk(&prev, &mut done) {
+                    if let Err(e) = write_chunk(prev, &mut done) {
                         stop_pipeline(&mut pipeline).await;
                         return Err(e);
                     }
@@ -691,6 +699,23 @@ mod tests {
             assert!(b64 <= room, "{envelope}: {n}");
             assert!(b64 + 4 > room, "{envelope}: {n} leaves room");
             assert_eq!(n % 3, 0, "whole base64 groups, no padding mid-file");
+        }
+    }
+
+    #[test]
+    fn chunks_decode_in_place_and_bad_text_is_refused() {
+        use base64::Engine as _;
+        let data: Vec<u8> = (0..=255u8).cycle().take(100_001).collect();
+        for n in [0usize, 1, 2, 3, 4, 99_999, 100_001] {
+            let text = base64::engine::general_purpose::STANDARD.encode(&data[..n]);
+            let mut padded = format!(" {text}\r\n").into_bytes();
+            assert_eq!(decode_in_place(&mut padded).unwrap(), &data[..n], "{n}");
+        }
+        for bad in ["QUJD!", "QUJ", "QU JD", "QUJDRA"] {
+            assert!(
+                decode_in_place(&mut bad.as_bytes().to_vec()).is_none(),
+                "{bad}"
+            );
         }
     }
 

@@ -6,7 +6,6 @@
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 
-use base64::Engine as _;
 use uuid::Uuid;
 
 use super::RunspacePool;
@@ -26,7 +25,7 @@ impl RunspacePool {
     pub fn send_input_base64(&mut self, pipeline_id: Uuid, bytes: &[u8]) -> Result<()> {
         self.check_input_open(pipeline_id)?;
         let mut data = self.packer.buffer();
-        let text_len = base64::encoded_len(bytes.len(), true).unwrap_or(usize::MAX);
+        let text_len = base64_simd::STANDARD.encoded_length(bytes.len());
         data.reserve(crate::message::HEADER_LEN + text_len + 7);
         Message {
             destination: Destination::Server,
@@ -41,12 +40,7 @@ impl RunspacePool {
             data.extend_from_slice(b"<S />");
         } else {
             data.extend_from_slice(b"<S>");
-            let at = data.len();
-            data.resize(at + text_len, 0);
-            let written = base64::engine::general_purpose::STANDARD
-                .encode_slice(bytes, &mut data[at..])
-                .expect("room for the base64 was made above");
-            data.truncate(at + written);
+            base64_simd::STANDARD.encode_append(bytes, &mut data);
             data.extend_from_slice(b"</S>");
         }
         self.packer.push(data, Stream::Default, Some(pipeline_id));

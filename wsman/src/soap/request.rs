@@ -443,7 +443,7 @@ pub fn send(h: &Header, streams: &[SendStream<'_>], out: &mut String) {
         }
         out.push('>');
         // straight into the envelope, no intermediate String
-        B64.encode_string(s.data, out);
+        base64_simd::STANDARD.encode_append(s.data, out);
         out.push_str("</rsp:Stream>");
     }
     out.push_str("</rsp:Send>");
