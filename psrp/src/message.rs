@@ -235,18 +235,12 @@ impl Message {
     /// Encodes the message: header then data.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(HEADER_LEN + self.data.len());
-        self.encode_header_into(&mut out);
-        out.extend_from_slice(&self.data);
-        out
-    }
-
-    /// Appends the [`HEADER_LEN`]-byte header alone (not the data), for a
-    /// caller that writes large data straight after it.
-    pub fn encode_header_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.destination.value().to_le_bytes());
         out.extend_from_slice(&self.message_type.value().to_le_bytes());
         out.extend_from_slice(&self.rpid.to_bytes_le());
         out.extend_from_slice(&self.pid.unwrap_or_default().to_bytes_le());
+        out.extend_from_slice(&self.data);
+        out
     }
 
     /// The data as text.

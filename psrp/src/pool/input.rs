@@ -27,14 +27,16 @@ impl RunspacePool {
         let mut data = self.packer.buffer();
         let text_len = base64_simd::STANDARD.encoded_length(bytes.len());
         data.reserve(crate::message::HEADER_LEN + text_len + 7);
-        Message {
+        // the header alone (the message without data), then the data after it
+        let header = Message {
             destination: Destination::Server,
             message_type: MessageType::PIPELINE_INPUT,
             rpid: self.id,
             pid: Some(pipeline_id),
             data: Vec::new(),
         }
-        .encode_header_into(&mut data);
+        .encode();
+        data.extend_from_slice(&header);
         if bytes.is_empty() {
             // as the serializer writes an empty string
             data.extend_from_slice(b"<S />");

@@ -7,7 +7,6 @@ use std::collections::{HashMap, VecDeque};
 
 use uuid::Uuid;
 
-mod input;
 mod receive;
 
 use crate::clixml::Value;
@@ -745,3 +744,6 @@ impl RunspacePool {
         self.packer.next_packet_for(max_size, pipeline_id)
     }
 }
+
+// Pipeline input written straight into its message (a file copy's chunks).
+mod input;
