@@ -151,12 +151,26 @@ struct Queued {
     pipeline_id: Option<Uuid>,
 }
 
+/// Buffers kept for reuse ([`Packer::recycle`]): a packet being sent, the
+/// message being cut and the next one queued.
+const MAX_SPARE_BUFFERS: usize = 4;
+
+/// A buffer larger than this (a message of many MiB) is freed rather than
+/// kept.
+const MAX_SPARE_CAPACITY: usize = 4 << 20;
+
 /// Cuts queued messages into fragments and packs them into packets of a
 /// given maximum size ([MS-PSRP] 2.2.4, 3.1.5.3.5).
+///
+/// The buffers of messages sent and of packets given back
+/// ([`Packer::recycle`]) are reused for the next ones, so that streaming
+/// input (a file copy's chunks of hundreds of KB) does not take fresh
+/// memory from the system for every packet.
 #[derive(Debug, Default)]
 pub struct Packer {
     queue: VecDeque<Queued>,
     next_object_id: u64,
+    spare: Vec<Vec<u8>>,
 }
 
 impl Packer {
@@ -165,6 +179,25 @@ impl Packer {
         Packer {
             queue: VecDeque::new(),
             next_object_id: 1,
+            spare: Vec::new(),
+        }
+    }
+
+    /// An empty buffer, reused when one was given back: for a message to
+    /// [`push`](Self::push), or a packet.
+    pub fn buffer(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Gives back a buffer (a packet's [`Outgoing::data`] once sent) for
+    /// the next messages and packets.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE_BUFFERS
+            && buf.capacity() > 0
+            && buf.capacity() <= MAX_SPARE_CAPACITY
+        {
+            buf.clear();
+            self.spare.push(buf);
         }
     }
 
@@ -247,7 +280,7 @@ impl Packer {
         max_size: usize,
         matches: impl Fn(&Queued) -> bool,
     ) -> Result<Option<Outgoing>> {
-        let mut out = Vec::new();
+        let mut out = self.buffer();
         let mut stream = Stream::Default;
         let mut target = None;
         let mut i = 0;
@@ -279,13 +312,19 @@ impl Packer {
             q.sent += take;
             q.next_fragment += 1;
             if q.sent == q.data.len() {
-                self.queue.remove(i);
+                if let Some(done) = self.queue.remove(i) {
+                    self.recycle(done.data);
+                }
             } else {
                 // The packet is full.
                 break;
             }
         }
-        Ok((!out.is_empty()).then_some(Outgoing {
+        if out.is_empty() {
+            self.recycle(out);
+            return Ok(None);
+        }
+        Ok(Some(Outgoing {
             data: out,
             stream,
             pipeline_id: target,

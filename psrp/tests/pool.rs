@@ -506,3 +506,43 @@ fn an_injected_random_source_makes_ids_and_keys_repeatable() {
     assert_ne!(a.1, b.1);
     assert_ne!(a.2, b.2);
 }
+
+#[test]
+fn base64_input_is_the_message_of_the_same_string_and_buffers_are_reused() {
+    let mut pool = opened_pool();
+    let mut create = CreatePipeline::new(PowerShell::new(vec![Command::new("Out-Null")]));
+    create.no_input = false;
+    let pid = pool.create_pipeline(create).unwrap();
+    pool.data_to_send(100_000).unwrap().unwrap();
+    let drain = |pool: &mut RunspacePool| {
+        let out = pool.data_to_send(100_000).unwrap().unwrap();
+        assert!(pool.data_to_send(100_000).unwrap().is_none());
+        out.data
+    };
+    let big = (0..=255u8).cycle().take(50_000).collect::<Vec<u8>>();
+    for bytes in [&b""[..], b"a", b"ab", b"abc", &[0xff; 1000][..], &big[..]] {
+        let text = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+        pool.send_input(pid, Value::String(text.clone())).unwrap();
+        let plain = drain(&mut pool);
+        pool.send_input_base64(pid, bytes).unwrap();
+        let fast = drain(&mut pool);
+        // The same fragment but for its ObjectId (the first 8 bytes).
+        assert_eq!(plain[8..], fast[8..], "{} bytes", bytes.len());
+        let sent = client_messages(&fast);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, MessageType::PIPELINE_INPUT);
+        assert_eq!(sent[0].2, Body::PipelineInput(Value::String(text)));
+        // A packet given back is the buffer of the next one.
+        let at = fast.as_ptr();
+        pool.recycle(fast);
+        pool.send_input(pid, Value::I32(7)).unwrap();
+        let again = drain(&mut pool);
+        assert_eq!(again.as_ptr(), at, "the packet given back was not reused");
+        assert_eq!(
+            client_messages(&again)[0].2,
+            Body::PipelineInput(Value::I32(7))
+        );
+    }
+    pool.close_input(pid).unwrap();
+    assert!(pool.send_input_base64(pid, b"late").is_err());
+}

@@ -8,6 +8,8 @@
 #
 # A measurement, not a test. Usage: tests/bench/copy.sh [MiB] [auth]
 # (default 64 MiB, ntlm; auth basic sends plaintext over HTTP).
+# WSMAN_BEFORE=path/to/another/wsman adds its rows to the same run (a
+# build of an earlier commit, for a before/after table).
 # Needs .venv (scripts/setup.sh), /usr/bin/time and
 # `cargo build --release -p wsman-cli --bin wsman`.
 set -euo pipefail
@@ -19,6 +21,8 @@ mib=${1:-64}
 auth=${2:-ntlm}
 [ -x "$py" ] || { echo "no .venv: run scripts/setup.sh" >&2; exit 1; }
 [ -x "$wsman" ] || { echo "build first: cargo build --release -p wsman-cli --bin wsman" >&2; exit 1; }
+before=${WSMAN_BEFORE:-}
+[ -z "$before" ] || [ -x "$before" ] || { echo "WSMAN_BEFORE=$before is not an executable" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -61,13 +65,20 @@ measure() {
     /User time \(seconds\)/ { u = $NF }
     /System time \(seconds\)/ { s = $NF }
     /Maximum resident set size/ { rss = $NF }
-    END { printf "| %-20s | %7.2f | %7.2f | %6.2f + %-5.2f | %9.2f | %9d | %8.2f |\n",
-          label, wall, mib * 1.048576 / wall, u, s, (u + s) * 1000 / mib, rss, ha - hb }' "$log"
+    /Minor \(reclaiming a frame\) page faults/ { flt = $NF }
+    END { printf "| %-20s | %7.2f | %7.2f | %6.2f + %-5.2f | %9.2f | %9d | %8d | %10.2f |\n",
+          label, wall, mib * 1.048576 / wall, u, s, (u + s) * 1000 / mib, rss, flt, ha - hb }' "$log"
 }
 
 echo "$mib MiB, auth $auth, test host $url"
-echo "| client               |  wall s |    MB/s | CPU s user+sys | ms/MiB    | maxRSS kB | host CPU s |"
-echo "|----------------------|---------|---------|----------------|-----------|-----------|------------|"
+echo "| client               |  wall s |    MB/s | CPU s user+sys | ms/MiB    | maxRSS kB | minflt   | host CPU s |"
+echo "|----------------------|---------|---------|----------------|-----------|-----------|----------|------------|"
+if [ -n "$before" ]; then
+  measure "before: wsman up" "$work/fs/C/bench/up.bin" \
+    "$before" "${wsman_args[@]}" copy "$work/src.bin" 'host:C:\bench\up.bin'
+  measure "before: wsman down" "$work/down.bin" \
+    "$before" "${wsman_args[@]}" copy 'host:C:\bench\up.bin' "$work/down.bin"
+fi
 measure "wsman copy up" "$work/fs/C/bench/up.bin" \
   "$wsman" "${wsman_args[@]}" copy "$work/src.bin" 'host:C:\bench\up.bin'
 measure "wsman copy down" "$work/down.bin" \

@@ -103,6 +103,9 @@ pub struct Client {
     /// The last shell request was answered after a retransmission.
     retransmitted: bool,
     retransmissions: u64,
+    /// The envelope of the last shell request, its memory reused for the
+    /// next (a Send carries up to MaxEnvelopeSize).
+    envelope: String,
 }
 
 impl Client {
@@ -117,6 +120,7 @@ impl Client {
             robust: Robust::default(),
             retransmitted: false,
             retransmissions: 0,
+            envelope: String::new(),
         })
     }
 
@@ -228,15 +232,28 @@ impl Client {
         h: &Header,
         build: impl Fn(&Header, &mut String),
     ) -> Result<Vec<u8>> {
+        let mut buf = std::mem::take(&mut self.envelope);
+        let result = self.call_robust_in(h, build, &mut buf).await;
+        buf.clear();
+        self.envelope = buf;
+        result
+    }
+
+    /// [`call_robust`](Self::call_robust) building each envelope in `buf`.
+    async fn call_robust_in(
+        &mut self,
+        h: &Header,
+        build: impl Fn(&Header, &mut String),
+        buf: &mut String,
+    ) -> Result<Vec<u8>> {
         let mut h = h.clone();
-        let mut buf = String::new();
         let mut tries = 0;
         self.retransmitted = h.retransmission;
         loop {
             buf.clear();
-            build(&h, &mut buf);
+            build(&h, buf);
             let e = match self
-                .exchange(&buf, Resend::OnlyIfUnsent, h.operation_timeout)
+                .exchange(buf, Resend::OnlyIfUnsent, h.operation_timeout)
                 .await
             {
                 Ok(resp) => {

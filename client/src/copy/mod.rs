@@ -52,7 +52,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use base64::Engine;
 use psrp::clixml::Value;
 use psrp::types::{Command, PSInvocationState, PowerShell};
 use sha2::Digest;
@@ -404,7 +403,6 @@ async fn send_file(
     let mut done = 0u64;
     let mut warnings = Vec::new();
     let mut continuing = false;
-    let mut encoded = String::new();
     // One pipeline per segment; the host keeps the open file between them.
     loop {
         let ps = PowerShell::new(vec![Command::script(script.clone())
@@ -433,14 +431,16 @@ async fn send_file(
             };
             let last = n < size || m == 0;
             digest.update(&current[..n]);
-            encode_base64(&current[..n], &mut encoded);
-            let chunk = Value::String(std::mem::take(&mut encoded));
+            // base64 straight into the PIPELINE_INPUT message
+            if let Err(e) = pipeline.queue_input_base64(&current[..n]) {
+                return Err(why_input_failed(&mut pipeline, &what, e).await);
+            }
             done += n as u64;
             in_segment += n as u64;
             if last {
                 let sum = digest.finish_hex();
                 let sent = pipeline
-                    .send_all_input([chunk, Value::String(format!("digest:{sum}"))])
+                    .send_all_input([Value::String(format!("digest:{sum}"))])
                     .await;
                 if let Err(e) = sent {
                     return Err(why_input_failed(&mut pipeline, &what, e).await);
@@ -471,7 +471,7 @@ async fn send_file(
                 }
                 return Ok(report);
             }
-            if let Err(e) = pipeline.send_input(chunk).await {
+            if let Err(e) = pipeline.send_queued_input().await {
                 return Err(why_input_failed(&mut pipeline, &what, e).await);
             }
             if options.wait_for_host && target.is_none() {
@@ -495,12 +495,6 @@ async fn send_file(
         finish_segment(pipeline, &what, &mut warnings).await?;
         continuing = true;
     }
-}
-
-/// Base64 of `data` into `out` (cleared first), reusing its allocation.
-fn encode_base64(data: &[u8], out: &mut String) {
-    out.clear();
-    base64::engine::general_purpose::STANDARD.encode_string(data, out);
 }
 
 /// Runs a pipeline of a copy to the host to its end (so that it is
@@ -542,6 +536,18 @@ fn check_digest(what: &str, ours: &str, theirs: &str, len: usize) -> Result<()> 
         )));
     }
     Ok(())
+}
+
+/// Decodes base64 `text` (white space around it ignored) into its own
+/// memory; `None` when it is not base64.
+fn decode_in_place(text: &mut [u8]) -> Option<&mut [u8]> {
+    let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Some(&mut text[..0]);
+    };
+    let end = text.iter().rposition(|b| !b.is_ascii_whitespace())? + 1;
+    base64_simd::STANDARD
+        .decode_inplace(&mut text[start..end])
+        .ok()
 }
 
 /// The partial file next to `dest`, removed when dropped unless kept.
@@ -603,18 +609,15 @@ pub async fn copy_from_host(
     let mut first = true;
     let mut warnings = Vec::new();
     let mut failure = None;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut bytes = Vec::new();
-    let mut write_chunk = |text: &str, done: &mut u64| -> Result<()> {
-        bytes.clear();
-        b64.decode_vec(text.trim(), &mut bytes).map_err(|e| {
-            Error::Broken(format!(
-                "{what}: the host sent a chunk that is not base64: {e}"
-            ))
+    // Each chunk is decoded in place, in the memory of its own text.
+    let mut write_chunk = |text: String, done: &mut u64| -> Result<()> {
+        let mut text = text.into_bytes();
+        let bytes = decode_in_place(&mut text).ok_or_else(|| {
+            Error::Broken(format!("{what}: the host sent a chunk that is not base64"))
         })?;
-        digest.update(&bytes);
+        digest.update(bytes);
         if let Some(f) = partial.file.as_mut() {
-            f.write_all(&bytes)
+            f.write_all(bytes)
                 .map_err(|e| local_error("cannot write", &partial.path, e))?;
         }
         *done += bytes.len() as u64;
@@ -650,7 +653,7 @@ pub async fn copy_from_host(
                     },
                 };
                 if let Some(prev) = held.replace(text) {
-                    if let Err(e) = write_chunk(&prev, &mut done) {
+                    if let Err(e) = write_chunk(prev, &mut done) {
                         stop_pipeline(&mut pipeline).await;
                         return Err(e);
                     }
@@ -696,6 +699,23 @@ mod tests {
             assert!(b64 <= room, "{envelope}: {n}");
             assert!(b64 + 4 > room, "{envelope}: {n} leaves room");
             assert_eq!(n % 3, 0, "whole base64 groups, no padding mid-file");
+        }
+    }
+
+    #[test]
+    fn chunks_decode_in_place_and_bad_text_is_refused() {
+        use base64::Engine as _;
+        let data: Vec<u8> = (0..=255u8).cycle().take(100_001).collect();
+        for n in [0usize, 1, 2, 3, 4, 99_999, 100_001] {
+            let text = base64::engine::general_purpose::STANDARD.encode(&data[..n]);
+            let mut padded = format!(" {text}\r\n").into_bytes();
+            assert_eq!(decode_in_place(&mut padded).unwrap(), &data[..n], "{n}");
+        }
+        for bad in ["QUJD!", "QUJ", "QU JD", "QUJDRA"] {
+            assert!(
+                decode_in_place(&mut bad.as_bytes().to_vec()).is_none(),
+                "{bad}"
+            );
         }
     }
 

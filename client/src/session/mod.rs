@@ -686,6 +686,8 @@ impl PsSession {
             self.wsman
                 .send(&self.resource_uri, &self.shell_id, &[s])
                 .await?;
+            // its buffer is the next packet's
+            self.pool.recycle(data);
         }
         Ok(())
     }

@@ -233,6 +233,15 @@ impl<'a> Pipeline<'a> {
         Ok(())
     }
 
+    /// Queues one input object, the string that is the base64 of `bytes`,
+    /// without sending it yet ([MS-PSRP] 3.1.4.5): encoded straight into
+    /// the message, for a file's chunks
+    /// ([`RunspacePool::send_input_base64`](psrp::RunspacePool::send_input_base64)).
+    pub fn queue_input_base64(&mut self, bytes: &[u8]) -> Result<()> {
+        self.session.pool_mut().send_input_base64(self.id, bytes)?;
+        Ok(())
+    }
+
     /// Sends the input queued by [`queue_input`](Self::queue_input).
     pub async fn send_queued_input(&mut self) -> Result<()> {
         self.session.flush().await

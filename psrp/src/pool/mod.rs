@@ -516,13 +516,19 @@ impl RunspacePool {
 
     /// Sends one input object to a running pipeline ([MS-PSRP] 3.1.4.5).
     pub fn send_input(&mut self, pipeline_id: Uuid, value: Value) -> Result<()> {
+        self.check_input_open(pipeline_id)?;
+        self.queue(&Body::PipelineInput(value), Some(pipeline_id));
+        Ok(())
+    }
+
+    /// Fails unless the pipeline is running and takes input.
+    fn check_input_open(&mut self, pipeline_id: Uuid) -> Result<()> {
         let p = self.running_pipeline("send pipeline input", pipeline_id)?;
         if !p.input_open {
             return Err(Error::Misuse(format!(
                 "pipeline {pipeline_id} takes no more input (created with no_input, or input closed)"
             )));
         }
-        self.queue(&Body::PipelineInput(value), Some(pipeline_id));
         Ok(())
     }
 
@@ -749,3 +755,6 @@ impl RunspacePool {
         self.packer.next_packet_for(max_size, pipeline_id)
     }
 }
+
+// Pipeline input written straight into its message (a file copy's chunks).
+mod input;

@@ -442,7 +442,8 @@ pub fn send(h: &Header, streams: &[SendStream<'_>], out: &mut String) {
             out.push_str(" End=\"true\"");
         }
         out.push('>');
-        out.push_str(&B64.encode(s.data));
+        // straight into the envelope, no intermediate String
+        base64_simd::STANDARD.encode_append(s.data, out);
         out.push_str("</rsp:Stream>");
     }
     out.push_str("</rsp:Send>");

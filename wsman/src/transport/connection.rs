@@ -100,6 +100,9 @@ pub(super) struct Inner {
     proxy: Option<Proxy>,
     conn: Option<Conn>,
     pub(super) stats: Stats,
+    /// The body of the last request: its memory is the next body's once
+    /// the HTTP driver has let go of it ([`reuse_body`]).
+    sent_body: Option<Bytes>,
 }
 
 impl Inner {
@@ -120,6 +123,7 @@ impl Inner {
             proxy,
             conn: None,
             stats: Stats::default(),
+            sent_body: None,
         })
     }
 
@@ -173,7 +177,7 @@ impl Inner {
             }
             let conn = self.conn.as_mut().expect("connected above");
             conn.in_flight = true;
-            let sent = send_body(conn, &self.config, body, deadline).await;
+            let sent = send_body(conn, &self.config, body, &mut self.sent_body, deadline).await;
             conn.in_flight = false;
             match sent {
                 Ok(raw) => {
@@ -410,9 +414,10 @@ where
 fn build_request(
     ep: &Endpoint,
     content_type: Option<&str>,
-    body: Vec<u8>,
+    body: impl Into<Bytes>,
     authorization: Option<&HeaderValue>,
 ) -> Result<Request<Full<Bytes>>> {
+    let body: Bytes = body.into();
     let mut b = Request::builder()
         .method(Method::POST)
         .uri(ep.path.as_str())
@@ -425,10 +430,9 @@ fn build_request(
     if let Some(a) = authorization {
         b = b.header(AUTHORIZATION, a.clone());
     }
-    b.body(Full::new(Bytes::from(body)))
-        .map_err(|e| Error::Config {
-            message: format!("cannot build the HTTP request for {ep}: {e}"),
-        })
+    b.body(Full::new(body)).map_err(|e| Error::Config {
+        message: format!("cannot build the HTTP request for {ep}: {e}"),
+    })
 }
 
 /// `Authorization` as it may be logged: the scheme and the token size.
@@ -686,31 +690,58 @@ async fn authenticate(
     }))
 }
 
+/// The largest body buffer kept for the next request (a Send fills
+/// MaxEnvelopeSize, 500 KB by default; sealing adds little).
+const MAX_KEPT_BODY: usize = 4 << 20;
+
+/// The memory of the last request's body for the next one: taken back
+/// when nothing else holds it any more (hyper dropped it once written),
+/// else a new buffer.
+fn reuse_body(sent: Option<Bytes>) -> Vec<u8> {
+    match sent {
+        Some(b) if b.is_unique() => {
+            let mut v = Vec::from(b);
+            v.clear();
+            v
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Sends `body` (sealed when the connection seals) in a buffer reused
+/// from the last request, `sent` keeping a handle on it for the next.
 async fn send_body(
     conn: &mut Conn,
     cfg: &TransportConfig,
     body: &[u8],
+    sent: &mut Option<Bytes>,
     deadline: Duration,
 ) -> std::result::Result<RawResponse, Failure> {
     tracing::trace!(body = %String::from_utf8_lossy(body), "SOAP request");
-    let req = match (conn.sealing, conn.ctx.as_mut()) {
+    let mut buf = reuse_body(sent.take());
+    let sealed_type;
+    let content_type = match (conn.sealing, conn.ctx.as_mut()) {
         (Some(protocol), Some(ctx)) => {
-            let (ct, sealed) =
-                encryption::seal(ctx.as_mut(), protocol, body).map_err(Failure::Fatal)?;
-            build_request(
-                &cfg.endpoint,
-                Some(&ct),
-                sealed,
-                conn.authorization.as_ref(),
-            )
+            sealed_type = encryption::seal_into(ctx.as_mut(), protocol, body, &mut buf)
+                .map_err(Failure::Fatal)?;
+            sealed_type.as_str()
         }
-        _ => build_request(
-            &cfg.endpoint,
-            Some(SOAP_CONTENT_TYPE),
-            body.to_vec(),
-            conn.authorization.as_ref(),
-        ),
+        _ => {
+            buf.extend_from_slice(body);
+            SOAP_CONTENT_TYPE
+        }
+    };
+    let keep = buf.capacity() <= MAX_KEPT_BODY;
+    let buf = Bytes::from(buf);
+    if keep {
+        *sent = Some(buf.clone());
     }
+    let req = build_request(
+        &cfg.endpoint,
+        Some(content_type),
+        buf,
+        conn.authorization.as_ref(),
+    )
     .map_err(Failure::Fatal)?;
     round_trip(&mut conn.sender, cfg, req, deadline).await
 }

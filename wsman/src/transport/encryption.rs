@@ -23,6 +23,20 @@ pub fn seal(
     protocol: &str,
     plaintext: &[u8],
 ) -> Result<(String, Vec<u8>)> {
+    let mut body = Vec::new();
+    let content_type = seal_into(ctx, protocol, plaintext, &mut body)?;
+    Ok((content_type, body))
+}
+
+/// [`seal`] appending the body to `body` (a buffer kept from one request
+/// to the next, so that large bodies do not take fresh memory each time);
+/// returns the `Content-Type` header value.
+pub fn seal_into(
+    ctx: &mut dyn SecurityContext,
+    protocol: &str,
+    plaintext: &[u8],
+    body: &mut Vec<u8>,
+) -> Result<String> {
     let multi = protocol == CREDSSP_PROTOCOL && plaintext.len() > CHUNK;
     let (kind, chunk) = if multi {
         ("multipart/x-multi-encrypted", CHUNK)
@@ -33,7 +47,7 @@ pub fn seal(
     if pieces.is_empty() {
         pieces.push(&[]);
     }
-    let mut body = Vec::with_capacity(plaintext.len() + 256 * pieces.len());
+    body.reserve(plaintext.len() + 256 * pieces.len());
     for piece in pieces {
         body.extend_from_slice(
             format!(
@@ -43,11 +57,12 @@ pub fn seal(
             .as_bytes(),
         );
         // length prefix, signature and sealed bytes, straight into the body
-        ctx.wrap_winrm_into(piece, &mut body)?;
+        ctx.wrap_winrm_into(piece, body)?;
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    let content_type = format!("{kind};protocol=\"{protocol}\";boundary=\"{BOUNDARY}\"");
-    Ok((content_type, body))
+    Ok(format!(
+        "{kind};protocol=\"{protocol}\";boundary=\"{BOUNDARY}\""
+    ))
 }
 
 /// Whether a response `Content-Type` is a sealed WinRM body.
