@@ -9,12 +9,9 @@ use super::{KeyState, PendingCall, RunspacePool};
 use crate::crypto::ExchangeKey;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::message::{Destination, Message};
+use crate::message::{Destination, MessageRef};
 use crate::messages::{Availability, Body, PublicKey};
 use crate::types::RunspacePoolState;
-
-/// Events a drained pool keeps room for.
-const KEPT_EVENT_ROOM: usize = 64;
 
 impl RunspacePool {
     /// Feeds received bytes: the base64-decoded content of one `rsp:Stream`
@@ -24,28 +21,25 @@ impl RunspacePool {
     /// An error means the peer sent something this pool cannot accept; the
     /// events of the messages before it are still queued.
     pub fn receive_data(&mut self, data: &[u8]) -> Result<()> {
-        let messages = self.reassembler.feed(data)?;
-        for (_, raw) in messages {
-            let msg = Message::decode_owned(raw)?;
-            self.process(msg)?;
-        }
-        Ok(())
+        // Taken out for the call (`process` never touches it): each message
+        // is processed as the reassembler completes it, one that came whole
+        // in a fragment straight from `data`, without a copy.
+        let mut reassembler = std::mem::take(&mut self.reassembler);
+        let result = reassembler.feed_with(data, |_, raw| self.process(MessageRef::decode(&raw)?));
+        self.reassembler = reassembler;
+        result
     }
 
     /// The next event, or `None` until more data is received.
     ///
     /// Once every event is taken, the room a burst needed (thousands of
-    /// outputs from one Receive) is given back: a session does not keep its
-    /// largest burst for the rest of its life.
+    /// outputs from one Receive) is kept only for a burst as large: a
+    /// session does not keep its largest burst for the rest of its life.
     pub fn next_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
-        if event.is_none() && self.events.capacity() > KEPT_EVENT_ROOM {
-            self.events.shrink_to(KEPT_EVENT_ROOM);
-        }
-        event
+        self.events.pop_front()
     }
 
-    fn process(&mut self, msg: Message) -> Result<()> {
+    fn process(&mut self, msg: MessageRef<'_>) -> Result<()> {
         if msg.destination != Destination::Client {
             return Err(Error::Protocol(format!(
                 "{} addressed to the server arrived at the client",
@@ -61,7 +55,7 @@ impl RunspacePool {
                 self.id
             )));
         }
-        let body = Body::decode(msg.message_type, &msg.data)?;
+        let body = Body::decode(msg.message_type, msg.data)?;
         match msg.pid {
             None => self.process_pool(body),
             Some(pid) => self.process_pipeline(pid, body),
