@@ -48,6 +48,12 @@ impl EventQueue {
         self.peak = self.peak.max(self.queue.len());
     }
 
+    /// Queues the [`Event::Output`] of `value` last.
+    pub(super) fn push_output(&mut self, pipeline_id: Uuid, value: Value) {
+        self.queue.push_back(Queued::Output { pipeline_id, value });
+        self.peak = self.peak.max(self.queue.len());
+    }
+
     /// The first event; once none is left, the room beyond the burst just
     /// taken is given back.
     pub(super) fn pop_front(&mut self) -> Option<Event> {

@@ -9,7 +9,7 @@ use super::{KeyState, PendingCall, RunspacePool};
 use crate::crypto::ExchangeKey;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::message::{Destination, MessageRef};
+use crate::message::{Destination, MessageRef, MessageType};
 use crate::messages::{Availability, Body, PublicKey};
 use crate::types::RunspacePoolState;
 
@@ -54,6 +54,19 @@ impl RunspacePool {
                 msg.rpid,
                 self.id
             )));
+        }
+        if let (MessageType::PIPELINE_OUTPUT, Some(pid)) = (msg.message_type, msg.pid) {
+            // the bulk of a large Receive: the value is queued without the
+            // Body and Event around it
+            if !self.pipelines.contains_key(&pid) {
+                return Err(Error::Protocol(format!(
+                    "{} for unknown pipeline {pid}",
+                    msg.message_type.name()
+                )));
+            }
+            let value = Body::decode_output(msg.data)?;
+            self.events.push_output(pid, value);
+            return Ok(());
         }
         let body = Body::decode(msg.message_type, msg.data)?;
         match msg.pid {
