@@ -21,11 +21,20 @@ impl RunspacePool {
     /// An error means the peer sent something this pool cannot accept; the
     /// events of the messages before it are still queued.
     pub fn receive_data(&mut self, data: &[u8]) -> Result<()> {
+        self.receive_all([data])
+    }
+
+    /// [`receive_data`](Self::receive_data) of several pieces in order: the
+    /// `rsp:Stream`s of one Receive, thousands when a pipeline has much
+    /// output (a Windows host sends each fragment in its own).
+    pub fn receive_all<'a>(&mut self, pieces: impl IntoIterator<Item = &'a [u8]>) -> Result<()> {
         // Taken out for the call (`process` never touches it): each message
         // is processed as the reassembler completes it, one that came whole
-        // in a fragment straight from `data`, without a copy.
+        // in a fragment straight from the piece, without a copy.
         let mut reassembler = std::mem::take(&mut self.reassembler);
-        let result = reassembler.feed_with(data, |_, raw| self.process(MessageRef::decode(&raw)?));
+        let result = pieces.into_iter().try_for_each(|data| {
+            reassembler.feed_with(data, |_, raw| self.process(MessageRef::decode(&raw)?))
+        });
         self.reassembler = reassembler;
         result
     }
