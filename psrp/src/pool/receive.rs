@@ -25,8 +25,9 @@ impl RunspacePool {
     }
 
     /// [`receive_data`](Self::receive_data) of several pieces in order: the
-    /// `rsp:Stream`s of one Receive, thousands when a pipeline has much
-    /// output (a Windows host sends each fragment in its own).
+    /// `rsp:Stream`s of one Receive ([MS-PSRP] 3.1.5.4.1), thousands when a
+    /// pipeline has much output (a Windows host sends each fragment in its
+    /// own, as every recorded answer in `fixtures/recordings` does).
     pub fn receive_all<'a>(&mut self, pieces: impl IntoIterator<Item = &'a [u8]>) -> Result<()> {
         // Taken out for the call (`process` never touches it): each message
         // is processed as the reassembler completes it, one that came whole
