@@ -9,6 +9,7 @@
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
 use uuid::Uuid;
@@ -494,8 +495,25 @@ impl Reassembler {
     /// After an error the reassembler has dropped the messages it held (the
     /// stream cannot be trusted any more); it still remembers the
     /// ObjectIds it saw.
-    pub fn feed(&mut self, mut input: &[u8]) -> Result<Vec<(u64, Vec<u8>)>> {
+    pub fn feed(&mut self, input: &[u8]) -> Result<Vec<(u64, Vec<u8>)>> {
         let mut done = Vec::new();
+        self.feed_with(input, |id, bytes| {
+            done.push((id, bytes.into_owned()));
+            Ok(())
+        })?;
+        Ok(done)
+    }
+
+    /// [`feed`](Self::feed) handing each completed message to `each` as it
+    /// completes: a message that came whole in one fragment is lent from
+    /// `input` (not copied), a reassembled one is given. An error from
+    /// `each` stops the feeding and is returned, as the reassembler's own
+    /// errors are (with the same forgetting of what it held).
+    pub fn feed_with(
+        &mut self,
+        mut input: &[u8],
+        mut each: impl FnMut(u64, Cow<'_, [u8]>) -> Result<()>,
+    ) -> Result<()> {
         let result = (|| {
             if !self.pending.is_empty() {
                 // Complete the pending fragment from the new bytes first.
@@ -522,8 +540,8 @@ impl Reassembler {
                 }
                 let pending = std::mem::take(&mut self.pending);
                 let (fragment, _) = Fragment::decode(&pending)?.expect("complete fragment");
-                if let Some(msg) = self.accept(fragment)? {
-                    done.push(msg);
+                if let Some((id, msg)) = self.accept(fragment)? {
+                    each(id, Cow::Owned(msg.into_owned()))?;
                 }
             }
             while !input.is_empty() {
@@ -533,8 +551,8 @@ impl Reassembler {
                 match Fragment::decode(input)? {
                     Some((fragment, used)) => {
                         input = &input[used..];
-                        if let Some(msg) = self.accept(fragment)? {
-                            done.push(msg);
+                        if let Some((id, msg)) = self.accept(fragment)? {
+                            each(id, msg)?;
                         }
                     }
                     None => {
@@ -545,15 +563,12 @@ impl Reassembler {
             }
             Ok(())
         })();
-        match result {
-            Ok(()) => Ok(done),
-            Err(e) => {
-                self.partial.clear();
-                self.pending.clear();
-                self.buffered = 0;
-                Err(e)
-            }
+        if result.is_err() {
+            self.partial.clear();
+            self.pending.clear();
+            self.buffered = 0;
         }
+        result
     }
 
     fn check_len(&self, len: u32) -> Result<()> {
@@ -568,7 +583,7 @@ impl Reassembler {
         Ok(())
     }
 
-    fn accept(&mut self, f: Fragment<'_>) -> Result<Option<(u64, Vec<u8>)>> {
+    fn accept<'a>(&mut self, f: Fragment<'a>) -> Result<Option<(u64, Cow<'a, [u8]>)>> {
         if f.start {
             if f.fragment_id != 0 {
                 return Err(Error::malformed(
@@ -579,7 +594,7 @@ impl Reassembler {
                     ),
                 ));
             }
-            if self.partial.contains_key(&f.object_id) {
+            if !self.partial.is_empty() && self.partial.contains_key(&f.object_id) {
                 return Err(Error::malformed(
                     "fragment",
                     format!("object {} started twice", f.object_id),
@@ -587,7 +602,7 @@ impl Reassembler {
             }
             self.seen.record(f.object_id)?;
             if f.end {
-                return Ok(Some((f.object_id, f.data.to_vec())));
+                return Ok(Some((f.object_id, Cow::Borrowed(f.data))));
             }
             if self.partial.len() >= MAX_PARTIAL_OBJECTS {
                 return Err(Error::TooLarge {
@@ -630,7 +645,7 @@ impl Reassembler {
         if f.end {
             let p = self.partial.remove(&f.object_id).expect("present");
             self.buffered -= p.data.len();
-            return Ok(Some((f.object_id, p.data)));
+            return Ok(Some((f.object_id, Cow::Owned(p.data))));
         }
         Ok(None)
     }

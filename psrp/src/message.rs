@@ -193,6 +193,62 @@ impl Message {
     /// [`decode`](Self::decode) keeping the message's own buffer for its
     /// data (the header is cut off in place, no second allocation).
     pub fn decode_owned(mut bytes: Vec<u8>) -> Result<Message> {
+        let head = MessageRef::decode(&bytes)?;
+        let (destination, message_type, rpid, pid) =
+            (head.destination, head.message_type, head.rpid, head.pid);
+        let skip = bytes.len() - head.data.len();
+        bytes.drain(..skip);
+        Ok(Message {
+            destination,
+            message_type,
+            rpid,
+            pid,
+            data: bytes,
+        })
+    }
+
+    /// Encodes the message: header then data.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.data.len());
+        out.extend_from_slice(&self.destination.value().to_le_bytes());
+        out.extend_from_slice(&self.message_type.value().to_le_bytes());
+        out.extend_from_slice(&self.rpid.to_bytes_le());
+        out.extend_from_slice(&self.pid.unwrap_or_default().to_bytes_le());
+        out.extend_from_slice(&self.data);
+        out
+    }
+
+    /// The data as text.
+    pub fn data_str(&self) -> Result<&str> {
+        std::str::from_utf8(&self.data).map_err(|e| {
+            Error::malformed(
+                "message",
+                format!("{} data is not UTF-8: {e}", self.message_type.name()),
+            )
+        })
+    }
+}
+
+/// A [`Message`] read in place: the header's fields and the data borrowed
+/// from the received bytes ([MS-PSRP] 2.2.1), for a message that arrived in
+/// one fragment and is decoded without being copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef<'a> {
+    /// Who the message is for.
+    pub destination: Destination,
+    /// What the data is.
+    pub message_type: MessageType,
+    /// The RunspacePool id (RPID).
+    pub rpid: Uuid,
+    /// The pipeline id (PID), `None` when the wire has the nil GUID.
+    pub pid: Option<Uuid>,
+    /// The CLIXML data, UTF-8, without a byte order mark.
+    pub data: &'a [u8],
+}
+
+impl<'a> MessageRef<'a> {
+    /// Reads a whole message's header and finds its data.
+    pub fn decode(bytes: &'a [u8]) -> Result<MessageRef<'a>> {
         if bytes.len() < HEADER_LEN {
             return Err(Error::malformed(
                 "message",
@@ -218,38 +274,13 @@ impl Message {
         })?;
         let rpid = Uuid::from_bytes_le(bytes[8..24].try_into().expect("16"));
         let pid = Uuid::from_bytes_le(bytes[24..40].try_into().expect("16"));
-        let mut skip = HEADER_LEN;
-        if bytes[HEADER_LEN..].starts_with(BOM) {
-            skip += BOM.len();
-        }
-        bytes.drain(..skip);
-        Ok(Message {
+        let data = &bytes[HEADER_LEN..];
+        Ok(MessageRef {
             destination,
             message_type,
             rpid,
             pid: (!pid.is_nil()).then_some(pid),
-            data: bytes,
-        })
-    }
-
-    /// Encodes the message: header then data.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.data.len());
-        out.extend_from_slice(&self.destination.value().to_le_bytes());
-        out.extend_from_slice(&self.message_type.value().to_le_bytes());
-        out.extend_from_slice(&self.rpid.to_bytes_le());
-        out.extend_from_slice(&self.pid.unwrap_or_default().to_bytes_le());
-        out.extend_from_slice(&self.data);
-        out
-    }
-
-    /// The data as text.
-    pub fn data_str(&self) -> Result<&str> {
-        std::str::from_utf8(&self.data).map_err(|e| {
-            Error::malformed(
-                "message",
-                format!("{} data is not UTF-8: {e}", self.message_type.name()),
-            )
+            data: data.strip_prefix(BOM).unwrap_or(data),
         })
     }
 }

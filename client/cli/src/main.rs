@@ -11,10 +11,17 @@ fn main() {
             std::process::exit(wsman_cli::exit_code(&e));
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One host: one thread. The command and the connection task it reads
+    // answers from then share it, instead of waking each other across
+    // threads for every piece of a large answer (a tenth of the client's
+    // CPU per output object in `tests/bench/volume.sh`). A fan-out to
+    // several hosts keeps a worker per core.
+    let mut builder = if cli.connection.hosts.len() > 1 {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("wsman: cannot start the async runtime: {e}");

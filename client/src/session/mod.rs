@@ -713,14 +713,10 @@ impl PsSession {
         let Some(r) = r else {
             return Ok((false, false));
         };
-        let mut data = false;
-        for s in &r.streams {
-            if !s.data.is_empty() {
-                data = true;
-                if let Err(e) = self.pool.receive_data(&s.data) {
-                    return Err(self.stream_error(e));
-                }
-            }
+        let data = r.streams.iter().any(|s| !s.data.is_empty());
+        let pieces = r.streams.iter().map(|s| &s.data[..]);
+        if let Err(e) = self.pool.receive_all(pieces) {
+            return Err(self.stream_error(e));
         }
         Ok((r.command_state.is_some_and(|c| c.is_done()), data))
     }

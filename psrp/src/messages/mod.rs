@@ -185,10 +185,26 @@ impl Body {
         })
     }
 
+    /// The value of a PIPELINE_OUTPUT ([MS-PSRP] 2.2.2.19), `$null` when
+    /// the message has no data: [`decode`](Self::decode) without the
+    /// [`Body`] around it, for the bulk of a large Receive.
+    pub fn decode_output(data: &[u8]) -> Result<Value> {
+        if data.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        clixml::from_slice(data).map_err(|source| Error::Decode {
+            what: MessageType::PIPELINE_OUTPUT.name(),
+            source,
+        })
+    }
+
     /// Decodes a body from a message's data (UTF-8 CLIXML, BOM already
     /// removed). Empty data is allowed for END_OF_PIPELINE_INPUT and, as
     /// `$null`, for PIPELINE_INPUT and PIPELINE_OUTPUT.
     pub fn decode(t: MessageType, data: &[u8]) -> Result<Body> {
+        if t == MessageType::PIPELINE_OUTPUT {
+            return Body::decode_output(data).map(Body::PipelineOutput);
+        }
         let trimmed = data.iter().all(u8::is_ascii_whitespace);
         if trimmed {
             return match t {

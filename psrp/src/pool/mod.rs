@@ -3,11 +3,14 @@
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
+mod events;
 mod receive;
+
+use events::EventQueue;
 
 use crate::clixml::Value;
 use crate::crypto::{ExchangeKey, SessionKey};
@@ -91,7 +94,7 @@ pub struct RunspacePool {
     pipelines: HashMap<Uuid, Pipeline>,
     packer: Packer,
     reassembler: Reassembler,
-    events: VecDeque<Event>,
+    events: EventQueue,
     next_ci: i64,
     pending: HashMap<i64, PendingCall>,
     host_calls: HashMap<i64, (Option<Uuid>, HostMethodIdentifier)>,
@@ -127,7 +130,7 @@ impl RunspacePool {
             application_private_data: None,
             pipelines: HashMap::new(),
             packer: Packer::new(),
-            events: VecDeque::new(),
+            events: EventQueue::default(),
             next_ci: 1,
             pending: HashMap::new(),
             host_calls: HashMap::new(),

@@ -9,12 +9,9 @@ use super::{KeyState, PendingCall, RunspacePool};
 use crate::crypto::ExchangeKey;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::message::{Destination, Message};
+use crate::message::{Destination, MessageRef, MessageType};
 use crate::messages::{Availability, Body, PublicKey};
 use crate::types::RunspacePoolState;
-
-/// Events a drained pool keeps room for.
-const KEPT_EVENT_ROOM: usize = 64;
 
 impl RunspacePool {
     /// Feeds received bytes: the base64-decoded content of one `rsp:Stream`
@@ -24,28 +21,35 @@ impl RunspacePool {
     /// An error means the peer sent something this pool cannot accept; the
     /// events of the messages before it are still queued.
     pub fn receive_data(&mut self, data: &[u8]) -> Result<()> {
-        let messages = self.reassembler.feed(data)?;
-        for (_, raw) in messages {
-            let msg = Message::decode_owned(raw)?;
-            self.process(msg)?;
-        }
-        Ok(())
+        self.receive_all([data])
+    }
+
+    /// [`receive_data`](Self::receive_data) of several pieces in order: the
+    /// `rsp:Stream`s of one Receive ([MS-PSRP] 3.1.5.4.1), thousands when a
+    /// pipeline has much output (a Windows host sends each fragment in its
+    /// own, as every recorded answer in `fixtures/recordings` does).
+    pub fn receive_all<'a>(&mut self, pieces: impl IntoIterator<Item = &'a [u8]>) -> Result<()> {
+        // Taken out for the call (`process` never touches it): each message
+        // is processed as the reassembler completes it, one that came whole
+        // in a fragment straight from the piece, without a copy.
+        let mut reassembler = std::mem::take(&mut self.reassembler);
+        let result = pieces.into_iter().try_for_each(|data| {
+            reassembler.feed_with(data, |_, raw| self.process(MessageRef::decode(&raw)?))
+        });
+        self.reassembler = reassembler;
+        result
     }
 
     /// The next event, or `None` until more data is received.
     ///
     /// Once every event is taken, the room a burst needed (thousands of
-    /// outputs from one Receive) is given back: a session does not keep its
-    /// largest burst for the rest of its life.
+    /// outputs from one Receive) is kept only for a burst as large: a
+    /// session does not keep its largest burst for the rest of its life.
     pub fn next_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
-        if event.is_none() && self.events.capacity() > KEPT_EVENT_ROOM {
-            self.events.shrink_to(KEPT_EVENT_ROOM);
-        }
-        event
+        self.events.pop_front()
     }
 
-    fn process(&mut self, msg: Message) -> Result<()> {
+    fn process(&mut self, msg: MessageRef<'_>) -> Result<()> {
         if msg.destination != Destination::Client {
             return Err(Error::Protocol(format!(
                 "{} addressed to the server arrived at the client",
@@ -61,7 +65,20 @@ impl RunspacePool {
                 self.id
             )));
         }
-        let body = Body::decode(msg.message_type, &msg.data)?;
+        if let (MessageType::PIPELINE_OUTPUT, Some(pid)) = (msg.message_type, msg.pid) {
+            // the bulk of a large Receive: the value is queued without the
+            // Body and Event around it
+            if !self.pipelines.contains_key(&pid) {
+                return Err(Error::Protocol(format!(
+                    "{} for unknown pipeline {pid}",
+                    msg.message_type.name()
+                )));
+            }
+            let value = Body::decode_output(msg.data)?;
+            self.events.push_output(pid, value);
+            return Ok(());
+        }
+        let body = Body::decode(msg.message_type, msg.data)?;
         match msg.pid {
             None => self.process_pool(body),
             Some(pid) => self.process_pipeline(pid, body),

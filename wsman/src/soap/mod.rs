@@ -41,6 +41,7 @@ pub mod json;
 pub mod ns;
 pub mod request;
 pub mod response;
+pub mod shared;
 mod streams;
 pub mod xml;
 

@@ -16,6 +16,7 @@
 //!
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 use super::response::StreamData;
+use super::shared::SharedStr;
 
 /// A cut run of streams.
 pub(crate) struct Run {
@@ -30,12 +31,38 @@ pub(crate) struct Run {
 }
 
 /// One stream of a [`Run`], its text not yet decoded.
-struct RawStream {
-    name: String,
-    command_id: Option<String>,
+struct RawStream<'a> {
+    name: &'a str,
+    command_id: Option<&'a str>,
     end: bool,
     /// Range of the base64 text in the document.
     text: std::ops::Range<usize>,
+}
+
+/// The attribute values of the streams so far, shared by the streams that
+/// repeat them (all of them, usually).
+#[derive(Default)]
+struct Names {
+    name: Option<SharedStr>,
+    command_id: Option<SharedStr>,
+}
+
+impl Names {
+    fn name(&mut self, v: &str) -> SharedStr {
+        share(&mut self.name, v)
+    }
+
+    fn command_id(&mut self, v: Option<&str>) -> Option<SharedStr> {
+        v.map(|v| share(&mut self.command_id, v))
+    }
+}
+
+/// `v` as the shared text in `last` when equal, else as a new one kept there.
+fn share(last: &mut Option<SharedStr>, v: &str) -> SharedStr {
+    match last {
+        Some(a) if **a == *v => a.clone(),
+        _ => last.insert(SharedStr::from(v)).clone(),
+    }
 }
 
 /// Finds the run of plain streams at the start of the ReceiveResponse,
@@ -67,6 +94,7 @@ pub(crate) fn scan<E>(doc: &str, decode: impl Fn(&str) -> Result<Vec<u8>, E>) ->
     let mut pos = cut_at;
     let mut cut_end = cut_at;
     let mut streams = Vec::new();
+    let mut names = Names::default();
     loop {
         let ws = b[pos..]
             .iter()
@@ -79,8 +107,8 @@ pub(crate) fn scan<E>(doc: &str, decode: impl Fn(&str) -> Result<Vec<u8>, E>) ->
             break;
         };
         streams.push(StreamData {
-            name: s.name,
-            command_id: s.command_id,
+            name: names.name(s.name),
+            command_id: names.command_id(s.command_id),
             end: s.end,
             data,
         });
@@ -103,7 +131,12 @@ fn is_name(s: &str) -> bool {
 
 /// One `<P:Stream a="v" ...>base64</P:Stream>` (or `<P:Stream .../>`) at
 /// `at`; the stream and the offset past it.
-fn one_stream(doc: &str, at: usize, open: &str, close: &str) -> Option<(RawStream, usize)> {
+fn one_stream<'a>(
+    doc: &'a str,
+    at: usize,
+    open: &str,
+    close: &str,
+) -> Option<(RawStream<'a>, usize)> {
     let b = doc.as_bytes();
     let rest = b.get(at..)?;
     if !rest.starts_with(open.as_bytes()) {
@@ -111,7 +144,7 @@ fn one_stream(doc: &str, at: usize, open: &str, close: &str) -> Option<(RawStrea
     }
     let mut i = at + open.len();
     let mut s = RawStream {
-        name: String::new(),
+        name: "",
         command_id: None,
         end: false,
         text: 0..0,
@@ -154,8 +187,8 @@ fn one_stream(doc: &str, at: usize, open: &str, close: &str) -> Option<(RawStrea
             return None;
         }
         match key {
-            "Name" if name.is_none() => name = Some(value.to_owned()),
-            "CommandId" if s.command_id.is_none() => s.command_id = Some(value.to_owned()),
+            "Name" if name.is_none() => name = Some(value),
+            "CommandId" if s.command_id.is_none() => s.command_id = Some(value),
             "End" if end.is_none() => end = Some(value.trim().eq_ignore_ascii_case("true")),
             _ => return None,
         }

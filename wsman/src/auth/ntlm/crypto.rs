@@ -9,6 +9,7 @@ use md5::{Digest, Md5};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::flags;
+use super::md5_rc4::{hmac_md5_rc4, Order};
 
 /// A 16-byte key that is wiped when dropped.
 pub type Key16 = Zeroizing<[u8; 16]>;
@@ -128,19 +129,58 @@ impl Rc4 {
 
     /// XORs `data` with the next `data.len()` keystream bytes.
     pub fn apply_keystream(&mut self, data: &mut [u8]) {
-        let (mut i, mut j) = (self.i, self.j);
-        let s = &mut self.s;
-        for b in data {
-            i = i.wrapping_add(1);
-            let si = s[usize::from(i)];
-            j = j.wrapping_add(si);
-            let sj = s[usize::from(j)];
-            s[usize::from(i)] = sj;
-            s[usize::from(j)] = si;
-            *b ^= s[usize::from(si.wrapping_add(sj))];
+        let mut ks = self.keystream();
+        let mut words = data.chunks_exact_mut(8);
+        for w in &mut words {
+            let mut k = [0u8; 8];
+            for b in &mut k {
+                *b = ks.next_byte();
+            }
+            let x = u64::from_ne_bytes(k) ^ u64::from_ne_bytes((&*w).try_into().expect("8"));
+            w.copy_from_slice(&x.to_ne_bytes());
         }
-        self.i = i;
-        self.j = j;
+        for b in words.into_remainder() {
+            *b ^= ks.next_byte();
+        }
+    }
+
+    /// The keystream byte by byte, its indices held in locals (registers)
+    /// until it is dropped.
+    pub(super) fn keystream(&mut self) -> Keystream<'_> {
+        Keystream {
+            i: self.i,
+            j: self.j,
+            rc4: self,
+        }
+    }
+}
+
+/// [`Rc4`]'s keystream with `i` and `j` out of the state until dropped.
+pub(super) struct Keystream<'a> {
+    rc4: &'a mut Rc4,
+    i: u8,
+    j: u8,
+}
+
+impl Keystream<'_> {
+    /// The next keystream byte (the PRGA step of `RC4`, [MS-NLMP] 6).
+    #[inline(always)]
+    pub(super) fn next_byte(&mut self) -> u8 {
+        let s = &mut self.rc4.s;
+        self.i = self.i.wrapping_add(1);
+        let si = s[usize::from(self.i)];
+        self.j = self.j.wrapping_add(si);
+        let sj = s[usize::from(self.j)];
+        s[usize::from(self.i)] = sj;
+        s[usize::from(self.j)] = si;
+        s[usize::from(si.wrapping_add(sj))]
+    }
+}
+
+impl Drop for Keystream<'_> {
+    fn drop(&mut self) {
+        self.rc4.i = self.i;
+        self.rc4.j = self.j;
     }
 }
 
@@ -198,20 +238,11 @@ impl Direction {
         }
     }
 
-    /// `MAC()` with extended session security ([MS-NLMP] 3.4.4.2): the
-    /// NTLMSSP_MESSAGE_SIGNATURE of `message` at the current sequence number
-    /// (which is then advanced). Must run after the message's own RC4 pass.
-    fn mac(&mut self, message: &[u8]) -> [u8; 16] {
-        let (seq, full) = self.hmac(message);
-        self.signature(seq, &full)
-    }
-
-    /// The HMAC part of `MAC()`: `HMAC_MD5(SigningKey, SeqNum + Message)`
-    /// at the current sequence number, which is then advanced.
-    fn hmac(&mut self, message: &[u8]) -> ([u8; 4], [u8; 16]) {
+    /// The current sequence number, which is then advanced.
+    fn next_seq(&mut self) -> [u8; 4] {
         let seq = self.seq.to_le_bytes();
         self.seq = self.seq.wrapping_add(1);
-        (seq, hmac_md5(&self.sign_key[..], &[&seq, message]))
+        seq
     }
 
     /// The rest of `MAC()`: the checksum (RC4-encrypted with key exchange,
@@ -237,10 +268,17 @@ impl Direction {
     }
 
     /// `SEAL()` ([MS-NLMP] 3.4.3) of `message` in place (no copy); returns
-    /// the signature.
+    /// the signature. `HMAC_MD5(SigningKey, SeqNum + Message)` and the RC4
+    /// pass run together (`md5_rc4`).
     pub fn seal_in_place(&mut self, message: &mut [u8]) -> [u8; 16] {
-        let (seq, full) = self.hmac(message);
-        self.handle.apply_keystream(message);
+        let seq = self.next_seq();
+        let full = hmac_md5_rc4(
+            &self.sign_key,
+            &seq,
+            message,
+            &mut self.handle,
+            Order::HashThenRc4,
+        );
         self.signature(seq, &full)
     }
 
@@ -254,8 +292,15 @@ impl Direction {
     /// Unseals `data` in place ([MS-NLMP] 3.4.3) and checks the signature;
     /// `false` when it is wrong (the bytes are then not to be used).
     pub fn unseal_in_place(&mut self, signature: &[u8], data: &mut [u8]) -> bool {
-        self.handle.apply_keystream(data);
-        let expected = self.mac(data);
+        let seq = self.next_seq();
+        let full = hmac_md5_rc4(
+            &self.sign_key,
+            &seq,
+            data,
+            &mut self.handle,
+            Order::Rc4ThenHash,
+        );
+        let expected = self.signature(seq, &full);
         signature.len() == 16 && constant_time_eq(&expected, signature)
     }
 }

@@ -7,6 +7,7 @@
 //! [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
 //! [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
 pub mod crypto;
+mod md5_rc4;
 pub mod messages;
 pub mod sign;
 

@@ -8,15 +8,20 @@ use base64::Engine;
 use super::{each_child, open, EnvelopeInfo};
 use crate::error::Result;
 use crate::soap::ns;
+use crate::soap::shared::SharedStr;
 use crate::soap::xml::{as_text, protocol};
 
 /// One `rsp:Stream` of a ReceiveResponse ([MS-WSMV] 2.2.4.39).
+///
+/// The name and CommandId are shared (`Arc<str>`) among the streams of a
+/// Receive that repeat them ([`SharedStr`]): thousands of output objects,
+/// each in its own `rsp:Stream`, do not cost two strings each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamData {
     /// `@Name`: `stdout`, `stderr`, `pr`.
-    pub name: String,
+    pub name: SharedStr,
     /// `@CommandId`; `None` for shell-level (RunspacePool) output.
-    pub command_id: Option<String>,
+    pub command_id: Option<SharedStr>,
     /// `@End="true"`: the stream is finished.
     pub end: bool,
     /// The base64-decoded bytes.
@@ -119,8 +124,8 @@ pub(super) fn parse_receive_checked(
     b.children(|r, s| {
         match s.local.as_str() {
             "Stream" => {
-                let name = s.attr("Name").unwrap_or_default().to_owned();
-                let command_id = s.attr("CommandId").map(str::to_owned);
+                let name = SharedStr::from(s.attr("Name").unwrap_or_default());
+                let command_id = s.attr("CommandId").map(SharedStr::from);
                 let end = s
                     .attr("End")
                     .is_some_and(|e| e.trim().eq_ignore_ascii_case("true"));
