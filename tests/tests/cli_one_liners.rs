@@ -86,3 +86,36 @@ fn invoke_of_a_bad_one_liner_fails_with_powershells_message() {
         );
     }
 }
+
+#[test]
+fn invoke_filters_the_hosts_files_with_where_object() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let drive =
+        std::path::Path::new(host.get("fs_root").expect("the host names its files")).join("C");
+    std::fs::create_dir_all(&drive).unwrap();
+    std::fs::write(drive.join("notes.txt"), "twenty bytes of text").unwrap();
+    std::fs::write(drive.join("a.txt"), "x").unwrap();
+    let cli = Cli::for_host_with(&host, "ntlm");
+    let out = ok(&cli.run(&[
+        "invoke",
+        r"Get-ChildItem C:\ | Where-Object { $_.Length -gt 10 } | % Name",
+    ]));
+    assert_eq!(out, "notes.txt\n");
+    // The table PowerShell shows for files, formatted on the host.
+    let out = ok(&cli.run(&["invoke", r"Get-ChildItem C:\ -File | Out-String"]));
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Mode   LastWriteTime ") && l.ends_with(" Length Name")),
+        "{out:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("-a----") && l.ends_with("     20 notes.txt")),
+        "{out:?}"
+    );
+}
