@@ -23,9 +23,8 @@ pub enum Inner {
 
 impl Inner {
     /// Kerberos for the service of `spn` (`HTTP/host`: `HTTP@host`) when
-    /// the credentials get a ticket for it, else NTLM for `spn`.
-    /// The inner Kerberos never asks for a forwarded TGT: CredSSP hands the
-    /// password over itself (TSCredentials, [MS-CSSP] 2.2.1.2).
+    /// the credentials get a ticket for it, else NTLM for `spn`. The ticket
+    /// is not forwarded: CredSSP delegates the password itself (TSCredentials).
     pub fn new(creds: &Credentials, spn: &str) -> Result<Inner> {
         #[cfg(feature = "gssapi")]
         if let Some((service, host)) = spn.split_once('/') {
