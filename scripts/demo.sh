@@ -16,13 +16,15 @@ W="$root/target/debug/wsman"
 
 work=$(mktemp -d)
 host_pid=""
+hop_pid=""
 cleanup() {
   [ -n "$host_pid" ] && kill "$host_pid" 2>/dev/null && wait "$host_pid" 2>/dev/null
+  [ -n "$hop_pid" ] && kill "$hop_pid" 2>/dev/null && wait "$hop_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-(cd fixtures/testhost && exec "$root/.venv/bin/python" -m testhost --auth ntlm,kerberos,basic --fs-root "$work/host-fs") \
+(cd fixtures/testhost && exec "$root/.venv/bin/python" -m testhost --auth ntlm,kerberos,basic,credssp --fs-root "$work/host-fs") \
   >"$work/host.json" 2>"$work/host.log" &
 host_pid=$!
 for _ in $(seq 100); do [ -s "$work/host.json" ] && break; sleep 0.1; done
@@ -59,4 +61,16 @@ cmp "$work/data.bin" "$work/back.bin" && echo "back here, byte for byte"
 run copy -r "$work/folder" 'host:C:\Users\vagrant'
 run copy -r 'host:C:\Users\vagrant\folder' "$work/folder-back"
 diff -r "$work/folder" "$work/folder-back" && echo "the folder is back, empty folder and empty file included"
+echo; echo "demo: the second hop: a command on the host reaches a second host (SRV2) as you"
+(cd fixtures/testhost && exec "$root/.venv/bin/python" -m testhost --auth negotiate,ntlm --computer-name SRV2) \
+  >"$work/hop.json" 2>"$work/hop.log" &
+hop_pid=$!
+for _ in $(seq 100); do [ -s "$work/hop.json" ] && break; sleep 0.1; done
+second=$("$root/.venv/bin/python" -c "import json; print(json.load(open('$work/hop.json'))['url'])")
+hop="Invoke-Command -ConnectionUri $second -ScriptBlock { \"hop 2 on \$env:COMPUTERNAME as \$(whoami)\" }"
+echo "NTLM delegates nothing, so the host cannot go on (the Windows double-hop error):"
+run invoke "$hop" || true
+echo "CredSSP delegates the password (-a credssp; with Kerberos: -a kerberos --delegate):"
+echo; echo "$ wsman -a credssp invoke $(printf '%q' "$hop")"
+"$W" -a credssp invoke "$hop"
 echo; echo "demo: done"
