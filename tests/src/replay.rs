@@ -133,18 +133,24 @@ fn resource_uri(xml: &str) -> Option<&str> {
     Some(&xml[open..open + end])
 }
 
-/// The recording with a Signal terminate after each command that ended.
+/// The recording with the release Signals our client sends, where it
+/// sends them.
 ///
 /// Our client releases a finished pipeline with a WS-Man Signal
 /// `.../signal/Terminate` ([MS-WSMV] 3.1.4.12), as PowerShell does and as
-/// pypsrp 0.8 and later do (`test_psrp_multiple_invocations` recorded it);
-/// the older pypsrp that made most recordings left them to the final
-/// Delete. After each Receive whose CommandState is Done and that is not
-/// already followed by a Signal, the Signal and the SignalResponse Windows
-/// sent in `test_psrp_multiple_invocations` (request 5) are inserted, with
-/// that recording's ShellId, CommandId and resource URI replaced by this
-/// one's. Everything else is served as recorded.
-pub fn with_release_signals(mut rec: Recording) -> Recording {
+/// pypsrp 0.8 and later do (`test_psrp_multiple_invocations` recorded it),
+/// but not at the pipeline's end: before the session's next Command,
+/// Disconnect or Connect of a pipeline, and not at all before the shell's
+/// Delete, which frees every command (the older pypsrp that made most
+/// recordings left them all to the Delete, and Windows took it). So:
+/// for each command a Receive reported Done, the Signal and the
+/// SignalResponse Windows sent in `test_psrp_multiple_invocations`
+/// (request 5) are inserted before that shell's next Command, Disconnect
+/// or pipeline Connect (that recording's ShellId, CommandId and resource
+/// URI replaced by this one's), unless the recording releases it itself;
+/// a recorded release followed by the shell's Delete is left out.
+/// Everything else is served as recorded.
+pub fn with_release_signals(rec: Recording) -> Recording {
     let template = Recording::load("test_psrp_multiple_invocations").unwrap();
     let signal = &template.messages[5];
     let (t_shell, t_command) = (
@@ -153,9 +159,62 @@ pub fn with_release_signals(mut rec: Recording) -> Recording {
     );
     assert!(signal.request.contains(t_command) && signal.request.contains("signal/Terminate"));
     let t_uri = resource_uri(&signal.request).unwrap().to_string();
-    let mut i = 0;
-    while i < rec.messages.len() {
-        let m = &rec.messages[i];
+    let t_envelope = element(&signal.request, "MaxEnvelopeSize").unwrap();
+    let release = |before: &RecordedMessage, shell_id: &str, command_id: &str| {
+        let uri = resource_uri(&before.request).unwrap().to_string();
+        let envelope = element(&before.request, "MaxEnvelopeSize")
+            .unwrap()
+            .to_string();
+        let fix = |x: &str| {
+            x.replace(t_shell, shell_id)
+                .replace(t_command, command_id)
+                .replace(&t_uri, &uri)
+                .replace(
+                    &format!(">{t_envelope}</wsman:MaxEnvelopeSize>"),
+                    &format!(">{envelope}</wsman:MaxEnvelopeSize>"),
+                )
+        };
+        RecordedMessage {
+            request: fix(&signal.request),
+            response: signal.response.as_deref().map(fix),
+            delivery: Delivery::Ok,
+            delay: None,
+        }
+    };
+    let is_release = |m: &RecordedMessage| {
+        m.request.contains("/shell/Signal<")
+            && m.request.to_lowercase().contains("signal/terminate")
+    };
+    // (ShellId, CommandId) of the commands that ended and are not released.
+    let mut pending: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<RecordedMessage> = Vec::with_capacity(rec.messages.len());
+    let messages = rec.messages;
+    for (i, m) in messages.iter().enumerate() {
+        let shell_id = selector_shell_id(&m.request).map(str::to_string);
+        let needs_release = m.request.contains("/shell/Command<")
+            || m.request.contains("/shell/Disconnect<")
+            || (m.request.contains("/shell/Connect<")
+                && attribute(&m.request, ":Connect", "CommandId").is_some());
+        if is_release(m) {
+            let command = attribute(&m.request, ":Signal", "CommandId").unwrap_or_default();
+            pending.retain(|(_, c)| !c.eq_ignore_ascii_case(command));
+            let then_delete = messages
+                .get(i + 1)
+                .is_some_and(|n| n.request.contains("transfer/Delete<"));
+            if then_delete {
+                continue;
+            }
+        } else if m.request.contains("transfer/Delete<") {
+            pending.retain(|(s, _)| Some(s) != shell_id.as_ref());
+        } else if needs_release {
+            let (now, later): (Vec<_>, Vec<_>) = pending
+                .drain(..)
+                .partition(|(s, _)| Some(s) == shell_id.as_ref());
+            pending = later;
+            for (s, c) in now {
+                out.push(release(m, &s, &c));
+            }
+        }
         let done = m.response.as_deref().and_then(|r| {
             let state = attribute(r, "<rsp:CommandState", "State")?;
             state
@@ -163,35 +222,17 @@ pub fn with_release_signals(mut rec: Recording) -> Recording {
                 .then(|| attribute(r, "<rsp:CommandState", "CommandId"))
                 .flatten()
         });
-        let next_is_signal = rec.messages.get(i + 1).is_some_and(|n| {
-            n.request.contains("/shell/Signal<") && done.is_some_and(|c| n.request.contains(c))
-        });
-        if let (Some(command_id), false) = (done, next_is_signal) {
-            let shell_id = selector_shell_id(&m.request).unwrap().to_string();
-            let uri = resource_uri(&m.request).unwrap().to_string();
-            let envelope = element(&m.request, "MaxEnvelopeSize").unwrap().to_string();
-            let t_envelope = element(&signal.request, "MaxEnvelopeSize").unwrap();
-            let fix = |x: &str| {
-                x.replace(t_shell, &shell_id)
-                    .replace(t_command, command_id)
-                    .replace(&t_uri, &uri)
-                    .replace(
-                        &format!(">{t_envelope}</wsman:MaxEnvelopeSize>"),
-                        &format!(">{envelope}</wsman:MaxEnvelopeSize>"),
-                    )
-            };
-            let inserted = RecordedMessage {
-                request: fix(&signal.request),
-                response: signal.response.as_deref().map(fix),
-                delivery: Delivery::Ok,
-                delay: None,
-            };
-            rec.messages.insert(i + 1, inserted);
-            i += 1;
+        if let (Some(c), Some(s)) = (done, shell_id.as_ref()) {
+            if !pending.iter().any(|(_, p)| p.eq_ignore_ascii_case(c)) {
+                pending.push((s.clone(), c.to_string()));
+            }
         }
-        i += 1;
+        out.push(m.clone());
     }
-    rec
+    Recording {
+        messages: out,
+        ..rec
+    }
 }
 
 /// The recording with the call ids (`ci`) of its RUNSPACE_AVAILABILITY

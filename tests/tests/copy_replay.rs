@@ -13,7 +13,8 @@
 use std::path::Path;
 
 use base64::Engine;
-use fixtures::{Delivery, RecordedMessage, Recording, ReplayServer};
+use fixtures::{Recording, ReplayServer};
+use integration_tests::replay::with_release_signals;
 use integration_tests::TempDir;
 use psrp::message::{Message, MessageType};
 use pssession::copy::{copy_from_host, copy_to_host, CopyOptions, FileDigest, Progress};
@@ -157,9 +158,10 @@ fn b64(s: &str) -> Vec<u8> {
 }
 
 /// The first PSSession of the recording (up to its Delete; the rest is
-/// pypsrp's test checking the result over WinRS), with the Signal
-/// terminate our client sends to release each pipeline that ended, as
-/// Windows answered it in `test_psrp_multiple_invocations`.
+/// pypsrp's test checking the result over WinRS), with the Signals
+/// terminate our client sends to release the pipelines that ended where
+/// it sends them ([`with_release_signals`]): a copy's one pipeline is
+/// released by the Delete, with no Signal of its own.
 fn first_session(name: &str) -> Recording {
     let mut rec = Recording::load(name).unwrap();
     let delete = rec
@@ -168,51 +170,7 @@ fn first_session(name: &str) -> Recording {
         .position(|m| m.request.contains("/transfer/Delete<"))
         .unwrap();
     rec.messages.truncate(delete + 1);
-    let template = Recording::load("test_psrp_multiple_invocations").unwrap();
-    let signal = &template.messages[5];
-    let (t_shell, t_command) = (
-        "B2DDE5BA-F22F-4493-9B8E-8B565073F563",
-        "5B1BE6C6-ECFA-4BA8-806B-8DD7C290A0FA",
-    );
-    assert!(signal.request.contains(t_command) && signal.request.contains("signal/Terminate"));
-    let done = rec
-        .messages
-        .iter()
-        .position(|m| {
-            m.response
-                .as_deref()
-                .is_some_and(|r| r.contains("CommandState/Done"))
-        })
-        .unwrap();
-    let response = rec.messages[done].response.clone().unwrap();
-    let attr = |xml: &str, name: &str| {
-        let key = format!("{name}=\"");
-        let at = xml.find(&key).unwrap() + key.len();
-        xml[at..at + 36].to_string()
-    };
-    let command = attr(
-        &response[response.find("<rsp:CommandState").unwrap()..],
-        "CommandId",
-    );
-    let request = &rec.messages[done].request;
-    let key = "Name=\"ShellId\">";
-    let at = request.find(key).unwrap() + key.len();
-    let shell = request[at..at + 36].to_string();
-    let fix = |x: &str| {
-        x.replace(t_shell, &shell)
-            .replace(t_command, &command)
-            .replace(">512000<", ">153600<")
-    };
-    rec.messages.insert(
-        done + 1,
-        RecordedMessage {
-            request: fix(&signal.request),
-            response: signal.response.as_deref().map(fix),
-            delivery: Delivery::Ok,
-            delay: None,
-        },
-    );
-    rec
+    with_release_signals(rec)
 }
 
 /// Rewrites each `rsp:Stream` of the recorded responses with `edit`

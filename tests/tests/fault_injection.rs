@@ -784,3 +784,46 @@ fn a_copy_cut_anywhere_is_exact_or_fails_clearly_and_leaves_nothing_partial() {
     m.report();
     let _ = std::fs::remove_dir_all(&s.state);
 }
+
+#[test]
+fn a_release_whose_request_or_answer_is_cut_still_frees_the_command() {
+    // The Signal that releases a finished pipeline is held by the session
+    // and sent before its next Disconnect (here, the end of `session
+    // invoke`). When its request or its answer is cut, the command is
+    // still released: with MaxConcurrentCommandsPerShell 1 on the host,
+    // every next pipeline of the session runs. Basic without encryption,
+    // so the forwarder can find the Signal.
+    let Some(host) = TestHost::start(&[
+        "--auth",
+        "basic",
+        "--allow-unencrypted",
+        "--max-commands-per-shell",
+        "1",
+    ]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host));
+    let cli = Cli::for_host(&host).url(&fwd.url());
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let new = cli.run(&["session", "new", "--name", "r"]);
+    assert_eq!(new.status.code(), Some(0), "{}", text(&new.stderr));
+    for (i, fault) in Fault::CUTS.into_iter().enumerate() {
+        fwd.plan_matching("signal/terminate", fault);
+        let run = cli.run(&["session", "invoke", "r", &format!("'{i}'")]);
+        assert!(fwd.fired(), "{fault:?}: no release seen");
+        assert_eq!(
+            (run.status.code(), text(&run.stdout)),
+            (Some(0), format!("{i}\n")),
+            "{fault:?} of the release: {}",
+            text(&run.stderr)
+        );
+    }
+    let last = cli.run(&["session", "invoke", "r", "'end'"]);
+    assert_eq!(
+        (last.status.code(), text(&last.stdout)),
+        (Some(0), "end\n".to_string()),
+        "{}",
+        text(&last.stderr)
+    );
+    let _ = cli.run(&["session", "remove", "r"]);
+}

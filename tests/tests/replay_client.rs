@@ -61,11 +61,11 @@ replay_tests! {
         => scenarios::reset_runspace_state();
     reset_runspace_state_refused: "test_psrp_reset_runspace_state_fail" { call_ids_from_one: true }
         => scenarios::reset_runspace_state_refused();
-    /// The stop Signal (request 7, after the inserted release of the nested
-    /// pipeline): we send MS-PSRP's powershell/signal/crtl_c (3.1.5.3.9),
+    /// The stop Signal (request 6; the nested pipeline's release is left to
+    /// the Delete): we send MS-PSRP's powershell/signal/crtl_c (3.1.5.3.9),
     /// pypsrp sent MS-WSMV's powershell/signal/ctrl_c; Windows takes both.
     nested_pipeline_beside_a_running_one_then_stop: "test_psrp_nested_command" {
-        allow: &[(7, "Signal code")],
+        allow: &[(6, "Signal code")],
     } => scenarios::nested_pipeline_beside_a_running_one_then_stop();
     history_kept_when_asked: "test_psrp_with_history"
         => scenarios::history_only_when_asked(true);

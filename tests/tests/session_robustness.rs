@@ -345,6 +345,9 @@ async fn without_robust_connections_lost_answers_are_never_resent_blindly() {
 
     // A Command whose answer is lost: not sent again; the session finds
     // its CommandId among the shell's commands, so the pipeline goes on.
+    // (The release of 'once', held by the session, goes first, so the
+    // lost answer is the Command's.)
+    s.release_pending().await.unwrap();
     let before = s.stats();
     fwd.lose_next_answer();
     let mut p = s.invoke("'a'; Start-Sleep 1; 'b'").await.unwrap();
@@ -484,5 +487,37 @@ async fn concurrent_pipelines_get_a_lost_answer_again_on_their_own_connections()
         host.stats()
     );
     drop(group);
+    s.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_release_whose_answer_is_lost_is_asked_again_and_frees_the_command() {
+    // No robust connections: the lost answer cannot be retransmitted, so
+    // the session sends the Signal again; the host, which carried out the
+    // first, refuses the second (unknown CommandId), and the release is
+    // done. MaxConcurrentCommandsPerShell 1: the next pipeline runs only
+    // if the first was released.
+    let Some(host) = TestHost::start(&[
+        "--auth",
+        "ntlm",
+        "--no-robust",
+        "--max-commands-per-shell",
+        "1",
+    ]) else {
+        return;
+    };
+    let fwd = Forwarder::start(host_addr(&host));
+    let info = connection(&host, &fwd.url());
+    let mut s = PsSession::open(&info, SessionOptions::default(), Box::new(NullHost))
+        .await
+        .unwrap();
+    let r = s.run("'one'").await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["one"]);
+    assert_eq!(s.pending_releases().len(), 1);
+    fwd.lose_next_answer();
+    s.release_pending().await.unwrap();
+    assert!(s.pending_releases().is_empty());
+    let r = s.run("'two'").await.unwrap();
+    assert_eq!(r.output.iter().map(text).collect::<Vec<_>>(), ["two"]);
     s.close().await.unwrap();
 }

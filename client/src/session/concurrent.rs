@@ -52,8 +52,6 @@ struct Member {
     finished: bool,
     /// Released on the host (or given up): done with.
     released: bool,
-    /// It failed here (connection or Command), not on the host.
-    failed_here: bool,
 }
 
 impl Member {
@@ -160,7 +158,6 @@ impl PsSession {
                 receiving: false,
                 finished: false,
                 released: false,
-                failed_here: false,
             })
             .collect();
         let mut group = ConcurrentPipelines {
@@ -216,7 +213,7 @@ impl ConcurrentPipelines<'_> {
             if self.session.answer_pending_host_calls().await? {
                 continue;
             }
-            self.release_finished().await?;
+            self.release_finished();
             self.start_queued().await?;
             self.drain()?;
             if !self.queued.is_empty() {
@@ -336,7 +333,6 @@ impl ConcurrentPipelines<'_> {
     fn fail(&mut self, id: Uuid, error_id: &str, message: &str) {
         if let Some(m) = self.member(id) {
             m.finished = true;
-            m.failed_here = true;
         }
         let record = ErrorRecord::new(message, error_id, CONNECTION_ERROR);
         self.queued.push_back((
@@ -372,23 +368,22 @@ impl ConcurrentPipelines<'_> {
         Ok(())
     }
 
-    /// Releases on the host (Signal terminate) the pipelines that finished
-    /// and whose Receives ended, as PowerShell does.
-    async fn release_finished(&mut self) -> Result<()> {
+    /// Marks for release on the host (Signal terminate) the pipelines that
+    /// finished and whose Receives ended, as PowerShell does; the session
+    /// sends the Signals before its next Command (a queued pipeline's
+    /// start), Connect or Disconnect ([`PsSession::release_pending`]).
+    fn release_finished(&mut self) {
         for i in 0..self.members.len() {
             let m = &self.members[i];
             if !m.finished || m.receiving || m.released || m.script.is_some() {
                 continue;
             }
-            let (id, failed_here) = (m.id, m.failed_here);
+            let id = m.id;
             self.members[i].released = true;
-            let r = self.session.release_pipeline(id).await;
-            // A pipeline that failed here may be gone from the host already.
-            if !failed_here {
-                r?;
-            }
+            // A pipeline that failed here may be gone from the host
+            // already: the session takes a fault to its release as done.
+            self.session.release_pipeline(id);
         }
-        Ok(())
     }
 
     /// Starts queued pipelines while fewer than MaxRunspaces run.

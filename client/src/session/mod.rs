@@ -10,8 +10,11 @@
 //!
 //! Round trips: opening is Create + Receive; connecting is Connect +
 //! Receive ([MS-PSRP] 3.1.4.10.3); a pipeline is Command + Receive (+ Send
-//! for input or a CREATE_PIPELINE that does not fit) + the Signal that
-//! releases it; listing is one Enumerate of shells plus one of each
+//! for input or a CREATE_PIPELINE that does not fit); the Signal that
+//! releases a finished pipeline is not waited for at its end but sent
+//! before the session's next Command, Connect of a pipeline or Disconnect,
+//! and never before Delete, which releases everything (see
+//! [`PsSession::release_pending`]); listing is one Enumerate of shells plus one of each
 //! session's pipelines.
 //!
 //! A session held idle is kept alive with [`PsSession::keep_alive`] (the
@@ -154,6 +157,15 @@ pub struct RemoteSession {
 /// until its MaxIdleTimeout; meanwhile [`PsSession::connect`] (also from
 /// another process) takes it back. To remove it call [`PsSession::close`];
 /// to leave it for later on purpose, [`PsSession::disconnect`].
+///
+/// A finished pipeline's release (Signal terminate, [MS-PSRP] 3.1.5.3.9)
+/// is held on the session and sent before its next operation that needs
+/// the host to have freed it; dropping a session with releases pending
+/// leaves those finished pipelines counted on the host against
+/// MaxConcurrentCommandsPerShell until the session is removed or times
+/// out. A caller that leaves a session on the host calls
+/// [`PsSession::release_pending`] or [`PsSession::disconnect`] (which sends
+/// them) first.
 pub struct PsSession {
     info: ConnectionInfo,
     wsman: WsmanClient,
@@ -191,6 +203,9 @@ pub struct PsSession {
     /// during the outage) takes it back, even when the answer lost in the
     /// outage came back by retransmission first.
     last_outage: Option<std::time::Instant>,
+    /// CommandIds of finished pipelines whose release (Signal terminate)
+    /// is not sent yet: see [`PsSession::release_pending`].
+    pending_releases: Vec<String>,
 }
 
 /// Gives `$host.UI.RawUI.ReadKey(options)` its key ([MS-PSRP] 2.2.3.3).
@@ -340,6 +355,7 @@ impl PsSession {
             reconnect_window: opts.reconnect_window.unwrap_or(DEFAULT_RECONNECT_WINDOW),
             pending_host_calls: Default::default(),
             last_outage: None,
+            pending_releases: Vec::new(),
         };
         session.wait_for_pool(RunspacePoolState::Opened).await?;
         Ok(session)
@@ -398,6 +414,7 @@ impl PsSession {
             reconnect_window: DEFAULT_RECONNECT_WINDOW,
             pending_host_calls: Default::default(),
             last_outage: None,
+            pending_releases: Vec::new(),
         };
         session.drain_pool_events().await?;
         if session.pool.state() == RunspacePoolState::Opened {
@@ -618,6 +635,9 @@ impl PsSession {
     /// Starts pipeline `id`, whose first message the pool has queued: a
     /// WS-Man Command carrying its first packet, then Sends for the rest.
     pub(crate) async fn send_command(&mut self, id: Uuid) -> Result<()> {
+        // MaxConcurrentCommandsPerShell counts the finished pipelines not
+        // yet released: free them before this one.
+        self.release_pending().await?;
         let first = self
             .pool
             .data_to_send_for(self.max_packet, Some(id))?
@@ -858,6 +878,7 @@ impl PsSession {
         idle_timeout: Option<Duration>,
         buffer_mode: Option<BufferMode>,
     ) -> Result<()> {
+        self.release_pending().await?;
         self.pool.begin_disconnect()?;
         self.wsman
             .disconnect(
@@ -886,6 +907,7 @@ impl PsSession {
     /// and returns it to receive its buffered and further output
     /// ([MS-PSRP] 3.1.4.10).
     pub async fn receive_pipeline(&mut self, pipeline_id: Uuid) -> Result<Pipeline<'_>> {
+        self.release_pending().await?;
         self.pool.adopt_pipeline(pipeline_id)?;
         let id = guid_text(pipeline_id);
         self.wsman
@@ -923,21 +945,72 @@ impl PsSession {
         Ok(())
     }
 
-    /// Releases a finished pipeline on the host (Signal terminate), as
-    /// PowerShell does after a pipeline ends.
-    pub(crate) async fn release_pipeline(&mut self, pipeline_id: Uuid) -> Result<()> {
+    /// Marks a finished pipeline for release on the host (Signal
+    /// terminate, as PowerShell sends after a pipeline ends): the Signal
+    /// goes out with [`release_pending`](Self::release_pending), before
+    /// the session's next operation that needs it, so the caller sees the
+    /// pipeline's end a round trip earlier.
+    pub(crate) fn release_pipeline(&mut self, pipeline_id: Uuid) {
         let id = self.command_id(pipeline_id);
         self.command_ids.forget(pipeline_id);
         let _ = self.pool.close_pipeline(pipeline_id);
-        self.wsman
-            .signal(
-                &self.resource_uri,
-                &self.shell_id,
-                Some(&id),
-                ns::signal::TERMINATE,
-            )
-            .await?;
+        if !self.pending_releases.contains(&id) {
+            self.pending_releases.push(id);
+        }
+    }
+
+    /// Sends the releases (Signal terminate, [MS-PSRP] 3.1.5.3.9, [MS-WSMV]
+    /// 3.1.4.12) of the pipelines that finished since the last one: the
+    /// host counts a command against MaxConcurrentCommandsPerShell until
+    /// it is terminated, whether or not it finished. The session sends
+    /// them itself before a Command, a pipeline's Connect and Disconnect,
+    /// and not before Delete ([`close`](Self::close)), which frees every
+    /// command of the shell. Call it before leaving a session on the host
+    /// by dropping it.
+    ///
+    /// A release whose answer was lost is sent once more; one the host
+    /// refuses with a fault (the command is gone, for instance because
+    /// the first copy was carried out) is done; one that still cannot
+    /// reach the host stays pending and the error is returned.
+    ///
+    /// [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+    /// [MS-WSMV]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/
+    pub async fn release_pending(&mut self) -> Result<()> {
+        let mut asked_again = false;
+        while let Some(id) = self.pending_releases.first().cloned() {
+            let r = self
+                .wsman
+                .signal(
+                    &self.resource_uri,
+                    &self.shell_id,
+                    Some(&id),
+                    ns::signal::TERMINATE,
+                )
+                .await;
+            match r {
+                Ok(_) => {}
+                Err(wsman::Error::Fault(f)) => {
+                    tracing::debug!(command_id = %id, fault = %f, "the host refused the release of a finished pipeline; it is taken as released");
+                }
+                // The answer was lost: the Signal is sent once more; a
+                // host that carried out the first answers with a fault.
+                Err(e) if wsman::transport::maybe_delivered(&e) && !asked_again => {
+                    tracing::info!(command_id = %id, error = %e, "the answer to a release was lost; sending it again");
+                    asked_again = true;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            asked_again = false;
+            self.pending_releases.remove(0);
+        }
         Ok(())
+    }
+
+    /// The CommandIds of finished pipelines whose release is not sent yet
+    /// (see [`release_pending`](Self::release_pending)).
+    pub fn pending_releases(&self) -> &[String] {
+        &self.pending_releases
     }
 
     /// The WS-Man CommandId of a pipeline: its id, unless the host chose
@@ -952,8 +1025,10 @@ impl PsSession {
     }
 
     /// Removes the session from the host (Remove-PSSession): WS-Man Delete
-    /// ([MS-PSRP] 3.1.4.2, 3.1.5.3.11).
+    /// ([MS-PSRP] 3.1.4.2, 3.1.5.3.11). Pending releases are not sent:
+    /// the Delete frees every command of the shell.
     pub async fn close(mut self) -> Result<()> {
+        self.pending_releases.clear();
         self.pool.begin_close()?;
         self.wsman
             .delete_shell(&self.resource_uri, &self.shell_id)

@@ -196,7 +196,8 @@ impl<'a> Pipeline<'a> {
             if self.finished {
                 if !self.released {
                     self.released = true;
-                    self.session.release_pipeline(self.id).await?;
+                    // Sent before the session's next operation that needs it.
+                    self.session.release_pipeline(self.id);
                 }
                 return Ok(None);
             }
