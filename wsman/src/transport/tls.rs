@@ -182,10 +182,11 @@ pub(crate) fn server_name(host: &str, opts: &TlsOptions) -> Result<ServerName<'s
         .map_err(|_| config_error(format!("{name:?} is not a valid TLS server name")))
 }
 
-/// `--insecure`: no chain or name check, but handshake signatures are still
-/// verified so the session keys belong to whoever holds the certificate.
+/// No chain or name check, but handshake signatures are still verified so
+/// the session keys belong to whoever holds the certificate: `--insecure`,
+/// and CredSSP's inner TLS (whose key pubKeyAuth binds, [MS-CSSP] 3.1.5).
 #[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
+pub(crate) struct AcceptAnyCertificate(pub(crate) Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AcceptAnyCertificate {
     fn verify_server_cert(

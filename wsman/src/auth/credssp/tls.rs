@@ -13,62 +13,11 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
+use crate::transport::tls::AcceptAnyCertificate;
 use crate::{Error, Result};
-
-/// Accepts the host's certificate as CredSSP requires (its key is checked
-/// later by pubKeyAuth), checking the handshake signatures with it.
-#[derive(Debug)]
-struct BoundLater(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for BoundLater {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
 
 fn tls_error(e: impl std::fmt::Display) -> Error {
     Error::Authentication {
@@ -89,7 +38,9 @@ impl MemoryTls {
             .with_protocol_versions(&[&rustls::version::TLS12])
             .map_err(tls_error)?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(BoundLater(provider)))
+            // Any certificate, as CredSSP requires: its key is checked later by
+            // pubKeyAuth; handshake signatures are still verified with it.
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
             .with_no_client_auth();
         let name = ServerName::try_from(host.to_string())
             .unwrap_or_else(|_| ServerName::try_from("credssp.invalid").expect("a valid name"));
