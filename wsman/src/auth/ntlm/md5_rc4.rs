@@ -5,9 +5,9 @@
 //! 3.4) is followed by the RC4 step of one byte of the neighbouring block,
 //! so the two chains run side by side instead of one after the other.
 //!
-//! The MAC is of the plaintext: sealing hashes a block and then encrypts it
-//! (the block's words are read before its bytes change); unsealing decrypts
-//! the next block while hashing the current one.
+//! The MAC is of the plaintext: sealing encrypts the previous block while
+//! hashing the current one; unsealing decrypts the next block while hashing
+//! the current one. Neither writes the block the hash is reading.
 //!
 //! [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
 use zeroize::Zeroize;
@@ -75,9 +75,23 @@ impl Md5 {
         let mut ks = rc4.keystream();
         match order {
             Order::HashThenRc4 => {
-                for b in blocks.chunks_exact_mut(64) {
-                    let w = words(b);
-                    compress(&mut self.state, &w, |i| b[i] ^= ks.next_byte());
+                // Block k is hashed while block k-1, already hashed, is
+                // encrypted, as unsealing does: RC4 never writes the block
+                // whose words the hash is reading (writing it made the pass
+                // 1.5 times slower: 2.62 against 1.75 ns/byte).
+                let n = blocks.len() / 64;
+                if n == 0 {
+                    return;
+                }
+                compress(&mut self.state, &words(&blocks[..64]), |_| {});
+                for k in 1..n {
+                    let (done, ahead) = blocks.split_at_mut(k * 64);
+                    let prev = &mut done[(k - 1) * 64..];
+                    let w = words(&ahead[..64]);
+                    compress(&mut self.state, &w, |i| prev[i] ^= ks.next_byte());
+                }
+                for x in &mut blocks[(n - 1) * 64..] {
+                    *x ^= ks.next_byte();
                 }
             }
             Order::Rc4ThenHash => {
@@ -195,7 +209,10 @@ fn f(x: u32, y: u32, z: u32) -> u32 {
 }
 #[inline(always)]
 fn g(x: u32, y: u32, z: u32) -> u32 {
-    y ^ (z & (x ^ y))
+    // (x AND z) OR (y AND NOT z) as a sum (the two terms share no bit): the
+    // term without x, the step's newest variable, is ready before x is, so
+    // one operation less waits on the previous step
+    (x & z).wrapping_add(y & !z)
 }
 #[inline(always)]
 fn h(x: u32, y: u32, z: u32) -> u32 {
