@@ -522,7 +522,11 @@ impl Client {
             .call_robust(&h, |h, out| request::receive(h, command_id, streams, out))
             .await
         {
-            Ok(body) => response::parse_receive(&body).map(Some),
+            Ok(body) => {
+                let parsed = response::parse_receive(&body).map(Some);
+                crate::transport::body_pool::recycle(body);
+                parsed
+            }
             Err(e) if maybe_delivered(&e) || (h.retransmission && robust::unreachable(&e)) => {
                 if self.robust.supports(resource_uri) || h.retransmission {
                     // Kept by the host: the next Receive asks for it again.

@@ -10,13 +10,14 @@ use http::header::{
     AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT, WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
+use super::body_pool;
 use super::encryption;
 use super::proxy::{self, Proxy};
 use super::tls;
@@ -68,7 +69,8 @@ impl Failure {
 struct RawResponse {
     status: StatusCode,
     headers: HeaderMap,
-    body: Bytes,
+    /// In a buffer of the [`body_pool`].
+    body: Vec<u8>,
 }
 
 /// One TCP (+TLS) connection with its HTTP/1.1 driver and security context.
@@ -487,20 +489,18 @@ async fn round_trip(
             }
         })?;
         let (parts, body) = resp.into_parts();
-        let body = Limited::new(body, cfg.max_response_size)
-            .collect()
+        let body = read_body(body, cfg.max_response_size)
             .await
-            .map_err(|e| match e.downcast::<hyper::Error>() {
-                Ok(h) => dropped("dropped while reading the answer", *h),
-                Err(e) => Failure::Fatal(Error::Protocol {
+            .map_err(|e| match e {
+                BodyError::Dropped(e) => dropped("dropped while reading the answer", e),
+                BodyError::TooLarge => Failure::Fatal(Error::Protocol {
                     message: format!(
-                        "the answer of {} is larger than {} bytes: {e}",
+                        "the answer of {} is larger than {} bytes",
                         ep.authority(),
                         cfg.max_response_size
                     ),
                 }),
-            })?
-            .to_bytes();
+            })?;
         Ok(RawResponse {
             status: parts.status,
             headers: parts.headers,
@@ -525,6 +525,36 @@ async fn round_trip(
         "HTTP response"
     );
     Ok(raw)
+}
+
+enum BodyError {
+    Dropped(hyper::Error),
+    TooLarge,
+}
+
+/// The whole body of an answer, read into a buffer of the [`body_pool`]
+/// (hyper hands it over in pieces of its read buffer's size).
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    limit: usize,
+) -> std::result::Result<Vec<u8>, BodyError> {
+    use hyper::body::Body as _;
+    let mut buf = body_pool::take();
+    let hint = body.size_hint();
+    if hint.lower() > limit as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    buf.reserve(hint.lower() as usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BodyError::Dropped)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf)
 }
 
 /// The schemes of the `WWW-Authenticate` challenges (no tokens).
@@ -796,7 +826,7 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
         let ctx = conn.ctx.as_mut().ok_or_else(|| Error::Protocol {
             message: format!("{ep} sent an encrypted body but no security context exists"),
         })?;
-        encryption::unseal_owned(ctx.as_mut(), &content_type, Vec::from(raw.body))?
+        encryption::unseal_owned(ctx.as_mut(), &content_type, raw.body)?
     } else {
         // A 200 answer or a 500 fault replacing a sealed answer in clear
         // could come from anyone on the path ([MS-WSMV] 2.2.9.1): refused.
@@ -817,7 +847,7 @@ fn interpret(conn: &mut Conn, cfg: &TransportConfig, raw: RawResponse) -> Result
                 ),
             });
         }
-        raw.body.to_vec()
+        raw.body
     };
     tracing::trace!(status = raw.status.as_u16(), body = %String::from_utf8_lossy(&body), "SOAP response");
     match raw.status.as_u16() {

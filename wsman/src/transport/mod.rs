@@ -76,6 +76,7 @@ use std::time::Duration;
 use crate::auth::{AuthOptions, Mechanism, SecurityContext};
 use crate::{Error, Result};
 
+pub mod body_pool;
 mod connection;
 pub mod encryption;
 pub mod endpoint;
@@ -416,6 +417,75 @@ mod tests {
         assert!(e.to_string().contains("HTTPS"), "{e}");
         let e = Transport::connect(config("https://h", Mechanism::Certificate)).unwrap_err();
         assert!(e.to_string().contains("client certificate"), "{e}");
+    }
+
+    /// A server answering each request on one connection with the next
+    /// of `bodies`, sent chunked in small writes (several reads each).
+    async fn answering(bodies: Vec<Vec<u8>>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/wsman", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await?;
+            for body in bodies {
+                // read one request: headers, then Content-Length bytes
+                let mut req = Vec::new();
+                let mut byte = [0u8; 1];
+                while !req.ends_with(b"\r\n\r\n") {
+                    sock.read_exact(&mut byte).await?;
+                    req.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&req).to_ascii_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                sock.read_exact(&mut vec![0u8; len]).await?;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nTransfer-Encoding: chunked\r\n\r\n";
+                sock.write_all(head.as_bytes()).await?;
+                for piece in body.chunks(7_000) {
+                    let chunk = format!("{:x}\r\n", piece.len());
+                    sock.write_all(chunk.as_bytes()).await?;
+                    sock.write_all(piece).await?;
+                    sock.write_all(b"\r\n").await?;
+                }
+                sock.write_all(b"0\r\n\r\n").await?;
+            }
+            std::io::Result::Ok(())
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn answers_arrive_whole_in_reused_buffers_and_oversized_ones_are_refused() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let small = b"<s:Envelope/>".to_vec();
+        let url = answering(vec![big.clone(), small.clone(), big.clone()]).await;
+        let mut c = config(&url, Mechanism::Basic);
+        c.allow_unencrypted = true;
+        c.max_response_size = 200_000;
+        let mut t = Transport::connect(c).unwrap();
+        let deadline = Duration::from_secs(10);
+        // 300,000 bytes against a limit of 200,000: refused, connection dropped
+        let e = t.send(b"<x/>", deadline).await.unwrap_err();
+        assert!(e.to_string().contains("larger than 200000 bytes"), "{e}");
+        let mut c = config(
+            &answering(vec![big.clone(), small.clone(), big.clone()]).await,
+            Mechanism::Basic,
+        );
+        c.allow_unencrypted = true;
+        let mut t = Transport::connect(c).unwrap();
+        let first = t.send(b"<x/>", deadline).await.unwrap();
+        assert_eq!(first.body, big);
+        body_pool::recycle(first.body);
+        // the next answer may be read into that buffer: only its own bytes
+        let second = t.send(b"<x/>", deadline).await.unwrap();
+        assert_eq!(second.body, small);
+        body_pool::recycle(second.body);
+        let third = t.send(b"<x/>", deadline).await.unwrap();
+        assert_eq!(third.body, big);
+        assert_eq!(t.stats().connections, 1);
     }
 
     #[test]
