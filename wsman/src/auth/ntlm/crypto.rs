@@ -282,6 +282,20 @@ impl Direction {
         self.signature(seq, &full)
     }
 
+    /// `MAC()` of `message` without sealing it ([MS-NLMP] 3.4.4): what
+    /// GSS_GetMIC gives, e.g. the SPNEGO mechListMIC.
+    pub fn sign(&mut self, message: &[u8]) -> [u8; 16] {
+        let seq = self.next_seq();
+        let full = hmac_md5(&self.sign_key[..], &[&seq, message]);
+        self.signature(seq, &full)
+    }
+
+    /// Starts the RC4 handle again from `seal_key` (this direction's
+    /// SEALKEY); the sequence number goes on.
+    pub fn restart_handle(&mut self, seal_key: &[u8; 16]) {
+        self.handle = Rc4::new(seal_key);
+    }
+
     /// Unseals and checks the signature; `None` when the signature is wrong
     /// (tampered, out of order, or not for this session).
     pub fn unseal(&mut self, signature: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
@@ -305,6 +319,8 @@ impl Direction {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equal contents, compared in a time that does not depend on where they
+/// differ.
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -10,61 +10,30 @@
 //! [MS-NLMP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-nlmp/
 //! [MS-SPNG]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-spng/
 //! [RFC 4178]: https://www.rfc-editor.org/rfc/rfc4178
-use super::crypto::{hmac_md5, seal_key, sign_key, Key16, Rc4};
-use super::flags;
+use super::crypto::{constant_time_eq, seal_key, Direction, Key16};
 
 /// One direction (client-to-server or server-to-client) of NTLM message
-/// security with extended session security ([MS-NLMP] 3.4.4.2).
+/// security with extended session security ([MS-NLMP] 3.4.4.2): the
+/// session's [`Direction`] and the sealing key to restart its RC4 handle.
 pub struct Half {
-    sign_key: Key16,
+    direction: Direction,
     seal_key: Key16,
-    handle: Rc4,
-    seq: u32,
-    key_exch: bool,
 }
 
 impl Half {
     /// The client-to-server (`client == true`) or server-to-client half,
     /// from the ExportedSessionKey and the negotiated flags.
     pub fn new(exported: &[u8; 16], negotiated: u32, client: bool) -> Half {
-        let seal = seal_key(exported, negotiated, client);
         Half {
-            sign_key: sign_key(exported, client),
-            handle: Rc4::new(&seal),
-            seal_key: seal,
-            seq: 0,
-            key_exch: negotiated & flags::NEGOTIATE_KEY_EXCH != 0,
+            direction: Direction::new(exported, negotiated, client),
+            seal_key: seal_key(exported, negotiated, client),
         }
-    }
-
-    /// `HMAC_MD5(SigningKey, SeqNum + Message)` at the current sequence
-    /// number, which is then advanced.
-    fn hmac(&mut self, message: &[u8]) -> ([u8; 4], [u8; 16]) {
-        let seq = self.seq.to_le_bytes();
-        self.seq = self.seq.wrapping_add(1);
-        (seq, hmac_md5(&self.sign_key[..], &[&seq, message]))
-    }
-
-    /// The NTLMSSP_MESSAGE_SIGNATURE: version 1, the checksum (RC4'd with
-    /// key exchange), the sequence number.
-    fn signature(&mut self, seq: [u8; 4], full: &[u8; 16]) -> [u8; 16] {
-        let mut checksum = [0u8; 8];
-        checksum.copy_from_slice(&full[..8]);
-        if self.key_exch {
-            self.handle.apply_keystream(&mut checksum);
-        }
-        let mut sig = [0u8; 16];
-        sig[..4].copy_from_slice(&1u32.to_le_bytes());
-        sig[4..12].copy_from_slice(&checksum);
-        sig[12..].copy_from_slice(&seq);
-        sig
     }
 
     /// `MAC()` of `message` without sealing it ([MS-NLMP] 3.4.4): what
     /// GSS_GetMIC gives, e.g. the SPNEGO mechListMIC.
     pub fn sign(&mut self, message: &[u8]) -> [u8; 16] {
-        let (seq, full) = self.hmac(message);
-        self.signature(seq, &full)
+        self.direction.sign(message)
     }
 
     /// Checks a `MAC()` made by the other side over `message`.
@@ -78,9 +47,7 @@ impl Half {
     pub fn seal(&mut self, plaintext: &[u8]) -> Vec<u8> {
         let mut out = vec![0u8; 16];
         out.extend_from_slice(plaintext);
-        let (seq, full) = self.hmac(plaintext);
-        self.handle.apply_keystream(&mut out[16..]);
-        let sig = self.signature(seq, &full);
+        let sig = self.direction.seal_in_place(&mut out[16..]);
         out[..16].copy_from_slice(&sig);
         out
     }
@@ -89,27 +56,21 @@ impl Half {
     /// too short or its signature is wrong.
     pub fn unseal(&mut self, wrapped: &[u8]) -> Option<Vec<u8>> {
         let (sig, sealed) = (wrapped.get(..16)?, wrapped.get(16..)?);
-        let mut plain = sealed.to_vec();
-        self.handle.apply_keystream(&mut plain);
-        let (seq, full) = self.hmac(&plain);
-        let expected = self.signature(seq, &full);
-        constant_time_eq(&expected, sig).then_some(plain)
+        self.direction.unseal(sig, sealed)
     }
 
     /// Starts the RC4 handle again from the sealing key; the sequence
     /// number goes on. Done after the mechListMIC ([MS-SPNG] 3.3.5.1).
     pub fn reset_handle(&mut self) {
-        self.handle = Rc4::new(&self.seal_key);
+        self.direction.restart_handle(&self.seal_key);
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::flags;
 
     const FLAGS: u32 = flags::CLIENT;
 
