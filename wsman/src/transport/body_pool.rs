@@ -10,6 +10,11 @@
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use std::sync::Mutex;
 
+/// Answers of a known length below this get a buffer of their own (their
+/// memory is no trouble for the allocator), so they do not take a large one
+/// from the pool that their callers, who do not hand bodies back, would
+/// then free.
+pub(crate) const SMALL: usize = 64 << 10;
 /// Buffers kept: enough for the answers a few connections decode at once.
 const KEPT: usize = 4;
 /// Larger buffers are freed rather than kept.

@@ -539,11 +539,17 @@ async fn read_body(
     limit: usize,
 ) -> std::result::Result<Vec<u8>, BodyError> {
     use hyper::body::Body as _;
-    let mut buf = body_pool::take();
     let hint = body.size_hint();
     if hint.lower() > limit as u64 {
         return Err(BodyError::TooLarge);
     }
+    // A small answer of known length (most: a Send's, a Signal's, a fault)
+    // gets its own buffer and leaves the pool's to the large ones, which
+    // callers hand back.
+    let mut buf = match hint.exact() {
+        Some(n) if n < body_pool::SMALL as u64 => Vec::with_capacity(n as usize),
+        _ => body_pool::take(),
+    };
     buf.reserve(hint.lower() as usize);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(BodyError::Dropped)?;
