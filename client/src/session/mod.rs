@@ -738,6 +738,10 @@ impl PsSession {
         if let Err(e) = self.pool.receive_all(pieces) {
             return Err(self.stream_error(e));
         }
+        // a large stream's memory goes back for the next answer's
+        for s in r.streams {
+            wsman::transport::body_pool::recycle(s.data);
+        }
         Ok((r.command_state.is_some_and(|c| c.is_done()), data))
     }
 

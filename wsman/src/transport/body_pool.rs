@@ -14,7 +14,7 @@ use std::sync::Mutex;
 /// memory is no trouble for the allocator), so they do not take a large one
 /// from the pool that their callers, who do not hand bodies back, would
 /// then free.
-pub(crate) const SMALL: usize = 64 << 10;
+pub const SMALL: usize = 64 << 10;
 /// Buffers kept: enough for the answers a few connections decode at once.
 const KEPT: usize = 4;
 /// Larger buffers are freed rather than kept.
@@ -29,7 +29,9 @@ pub(crate) fn take() -> Vec<u8> {
 }
 
 /// Hands back the body of an answer (a [`super::Response::body`]) once it
-/// is parsed, for the next answer to be read into. Its bytes are not
+/// is parsed, or the data of a received stream once it is processed
+/// ([`crate::soap::response::StreamData::data`]), for the next answer to be
+/// read into. Buffers under [`SMALL`] are simply freed. Its bytes are not
 /// wiped (a byte-wise wipe of each answer cost 3% of a download), as no
 /// freed answer's are: they hold no key or password (secrets travel as
 /// SecureStrings encrypted with the session key, [MS-PSRP] 2.2.5.1.24).
@@ -53,7 +55,7 @@ impl Pool {
     }
 
     fn recycle(&self, mut body: Vec<u8>) {
-        if body.capacity() == 0 || body.capacity() > MAX_KEPT_CAPACITY {
+        if body.capacity() < SMALL || body.capacity() > MAX_KEPT_CAPACITY {
             return;
         }
         body.clear();
@@ -87,8 +89,10 @@ mod tests {
         let pool = Pool::new();
         pool.recycle(vec![0u8; MAX_KEPT_CAPACITY + 1]);
         assert_eq!(pool.take().capacity(), 0);
+        pool.recycle(Vec::with_capacity(SMALL - 1));
+        assert_eq!(pool.take().capacity(), 0, "small buffers are not kept");
         for _ in 0..KEPT + 3 {
-            pool.recycle(Vec::with_capacity(1024));
+            pool.recycle(Vec::with_capacity(SMALL));
         }
         let kept = std::iter::from_fn(|| Some(pool.take()))
             .take_while(|b| b.capacity() > 0)

@@ -60,7 +60,15 @@ pub struct Received {
 /// hosts insert) is dropped first, and only then is the text copied.
 fn decode_stream(text: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
     let bytes = text.as_bytes();
-    let mut data = Vec::with_capacity(bytes.len() / 4 * 3 + 3);
+    let size = bytes.len() / 4 * 3 + 3;
+    // a large stream (a file chunk, a big object) in a buffer of the pool,
+    // which the caller hands back once the stream is processed
+    let mut data = if size >= crate::transport::body_pool::SMALL {
+        crate::transport::body_pool::take()
+    } else {
+        Vec::new()
+    };
+    data.reserve(size);
     // usually one unbroken run (decoded with SIMD); white space is looked
     // for only when that fails
     if base64_simd::STANDARD
