@@ -8,8 +8,12 @@
 //! partial is left on either side.
 //!
 //! The target is DEST, or DEST/NAME (NAME the source folder's name) when
-//! DEST is an existing folder, as `cp -r` does; a target that exists is
-//! refused rather than merged into.
+//! DEST is an existing folder, as `cp -r` does. A target that is an
+//! existing folder is merged into, as Copy-Item -Recurse does (files the
+//! copy also has replaced, others added, nothing removed): the staging
+//! folder is filled the same way, then each of its files is moved over its
+//! namesake ([`scripts::COMMIT`] on the host, `copy/merge.rs` here), so a
+//! failure while files travel leaves the target as it was.
 use std::path::{Component, Path, PathBuf};
 
 use psrp::clixml::Value;
@@ -125,20 +129,24 @@ pub fn parse_listing(lines: &[String]) -> Result<(String, Tree)> {
     Ok((root.clone(), tree))
 }
 
-/// The target: `dest`, or `dest/name` when `dest` is an existing folder.
-fn local_target(dest: &Path, name: &str) -> Result<PathBuf> {
+/// The target: `dest`, or `dest/name` when `dest` is an existing folder;
+/// and whether it is an existing folder, to merge into.
+fn local_target(dest: &Path, name: &str) -> Result<(PathBuf, bool)> {
     let target = if dest.is_dir() {
         dest.join(name)
     } else {
         dest.to_path_buf()
     };
+    if target.is_dir() {
+        return Ok((target, true));
+    }
     if target.symlink_metadata().is_ok() {
         return Err(Error::Usage(format!(
-            "{} already exists: give a new folder's name",
+            "{} is a file: a folder cannot be copied over it",
             target.display()
         )));
     }
-    Ok(target)
+    Ok((target, false))
 }
 
 /// Runs a script to its end: its outputs as text, its failure as the error.
@@ -195,15 +203,23 @@ pub async fn copy_dir_to_host(
     let mut warnings = Vec::new();
     let tree = walk_local(&full, &mut warnings)?;
     let what = format!("the copy to {remote}");
-    let dirs = tree
+    // The folders to make, and the files, checked against a folder that
+    // exists before anything is sent.
+    let names = tree
         .dirs
         .iter()
-        .map(|d| Value::String(d.join("\\")))
+        .map(|d| format!("D:{}", d.join("\\")))
+        .chain(
+            tree.files
+                .iter()
+                .map(|(f, _)| format!("F:{}", f.join("\\"))),
+        )
+        .map(Value::String)
         .collect();
     let ps = PowerShell::new(vec![Command::script(scripts::PREPARE)
         .argument(Value::String(remote.to_string()))
         .argument(Value::String(name))]);
-    let outputs = match run_script(session, ps, Some(dirs), &what).await {
+    let outputs = match run_script(session, ps, Some(names), &what).await {
         Ok(o) => o,
         Err(e) => {
             // The staging folder may have been made before a sub-folder
@@ -212,7 +228,7 @@ pub async fn copy_dir_to_host(
             return Err(e);
         }
     };
-    let [stage, target] = <[String; 2]>::try_from(outputs)
+    let [stage, target, mode] = <[String; 3]>::try_from(outputs)
         .map_err(|o| Error::Broken(format!("{what}: the host answered {o:?}")))?;
     let result = fill_remote(session, &full, &tree, &stage, &target, progress, options).await;
     match result {
@@ -223,6 +239,7 @@ pub async fn copy_dir_to_host(
             remote_digest: None,
             warnings,
             files: tree.files.len() as u64,
+            merged: mode == "merge",
         }),
         Err(e) => {
             abort_on_host(session, &stage).await;
@@ -317,7 +334,10 @@ pub async fn copy_dir_from_host(
         .find(|n| !n.is_empty())
         .filter(|n| valid_windows_name(n))
         .ok_or_else(|| Error::Usage(format!("{what}: the folder has no name")))?;
-    let target = local_target(local, name)?;
+    let (target, merge) = local_target(local, name)?;
+    if merge {
+        super::merge::check(&target, &tree)?;
+    }
     let mut stage_path = target.as_os_str().to_owned();
     stage_path.push(PARTIAL_SUFFIX);
     let mut stage = Stage {
@@ -361,8 +381,14 @@ pub async fn copy_dir_from_host(
         before += r.bytes;
         warnings.extend(r.warnings);
     }
-    std::fs::rename(&stage.path, &target).map_err(|e| local_error("cannot write", &target, e))?;
-    stage.keep = true;
+    if merge {
+        // Dropped after, the staging folder goes with what is left in it.
+        super::merge::commit(&stage.path, &target, &tree)?;
+    } else {
+        std::fs::rename(&stage.path, &target)
+            .map_err(|e| local_error("cannot write", &target, e))?;
+        stage.keep = true;
+    }
     Ok(CopyReport {
         path: target.display().to_string(),
         bytes: before,
@@ -370,6 +396,7 @@ pub async fn copy_dir_from_host(
         remote_digest: None,
         warnings,
         files: tree.files.len() as u64,
+        merged: merge,
     })
 }
 
