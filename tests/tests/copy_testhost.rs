@@ -3,10 +3,11 @@
 //! there: a 64 MiB random file both ways, a folder tree with `-r` both ways
 //! (nested folders, an empty folder, an empty file, names with spaces and
 //! non-ASCII characters), a second `-r` merging into the folder the first
-//! made (both ways), and the failures a user meets, each leaving nothing
-//! partial on either side: a destination the host refuses (which fails
-//! before the file is sent), a missing source, a read-only file a merge
-//! would replace, the host killed mid-copy or mid-merge, Ctrl+C.
+//! made (both ways), local symbolic links followed, and the failures a
+//! user meets, each leaving nothing partial on either side: a destination
+//! the host refuses (which fails before the file is sent), a missing
+//! source, a read-only file a merge would replace, the host killed
+//! mid-copy or mid-merge, Ctrl+C.
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -705,4 +706,78 @@ fn the_host_killed_mid_merge_leaves_the_folder_as_it_was() {
     let out = finish(child);
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert_eq!(tree(&into), before, "{}", text(&out.stderr));
+}
+
+/// Local symbolic links are followed, as Copy-Item and `cp -rL` do: a link
+/// to a file arrives as the file, a link to a folder as the folder; a loop,
+/// a second link to a folder already copied and a dangling link are each a
+/// warning on stderr, and the copy of the rest succeeds.
+#[cfg(unix)]
+#[test]
+fn local_links_are_followed_and_loops_and_dangling_links_are_warnings() {
+    use std::os::unix::fs::symlink;
+    let Some(h) = start() else { return };
+    let dir = TempDir::new("links");
+    let src = dir.path().join("l");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(src.join("a")).unwrap();
+    std::fs::create_dir_all(outside.join("inner")).unwrap();
+    std::fs::write(src.join("a/plain.txt"), b"plain").unwrap();
+    std::fs::write(outside.join("target.txt"), b"pointed at").unwrap();
+    std::fs::write(outside.join("inner/deep.txt"), b"deep").unwrap();
+    symlink(outside.join("target.txt"), src.join("file link.txt")).unwrap();
+    symlink(&outside, src.join("folder link")).unwrap();
+    symlink(&outside, src.join("a/folder again")).unwrap();
+    symlink(&src, src.join("a/loop")).unwrap();
+    symlink(dir.path().join("nowhere"), src.join("dangling")).unwrap();
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("WARNING: ")).collect();
+    assert_eq!(warnings.len(), 3, "{err}");
+    assert!(
+        err.contains("a/loop (a link to a folder this copy already has"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a/folder again (a link to a folder this copy already has"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dangling (a link to ") && err.contains("nowhere"),
+        "{err}"
+    );
+    assert!(
+        text(&out.stdout).contains("4 files"),
+        "{}",
+        text(&out.stdout)
+    );
+    let on_host = h.c("data/l");
+    assert_eq!(
+        std::fs::read(on_host.join("file link.txt")).unwrap(),
+        b"pointed at"
+    );
+    assert_eq!(
+        std::fs::read(on_host.join("folder link/inner/deep.txt")).unwrap(),
+        b"deep"
+    );
+    assert_eq!(
+        tree(&on_host)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>(),
+        [
+            "a",
+            "a/plain.txt",
+            "file link.txt",
+            "folder link",
+            "folder link/inner",
+            "folder link/inner/deep.txt",
+            "folder link/target.txt"
+        ]
+    );
+    // Nothing on the host is a link.
+    assert!(std::fs::symlink_metadata(on_host.join("file link.txt"))
+        .unwrap()
+        .is_file());
 }

@@ -279,7 +279,8 @@ pub enum Command {
         /// Copy a folder and everything in it (Copy-Item -Recurse): into
         /// DEST/NAME when DEST is a folder; a folder that exists there is
         /// merged into (files replaced or added, none removed; a read-only
-        /// one refused).
+        /// one refused); local links are followed (loops and dangling
+        /// links skipped with a warning).
         #[arg(short = 'r', long = "recurse")]
         recurse: bool,
         /// Source path.

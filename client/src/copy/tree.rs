@@ -53,10 +53,18 @@ fn valid_windows_name(name: &str) -> bool {
             .any(|c| c < ' ' || matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
 }
 
-/// Lists a local folder; symbolic links are skipped (a warning each), as
-/// are names that are not UTF-8 or that Windows cannot hold (an error).
+/// Lists a local folder, following symbolic links as Copy-Item and
+/// `cp -rL` do: a link to a file stands for that file's content, a link to
+/// a folder for that folder. A folder reached a second time (a link loop,
+/// or two links to one folder), known by its device and inode, is skipped
+/// with a warning, as are a link that leads nowhere and anything neither a
+/// file nor a folder; a name that is not UTF-8 or that Windows cannot hold
+/// is an error.
 pub fn walk_local(root: &Path, warnings: &mut Vec<String>) -> Result<Tree> {
     let mut tree = Tree::default();
+    let mut seen = Seen::default();
+    let meta = std::fs::metadata(root).map_err(|e| local_error("cannot read", root, e))?;
+    seen.first_visit(root, &meta);
     let mut stack = vec![(root.to_path_buf(), Vec::<String>::new())];
     while let Some((dir, rel)) = stack.pop() {
         let mut entries = std::fs::read_dir(&dir)
@@ -78,11 +86,34 @@ pub fn walk_local(root: &Path, warnings: &mut Vec<String>) -> Result<Tree> {
                     path.display()
                 )));
             }
-            let meta = std::fs::symlink_metadata(&path)
-                .map_err(|e| local_error("cannot read", &path, e))?;
+            let link = std::fs::symlink_metadata(&path)
+                .map_err(|e| local_error("cannot read", &path, e))?
+                .file_type()
+                .is_symlink();
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) if link => {
+                    let to = std::fs::read_link(&path).unwrap_or_default();
+                    warnings.push(format!(
+                        "skipped {} (a link to {} that cannot be followed: {e})",
+                        path.display(),
+                        to.display()
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(local_error("cannot read", &path, e)),
+            };
             let mut names = rel.clone();
             names.push(name);
             if meta.is_dir() {
+                if !seen.first_visit(&path, &meta) {
+                    warnings.push(format!(
+                        "skipped {} (a link to a folder this copy already has: {})",
+                        path.display(),
+                        std::fs::read_link(&path).unwrap_or_default().display()
+                    ));
+                    continue;
+                }
                 tree.dirs.push(names.clone());
                 stack.push((path, names));
             } else if meta.is_file() {
@@ -94,6 +125,32 @@ pub fn walk_local(root: &Path, warnings: &mut Vec<String>) -> Result<Tree> {
     }
     tree.dirs.sort();
     Ok(tree)
+}
+
+/// The folders a walk has entered, by device and inode (by canonical path
+/// where there are no inodes), so that none is entered twice.
+#[derive(Default)]
+struct Seen {
+    #[cfg(unix)]
+    ids: std::collections::HashSet<(u64, u64)>,
+    #[cfg(not(unix))]
+    ids: std::collections::HashSet<PathBuf>,
+}
+
+impl Seen {
+    /// Whether the folder `path` (of metadata `meta`) is entered for the
+    /// first time; it counts as entered from now on.
+    #[cfg(unix)]
+    fn first_visit(&mut self, _path: &Path, meta: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.ids.insert((meta.dev(), meta.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn first_visit(&mut self, path: &Path, _meta: &std::fs::Metadata) -> bool {
+        self.ids
+            .insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
 }
 
 /// Parses the host's listing ([`scripts::LIST`]): its root, then `D:REL`
@@ -464,5 +521,52 @@ mod tests {
         std::fs::write(dir.join("bad:name"), b"").unwrap();
         assert!(walk_local(&dir, &mut warnings).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_and_loops_and_dangling_links_skipped_with_a_warning() {
+        use std::os::unix::fs::symlink;
+        let base = std::env::temp_dir().join(format!("wsman-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (dir, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("o.txt"), b"12345").unwrap();
+        std::fs::write(dir.join("a/f.txt"), b"abc").unwrap();
+        symlink(outside.join("o.txt"), dir.join("file link")).unwrap();
+        symlink(&outside, dir.join("folder link")).unwrap();
+        symlink(&outside, dir.join("same folder again")).unwrap();
+        symlink(&dir, dir.join("a/loop")).unwrap();
+        symlink(base.join("nowhere"), dir.join("dangling")).unwrap();
+        let mut warnings = Vec::new();
+        let tree = walk_local(&dir, &mut warnings).unwrap();
+        let n = |p: &str| p.split('/').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(tree.dirs, vec![n("a"), n("folder link")]);
+        let mut files = tree.files.clone();
+        files.sort();
+        assert_eq!(
+            files,
+            vec![
+                (n("a/f.txt"), 3),
+                (n("file link"), 5),
+                (n("folder link/o.txt"), 5)
+            ]
+        );
+        warnings.sort();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].contains("/a/loop (a link to a folder this copy already has"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("/dangling (a link to ") && warnings[1].contains("nowhere"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[2].contains("/same folder again (a link to a folder this copy already has"),
+            "{warnings:?}"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
