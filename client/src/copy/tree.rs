@@ -287,7 +287,15 @@ pub async fn copy_dir_to_host(
     };
     let [stage, target, mode] = <[String; 3]>::try_from(outputs)
         .map_err(|o| Error::Broken(format!("{what}: the host answered {o:?}")))?;
-    let result = fill_remote(session, &full, &tree, &stage, &target, progress, options).await;
+    let result = fill_remote(
+        session,
+        (&full, &tree),
+        (&stage, &target),
+        progress,
+        options,
+        &mut warnings,
+    )
+    .await;
     match result {
         Ok(bytes) => Ok(CopyReport {
             path: target,
@@ -305,16 +313,16 @@ pub async fn copy_dir_to_host(
     }
 }
 
-/// Copies every file of `tree` into the staging folder on the host, then
-/// renames it to the target.
+/// Copies every file of `tree` (under `root` here) into the staging
+/// folder on the host, then puts it in place ([`scripts::COMMIT`]: renamed
+/// to the target, or merged into it); the host's warnings are noted.
 async fn fill_remote(
     session: &mut PsSession,
-    root: &Path,
-    tree: &Tree,
-    stage: &str,
-    target: &str,
+    (root, tree): (&Path, &Tree),
+    (stage, target): (&str, &str),
     progress: &mut (dyn FnMut(Progress) + Send),
     options: &CopyOptions,
+    warnings: &mut Vec<String>,
 ) -> Result<u64> {
     let total = tree.bytes();
     let mut before = 0u64;
@@ -348,6 +356,7 @@ async fn fill_remote(
         )
         .await?;
         before += r.bytes;
+        warnings.extend(r.warnings);
     }
     let ps = PowerShell::new(vec![Command::script(scripts::COMMIT)
         .argument(Value::String(stage.to_string()))
