@@ -781,3 +781,62 @@ fn local_links_are_followed_and_loops_and_dangling_links_are_warnings() {
         .unwrap()
         .is_file());
 }
+
+/// Ctrl+C while a merge's files travel, each way: the folder merged into
+/// is as it was, with no partial name on either side.
+#[test]
+fn ctrl_c_mid_merge_leaves_the_folder_as_it_was_on_both_sides() {
+    let Some(h) = start() else { return };
+    let dir = TempDir::new("intrmerge");
+    let src = dir.path().join("m");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("sub/small.txt"), b"v1").unwrap();
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(src.join("sub/small.txt"), b"v2").unwrap();
+    random_file(&src.join("sub/zz big.bin"), 48 << 20);
+    let on_host = h.c("data/m");
+    let before = tree(&on_host);
+    let staged = h.c("data/m.wsman-partial/sub/zz big.bin.wsman-partial");
+    let child = h
+        .wsman(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the merge to the host started", || {
+        staged.metadata().is_ok_and(|m| m.len() > 0)
+    });
+    signal(child.id(), "-INT");
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(tree(&on_host), before);
+    assert!(
+        partials(h.fs.path()).is_empty(),
+        "{:?}",
+        partials(h.fs.path())
+    );
+
+    // From the host, into a local copy of the old version.
+    std::fs::copy(src.join("sub/zz big.bin"), on_host.join("sub/zz big.bin")).unwrap();
+    std::fs::write(on_host.join("sub/small.txt"), b"v2").unwrap();
+    let into = dir.path().join("into");
+    std::fs::create_dir_all(into.join("m/sub")).unwrap();
+    std::fs::write(into.join("m/sub/small.txt"), b"v1").unwrap();
+    let before = tree(&into);
+    let staged = into.join("m.wsman-partial/sub/zz big.bin.wsman-partial");
+    let child = h
+        .wsman(&["copy", "-r", r"host:C:\data\m", into.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the merge from the host started", || {
+        staged.metadata().is_ok_and(|m| m.len() > 0)
+    });
+    signal(child.id(), "-INT");
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(tree(&into), before);
+    assert!(partials(dir.path()).is_empty() && partials(h.fs.path()).is_empty());
+}
