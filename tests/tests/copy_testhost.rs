@@ -2,10 +2,12 @@
 //! own disk (`--fs-root`: `C:` is FS_ROOT/C), so the bytes are compared
 //! there: a 64 MiB random file both ways, a folder tree with `-r` both ways
 //! (nested folders, an empty folder, an empty file, names with spaces and
-//! non-ASCII characters), and the failures a user meets, each leaving
-//! nothing partial on either side: a destination the host refuses (which
-//! fails before the file is sent), a missing source, the host killed
-//! mid-copy, Ctrl+C.
+//! non-ASCII characters), a second `-r` merging into the folder the first
+//! made (both ways), local symbolic links followed, and the failures a
+//! user meets, each leaving nothing partial on either side: a destination
+//! the host refuses (which fails before the file is sent), a missing
+//! source, a read-only file a merge would replace, the host killed
+//! mid-copy or mid-merge, Ctrl+C.
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -20,7 +22,11 @@ struct Host {
 }
 
 fn start() -> Option<Host> {
-    let fs = TempDir::new("fs");
+    start_on(TempDir::new("fs"))
+}
+
+/// A host whose drives are under `fs` (one a killed host used, say).
+fn start_on(fs: TempDir) -> Option<Host> {
     let root = fs.path().to_str().unwrap().to_string();
     let host = TestHost::start(&["--auth", "basic", "--allow-unencrypted", "--fs-root", &root])?;
     std::fs::create_dir_all(fs.path().join("C/data")).unwrap();
@@ -166,14 +172,15 @@ fn a_folder_tree_with_r_both_ways() {
     // Without -r a folder is refused.
     let out = h.run(&["copy", src.to_str().unwrap(), r"host:C:\data\x"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    // A target that exists is not merged into.
+    // A target that exists is merged into (a_second_copy_r_merges_both_ways).
     let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
-    assert!(!out.status.success());
+    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("already exists"),
+        text(&out.stdout).contains("merged"),
         "{}",
-        text(&out.stderr)
+        text(&out.stdout)
     );
+    assert_eq!(tree(&h.c("data/Folder ä")), want);
 
     // And back, under a new name.
     let back = dir.path().join("back");
@@ -484,4 +491,352 @@ fn progress_on_a_terminal_is_one_line_cleared_at_the_end() {
         "{last:?}"
     );
     assert_eq!(sha256_file(&h.c("data/p.bin")), sha256_file(&src));
+}
+
+/// `tree` without the entries named in `except` (relative paths).
+fn tree_without(root: &Path, except: &[&str]) -> Vec<(String, Option<String>)> {
+    tree(root)
+        .into_iter()
+        .filter(|(p, _)| !except.contains(&p.as_str()))
+        .collect()
+}
+
+/// A second `copy -r` of the same folder, each way, merges into the folder
+/// the first made, as Copy-Item -Recurse does: a changed file is replaced,
+/// a new one added, one only the destination has is kept.
+#[test]
+fn a_second_copy_r_merges_both_ways() {
+    let Some(h) = start() else { return };
+    let dir = TempDir::new("merge");
+    let src = dir.path().join("Folder ä");
+    make_tree(&src);
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stdout).contains("merged"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Here: one file changed, one added (in a new folder too); there: one
+    // file of the host's own.
+    random_file(&src.join("sub/one.bin"), 200_000);
+    std::fs::write(src.join("added.txt"), b"added").unwrap();
+    std::fs::create_dir_all(src.join("new folder")).unwrap();
+    std::fs::write(src.join("new folder/n.txt"), b"n").unwrap();
+    std::fs::write(h.c("data/Folder ä/sub/host only.txt"), b"mine").unwrap();
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(r"host:C:\data\Folder ä (merged into the existing folder): 7 files"),
+        "{said}"
+    );
+    let on_host = h.c("data/Folder ä");
+    assert_eq!(tree_without(&on_host, &["sub/host only.txt"]), tree(&src));
+    assert_eq!(
+        std::fs::read(on_host.join("sub/host only.txt")).unwrap(),
+        b"mine"
+    );
+
+    // Back, twice into the same local folder: the second merges.
+    let into = dir.path().join("into");
+    std::fs::create_dir(&into).unwrap();
+    let back = into.join("Folder ä");
+    let from = r"host:C:\data\Folder ä";
+    let out = h.run(&["copy", "-r", from, into.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(tree(&back), tree(&on_host));
+    random_file(&on_host.join("sub/deeper/x y.txt"), 70_000);
+    std::fs::write(on_host.join("host added.txt"), b"new on the host").unwrap();
+    std::fs::write(back.join("sub/local only.txt"), b"mine here").unwrap();
+    let out = h.run(&["copy", "-r", from, into.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Merged"], true, "{report}");
+    assert_eq!(report["Files"], 9, "{report}");
+    assert_eq!(tree_without(&back, &["sub/local only.txt"]), tree(&on_host));
+    assert_eq!(
+        std::fs::read(back.join("sub/local only.txt")).unwrap(),
+        b"mine here"
+    );
+    assert!(partials(h.fs.path()).is_empty() && partials(dir.path()).is_empty());
+}
+
+fn set_read_only(path: &Path, yes: bool) {
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(yes);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
+/// A merge that would replace a read-only file (Copy-Item refuses one
+/// without -Force), or put a file where a folder is, fails before anything
+/// changes: the destination stays as it was, with no partial name on
+/// either side.
+#[test]
+fn a_merge_over_a_read_only_file_or_a_folder_changes_nothing() {
+    let Some(h) = start() else { return };
+    let dir = TempDir::new("ro");
+    let src = dir.path().join("t");
+    make_tree(&src);
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let on_host = h.c("data/t");
+    let before = tree(&on_host);
+    random_file(&src.join("sub/one.bin"), 1000);
+    std::fs::write(src.join("empty.txt"), b"no longer empty").unwrap();
+    set_read_only(&on_host.join("empty.txt"), true);
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(r"'C:\data\t\empty.txt' is read-only"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(tree(&on_host), before);
+    set_read_only(&on_host.join("empty.txt"), false);
+    // A folder where the copy has a file.
+    std::fs::remove_file(on_host.join("sub/one.bin")).unwrap();
+    std::fs::create_dir(on_host.join("sub/one.bin")).unwrap();
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is a folder, and the copy has a file of that name"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(partials(h.fs.path()).is_empty());
+
+    // Here: a read-only local file the copy back would replace.
+    let into = dir.path().join("into");
+    std::fs::create_dir(&into).unwrap();
+    std::fs::remove_dir(on_host.join("sub/one.bin")).unwrap();
+    let out = h.run(&["copy", "-r", r"host:C:\data\t", into.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let local = into.join("t");
+    std::fs::write(on_host.join("empty.txt"), b"changed on the host").unwrap();
+    set_read_only(&local.join("empty.txt"), true);
+    let before = tree(&local);
+    let out = h.run(&["copy", "-r", r"host:C:\data\t", into.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("empty.txt is read-only"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(tree(&local), before);
+    // A file where the copy has a folder.
+    set_read_only(&local.join("empty.txt"), false);
+    std::fs::remove_dir_all(local.join("empty folder")).unwrap();
+    std::fs::write(local.join("empty folder"), b"").unwrap();
+    let out = h.run(&["copy", "-r", r"host:C:\data\t", into.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is a file, and the copy has a folder of that name"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(partials(dir.path()).is_empty() && partials(h.fs.path()).is_empty());
+}
+
+/// The host killed while a merge's files travel: the folder merged into
+/// is as it was on both sides (the files go to the staging folder first),
+/// and the next copy, to a host started again on the same disk, removes
+/// the staging folder the killed host kept and merges.
+#[test]
+fn the_host_killed_mid_merge_leaves_the_folder_as_it_was() {
+    let dir = TempDir::new("killmerge");
+    let src = dir.path().join("m");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("sub/small.txt"), b"v1").unwrap();
+    let Some(h) = start() else { return };
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let on_host = h.c("data/m");
+    std::fs::write(src.join("sub/small.txt"), b"v2").unwrap();
+    random_file(&src.join("sub/zz big.bin"), 48 << 20);
+    let before = tree(&on_host);
+    let staged = h.c("data/m.wsman-partial/sub/zz big.bin.wsman-partial");
+    let child = h
+        .wsman(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    kill_host_when(&h, "the merge to the host started", || {
+        staged.metadata().is_ok_and(|m| m.len() > 2 << 20)
+    });
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(tree(&on_host), before);
+    assert!(partials(&on_host).is_empty());
+    let Host { host, fs, .. } = h;
+    drop(host);
+    let Some(h) = start_on(fs) else { return };
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(tree(&h.c("data/m")), tree(&src));
+    assert!(partials(h.fs.path()).is_empty());
+
+    // From the host: killed, then Ctrl+C twice (wsman waits for a host
+    // that may come back); the local folder is as it was.
+    let into = dir.path().join("into");
+    std::fs::create_dir_all(into.join("m/sub")).unwrap();
+    std::fs::write(into.join("m/sub/small.txt"), b"old here").unwrap();
+    let before = tree(&into);
+    let staged = into.join("m.wsman-partial/sub/zz big.bin.wsman-partial");
+    let mut child = h
+        .wsman(&["copy", "-r", r"host:C:\data\m", into.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    kill_host_when(&h, "the merge from the host started", || {
+        staged.metadata().is_ok_and(|m| m.len() > 0)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "wsman waits for the host"
+    );
+    signal(child.id(), "-INT");
+    std::thread::sleep(Duration::from_millis(500));
+    signal(child.id(), "-INT");
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(tree(&into), before, "{}", text(&out.stderr));
+}
+
+/// Local symbolic links are followed, as Copy-Item and `cp -rL` do: a link
+/// to a file arrives as the file, a link to a folder as the folder; a loop,
+/// a second link to a folder already copied and a dangling link are each a
+/// warning on stderr, and the copy of the rest succeeds.
+#[cfg(unix)]
+#[test]
+fn local_links_are_followed_and_loops_and_dangling_links_are_warnings() {
+    use std::os::unix::fs::symlink;
+    let Some(h) = start() else { return };
+    let dir = TempDir::new("links");
+    let src = dir.path().join("l");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(src.join("a")).unwrap();
+    std::fs::create_dir_all(outside.join("inner")).unwrap();
+    std::fs::write(src.join("a/plain.txt"), b"plain").unwrap();
+    std::fs::write(outside.join("target.txt"), b"pointed at").unwrap();
+    std::fs::write(outside.join("inner/deep.txt"), b"deep").unwrap();
+    symlink(outside.join("target.txt"), src.join("file link.txt")).unwrap();
+    symlink(&outside, src.join("folder link")).unwrap();
+    symlink(&outside, src.join("a/folder again")).unwrap();
+    symlink(&src, src.join("a/loop")).unwrap();
+    symlink(dir.path().join("nowhere"), src.join("dangling")).unwrap();
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("WARNING: ")).collect();
+    assert_eq!(warnings.len(), 3, "{err}");
+    assert!(
+        err.contains("a/loop (a link to a folder this copy already has"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a/folder again (a link to a folder this copy already has"),
+        "{err}"
+    );
+    assert!(
+        err.contains("dangling (a link to ") && err.contains("nowhere"),
+        "{err}"
+    );
+    assert!(
+        text(&out.stdout).contains("4 files"),
+        "{}",
+        text(&out.stdout)
+    );
+    let on_host = h.c("data/l");
+    assert_eq!(
+        std::fs::read(on_host.join("file link.txt")).unwrap(),
+        b"pointed at"
+    );
+    assert_eq!(
+        std::fs::read(on_host.join("folder link/inner/deep.txt")).unwrap(),
+        b"deep"
+    );
+    assert_eq!(
+        tree(&on_host)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>(),
+        [
+            "a",
+            "a/plain.txt",
+            "file link.txt",
+            "folder link",
+            "folder link/inner",
+            "folder link/inner/deep.txt",
+            "folder link/target.txt"
+        ]
+    );
+    // Nothing on the host is a link.
+    assert!(std::fs::symlink_metadata(on_host.join("file link.txt"))
+        .unwrap()
+        .is_file());
+}
+
+/// Ctrl+C while a merge's files travel, each way: the folder merged into
+/// is as it was, with no partial name on either side.
+#[test]
+fn ctrl_c_mid_merge_leaves_the_folder_as_it_was_on_both_sides() {
+    let Some(h) = start() else { return };
+    let dir = TempDir::new("intrmerge");
+    let src = dir.path().join("m");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("sub/small.txt"), b"v1").unwrap();
+    let out = h.run(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(src.join("sub/small.txt"), b"v2").unwrap();
+    random_file(&src.join("sub/zz big.bin"), 48 << 20);
+    let on_host = h.c("data/m");
+    let before = tree(&on_host);
+    let staged = h.c("data/m.wsman-partial/sub/zz big.bin.wsman-partial");
+    let child = h
+        .wsman(&["copy", "-r", src.to_str().unwrap(), r"host:C:\data"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the merge to the host started", || {
+        staged.metadata().is_ok_and(|m| m.len() > 0)
+    });
+    signal(child.id(), "-INT");
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(tree(&on_host), before);
+    assert!(
+        partials(h.fs.path()).is_empty(),
+        "{:?}",
+        partials(h.fs.path())
+    );
+
+    // From the host, into a local copy of the old version.
+    std::fs::copy(src.join("sub/zz big.bin"), on_host.join("sub/zz big.bin")).unwrap();
+    std::fs::write(on_host.join("sub/small.txt"), b"v2").unwrap();
+    let into = dir.path().join("into");
+    std::fs::create_dir_all(into.join("m/sub")).unwrap();
+    std::fs::write(into.join("m/sub/small.txt"), b"v1").unwrap();
+    let before = tree(&into);
+    let staged = into.join("m.wsman-partial/sub/zz big.bin.wsman-partial");
+    let child = h
+        .wsman(&["copy", "-r", r"host:C:\data\m", into.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the merge from the host started", || {
+        staged.metadata().is_ok_and(|m| m.len() > 0)
+    });
+    signal(child.id(), "-INT");
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert_eq!(tree(&into), before);
+    assert!(partials(dir.path()).is_empty() && partials(h.fs.path()).is_empty());
 }

@@ -273,9 +273,14 @@ pub enum Command {
     /// Copy a file to or from the host (`host:` prefix marks the remote side).
     #[command(after_help = "Examples:\n  \
         wsman -H server01 copy ./app.zip 'host:C:\\Temp\\app.zip'\n  \
-        wsman -H server01 copy 'host:C:\\Windows\\win.ini' ./win.ini")]
+        wsman -H server01 copy 'host:C:\\Windows\\win.ini' ./win.ini\n  \
+        wsman -H server01 copy -r ./site 'host:C:\\inetpub'   (C:\\inetpub\\site; again: merged)")]
     Copy {
-        /// Copy a folder and everything in it (Copy-Item -Recurse).
+        /// Copy a folder and everything in it (Copy-Item -Recurse): into
+        /// DEST/NAME when DEST is a folder; a folder that exists there is
+        /// merged into (files replaced or added, none removed; a read-only
+        /// one refused); local links are followed (loops and dangling
+        /// links skipped with a warning).
         #[arg(short = 'r', long = "recurse")]
         recurse: bool,
         /// Source path.

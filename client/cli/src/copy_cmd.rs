@@ -340,12 +340,18 @@ fn print_report(r: &CopyReport, dir: &Direction<'_>, json: bool) {
             &serde_json::json!({
                 "Source": from, "Destination": to, "Bytes": r.bytes,
                 "SHA256": r.digest, "Files": r.files, "Warnings": r.warnings,
+                "Merged": r.merged,
             })
             .to_string(),
         );
     } else if r.digest.is_empty() {
+        let merged = if r.merged {
+            " (merged into the existing folder)"
+        } else {
+            ""
+        };
         out_line(&format!(
-            "{from} -> {to}: {} files, {} bytes, every SHA-256 verified",
+            "{from} -> {to}{merged}: {} files, {} bytes, every SHA-256 verified",
             r.files, r.bytes
         ));
     } else {

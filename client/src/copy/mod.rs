@@ -38,11 +38,13 @@
 //! the digest finishes.
 //!
 //! Folders ([`tree`]) are copied file by file into a staging folder
-//! `DEST.wsman-partial` renamed to DEST at the end; whatever a failed or
-//! interrupted copy left is removed on both sides ([`scripts::ABORT`] on
-//! the host).
+//! `DEST.wsman-partial` renamed to DEST at the end, or, when DEST is a
+//! folder already, whose files are then moved into it (a merge, as
+//! Copy-Item -Recurse does); whatever a failed or interrupted copy left is
+//! removed on both sides ([`scripts::ABORT`] on the host).
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+mod merge;
 pub mod scripts;
 pub mod tree;
 
@@ -197,6 +199,9 @@ pub struct CopyReport {
     /// Files copied: 1 for a file, any number for a folder (whose
     /// `digest` is then empty: each file's was verified).
     pub files: u64,
+    /// Whether a folder was merged into one that existed (its files that
+    /// the copy also had replaced, the others kept) rather than made.
+    pub merged: bool,
 }
 
 /// Bytes before base64 of one PIPELINE_INPUT that, with its headers and
@@ -465,6 +470,7 @@ async fn send_file(
                     remote_digest: outputs.next(),
                     warnings,
                     files: 1,
+                    merged: false,
                 };
                 if let Some(theirs) = &report.remote_digest {
                     check_digest(&what, &report.digest, theirs, digest.digest_len())?;
@@ -683,6 +689,7 @@ pub async fn copy_from_host(
         remote_digest: Some(theirs.trim().to_ascii_lowercase()),
         warnings,
         files: 1,
+        merged: false,
     })
 }
 

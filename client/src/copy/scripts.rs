@@ -5,7 +5,8 @@
 //!
 //! A file to the host is written to `DEST.wsman-partial` and moved over
 //! DEST once its digest matches; a folder to the host is built in
-//! `DEST.wsman-partial` and renamed to DEST once every file is there.
+//! `DEST.wsman-partial` and renamed to DEST once every file is there, or,
+//! when DEST is an existing folder, merged into it file by file.
 //! [`ABORT`] removes either after a failure.
 
 /// Appended to a destination's name while the copy is written to it
@@ -146,17 +147,30 @@ foreach ($entry in $info.EnumerateFileSystemInfos('*', [System.IO.SearchOption]:
 
 /// Makes the staging folder of a folder copied to the host. Arguments:
 /// destination, the folder's name (the target is DEST\NAME when DEST is
-/// an existing folder, else DEST; it must not exist); input: the
-/// sub-folders to make, relative; output: the staging folder, the target.
+/// an existing folder, else DEST); input: `D:REL` for each sub-folder
+/// (made in the staging folder) and `F:REL` for each file, relative;
+/// output: the staging folder, the target, and `new` or `merge`.
+///
+/// A target that is an existing folder is merged into, as Copy-Item
+/// -Recurse does: its files that the copy also has are replaced, others
+/// added, nothing removed. Before anything is sent, each input is checked
+/// against what is there: a file where the copy has a folder (or the
+/// reverse) is refused, and so is a read-only file the copy would replace:
+/// Copy-Item writes an error for one unless -Force is given
+/// (CmdletProvider.Force: "if the destination is read-only ... if force is
+/// false, the provider should write an error"), and this copy has no
+/// -Force; the user clears the attribute (`attrib -r`) first. A refused
+/// input removes the staging folder before the script fails.
 pub const PREPARE: &str = r#"# wsman-copy: prepare
 param([string]$Destination, [string]$Name)
 begin {
     $ErrorActionPreference = 'Stop'
     $target = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Destination).TrimEnd('\')
     if ([System.IO.Directory]::Exists($target)) { $target = [System.IO.Path]::Combine($target, $Name) }
-    if ([System.IO.Directory]::Exists($target) -or [System.IO.File]::Exists($target)) {
-        throw "'$target' already exists"
+    if ([System.IO.File]::Exists($target)) {
+        throw "'$target' is a file: a folder cannot be copied over it"
     }
+    $merge = [System.IO.Directory]::Exists($target)
     $parent = [System.IO.Path]::GetDirectoryName($target)
     if ($parent -and -not [System.IO.Directory]::Exists($parent)) {
         throw "the folder '$parent' does not exist"
@@ -166,20 +180,71 @@ begin {
     [void][System.IO.Directory]::CreateDirectory($stage)
     $stage
     $target
+    if ($merge) { 'merge' } else { 'new' }
 }
 process {
-    [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::Combine($stage, $_))
+    try {
+        $rel = $_.Substring(2)
+        $there = [System.IO.Path]::Combine($target, $rel)
+        if ($_.StartsWith('D:')) {
+            if ($merge -and [System.IO.File]::Exists($there)) {
+                throw "'$there' is a file, and the copy has a folder of that name"
+            }
+            [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::Combine($stage, $rel))
+        } elseif ($merge) {
+            if ([System.IO.Directory]::Exists($there)) {
+                throw "'$there' is a folder, and the copy has a file of that name"
+            }
+            if ([System.IO.File]::Exists($there) -and
+                ([System.IO.File]::GetAttributes($there) -band [System.IO.FileAttributes]::ReadOnly)) {
+                throw "'$there' is read-only: it is not replaced (clear the attribute first: attrib -r)"
+            }
+        }
+    } catch {
+        # The client knows only DEST, not DEST\NAME: the staging folder goes here.
+        [System.IO.Directory]::Delete($stage, $true)
+        throw
+    }
 }"#;
 
-/// Renames the staging folder to the target. Arguments: staging folder,
-/// target; output: the target.
+/// Puts the staging folder in place. Arguments: staging folder, target;
+/// output: the target. A target that does not exist is the staging folder
+/// renamed; an existing folder is merged into ([`PREPARE`]): each file
+/// moved over its namesake (File.Replace, one rename on NTFS: never a
+/// half-written file under its name) or beside the others, folders made,
+/// then the emptied staging folder removed. A failure part-way says how
+/// many files were already moved in (they stay); [`ABORT`] then removes
+/// the rest of the staging folder.
 pub const COMMIT: &str = r#"# wsman-copy: commit
 param([string]$Stage, [string]$Target)
 $ErrorActionPreference = 'Stop'
-if ([System.IO.Directory]::Exists($Target) -or [System.IO.File]::Exists($Target)) {
-    throw "'$Target' already exists"
+if ([System.IO.File]::Exists($Target)) {
+    throw "'$Target' is a file: a folder cannot be copied over it"
 }
-[System.IO.Directory]::Move($Stage, $Target)
+if (-not [System.IO.Directory]::Exists($Target)) {
+    [System.IO.Directory]::Move($Stage, $Target)
+    $Target
+    return
+}
+$info = New-Object -TypeName System.IO.DirectoryInfo -ArgumentList $Stage
+$moved = 0
+try {
+    foreach ($dir in $info.GetDirectories('*', [System.IO.SearchOption]::AllDirectories)) {
+        [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::Combine($Target, $dir.FullName.Substring($Stage.Length + 1)))
+    }
+    foreach ($file in $info.GetFiles('*', [System.IO.SearchOption]::AllDirectories)) {
+        $there = [System.IO.Path]::Combine($Target, $file.FullName.Substring($Stage.Length + 1))
+        if ([System.IO.File]::Exists($there)) {
+            [System.IO.File]::Replace($file.FullName, $there, $null)
+        } else {
+            [System.IO.File]::Move($file.FullName, $there)
+        }
+        $moved++
+    }
+} catch {
+    throw "$($_.Exception.Message) ($moved files were already moved into '$Target' and stay there; the rest of the copy is removed)"
+}
+[System.IO.Directory]::Delete($Stage, $true)
 $Target"#;
 
 /// Removes what a failed copy left: the file kept open between

@@ -8,8 +8,12 @@
 //! partial is left on either side.
 //!
 //! The target is DEST, or DEST/NAME (NAME the source folder's name) when
-//! DEST is an existing folder, as `cp -r` does; a target that exists is
-//! refused rather than merged into.
+//! DEST is an existing folder, as `cp -r` does. A target that is an
+//! existing folder is merged into, as Copy-Item -Recurse does (files the
+//! copy also has replaced, others added, nothing removed): the staging
+//! folder is filled the same way, then each of its files is moved over its
+//! namesake ([`scripts::COMMIT`] on the host, `copy/merge.rs` here), so a
+//! failure while files travel leaves the target as it was.
 use std::path::{Component, Path, PathBuf};
 
 use psrp::clixml::Value;
@@ -49,10 +53,18 @@ fn valid_windows_name(name: &str) -> bool {
             .any(|c| c < ' ' || matches!(c, '\\' | '/' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
 }
 
-/// Lists a local folder; symbolic links are skipped (a warning each), as
-/// are names that are not UTF-8 or that Windows cannot hold (an error).
+/// Lists a local folder, following symbolic links as Copy-Item and
+/// `cp -rL` do: a link to a file stands for that file's content, a link to
+/// a folder for that folder. A folder reached a second time (a link loop,
+/// or two links to one folder), known by its device and inode, is skipped
+/// with a warning, as are a link that leads nowhere and anything neither a
+/// file nor a folder; a name that is not UTF-8 or that Windows cannot hold
+/// is an error.
 pub fn walk_local(root: &Path, warnings: &mut Vec<String>) -> Result<Tree> {
     let mut tree = Tree::default();
+    let mut seen = Seen::default();
+    let meta = std::fs::metadata(root).map_err(|e| local_error("cannot read", root, e))?;
+    seen.first_visit(root, &meta);
     let mut stack = vec![(root.to_path_buf(), Vec::<String>::new())];
     while let Some((dir, rel)) = stack.pop() {
         let mut entries = std::fs::read_dir(&dir)
@@ -74,11 +86,34 @@ pub fn walk_local(root: &Path, warnings: &mut Vec<String>) -> Result<Tree> {
                     path.display()
                 )));
             }
-            let meta = std::fs::symlink_metadata(&path)
-                .map_err(|e| local_error("cannot read", &path, e))?;
+            let link = std::fs::symlink_metadata(&path)
+                .map_err(|e| local_error("cannot read", &path, e))?
+                .file_type()
+                .is_symlink();
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) if link => {
+                    let to = std::fs::read_link(&path).unwrap_or_default();
+                    warnings.push(format!(
+                        "skipped {} (a link to {} that cannot be followed: {e})",
+                        path.display(),
+                        to.display()
+                    ));
+                    continue;
+                }
+                Err(e) => return Err(local_error("cannot read", &path, e)),
+            };
             let mut names = rel.clone();
             names.push(name);
             if meta.is_dir() {
+                if !seen.first_visit(&path, &meta) {
+                    warnings.push(format!(
+                        "skipped {} (a link to a folder this copy already has: {})",
+                        path.display(),
+                        std::fs::read_link(&path).unwrap_or_default().display()
+                    ));
+                    continue;
+                }
                 tree.dirs.push(names.clone());
                 stack.push((path, names));
             } else if meta.is_file() {
@@ -90,6 +125,32 @@ pub fn walk_local(root: &Path, warnings: &mut Vec<String>) -> Result<Tree> {
     }
     tree.dirs.sort();
     Ok(tree)
+}
+
+/// The folders a walk has entered, by device and inode (by canonical path
+/// where there are no inodes), so that none is entered twice.
+#[derive(Default)]
+struct Seen {
+    #[cfg(unix)]
+    ids: std::collections::HashSet<(u64, u64)>,
+    #[cfg(not(unix))]
+    ids: std::collections::HashSet<PathBuf>,
+}
+
+impl Seen {
+    /// Whether the folder `path` (of metadata `meta`) is entered for the
+    /// first time; it counts as entered from now on.
+    #[cfg(unix)]
+    fn first_visit(&mut self, _path: &Path, meta: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.ids.insert((meta.dev(), meta.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn first_visit(&mut self, path: &Path, _meta: &std::fs::Metadata) -> bool {
+        self.ids
+            .insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+    }
 }
 
 /// Parses the host's listing ([`scripts::LIST`]): its root, then `D:REL`
@@ -125,20 +186,24 @@ pub fn parse_listing(lines: &[String]) -> Result<(String, Tree)> {
     Ok((root.clone(), tree))
 }
 
-/// The target: `dest`, or `dest/name` when `dest` is an existing folder.
-fn local_target(dest: &Path, name: &str) -> Result<PathBuf> {
+/// The target: `dest`, or `dest/name` when `dest` is an existing folder;
+/// and whether it is an existing folder, to merge into.
+fn local_target(dest: &Path, name: &str) -> Result<(PathBuf, bool)> {
     let target = if dest.is_dir() {
         dest.join(name)
     } else {
         dest.to_path_buf()
     };
+    if target.is_dir() {
+        return Ok((target, true));
+    }
     if target.symlink_metadata().is_ok() {
         return Err(Error::Usage(format!(
-            "{} already exists: give a new folder's name",
+            "{} is a file: a folder cannot be copied over it",
             target.display()
         )));
     }
-    Ok(target)
+    Ok((target, false))
 }
 
 /// Runs a script to its end: its outputs as text, its failure as the error.
@@ -195,15 +260,23 @@ pub async fn copy_dir_to_host(
     let mut warnings = Vec::new();
     let tree = walk_local(&full, &mut warnings)?;
     let what = format!("the copy to {remote}");
-    let dirs = tree
+    // The folders to make, and the files, checked against a folder that
+    // exists before anything is sent.
+    let names = tree
         .dirs
         .iter()
-        .map(|d| Value::String(d.join("\\")))
+        .map(|d| format!("D:{}", d.join("\\")))
+        .chain(
+            tree.files
+                .iter()
+                .map(|(f, _)| format!("F:{}", f.join("\\"))),
+        )
+        .map(Value::String)
         .collect();
     let ps = PowerShell::new(vec![Command::script(scripts::PREPARE)
         .argument(Value::String(remote.to_string()))
         .argument(Value::String(name))]);
-    let outputs = match run_script(session, ps, Some(dirs), &what).await {
+    let outputs = match run_script(session, ps, Some(names), &what).await {
         Ok(o) => o,
         Err(e) => {
             // The staging folder may have been made before a sub-folder
@@ -212,9 +285,17 @@ pub async fn copy_dir_to_host(
             return Err(e);
         }
     };
-    let [stage, target] = <[String; 2]>::try_from(outputs)
+    let [stage, target, mode] = <[String; 3]>::try_from(outputs)
         .map_err(|o| Error::Broken(format!("{what}: the host answered {o:?}")))?;
-    let result = fill_remote(session, &full, &tree, &stage, &target, progress, options).await;
+    let result = fill_remote(
+        session,
+        (&full, &tree),
+        (&stage, &target),
+        progress,
+        options,
+        &mut warnings,
+    )
+    .await;
     match result {
         Ok(bytes) => Ok(CopyReport {
             path: target,
@@ -223,6 +304,7 @@ pub async fn copy_dir_to_host(
             remote_digest: None,
             warnings,
             files: tree.files.len() as u64,
+            merged: mode == "merge",
         }),
         Err(e) => {
             abort_on_host(session, &stage).await;
@@ -231,16 +313,16 @@ pub async fn copy_dir_to_host(
     }
 }
 
-/// Copies every file of `tree` into the staging folder on the host, then
-/// renames it to the target.
+/// Copies every file of `tree` (under `root` here) into the staging
+/// folder on the host, then puts it in place ([`scripts::COMMIT`]: renamed
+/// to the target, or merged into it); the host's warnings are noted.
 async fn fill_remote(
     session: &mut PsSession,
-    root: &Path,
-    tree: &Tree,
-    stage: &str,
-    target: &str,
+    (root, tree): (&Path, &Tree),
+    (stage, target): (&str, &str),
     progress: &mut (dyn FnMut(Progress) + Send),
     options: &CopyOptions,
+    warnings: &mut Vec<String>,
 ) -> Result<u64> {
     let total = tree.bytes();
     let mut before = 0u64;
@@ -274,6 +356,7 @@ async fn fill_remote(
         )
         .await?;
         before += r.bytes;
+        warnings.extend(r.warnings);
     }
     let ps = PowerShell::new(vec![Command::script(scripts::COMMIT)
         .argument(Value::String(stage.to_string()))
@@ -317,7 +400,10 @@ pub async fn copy_dir_from_host(
         .find(|n| !n.is_empty())
         .filter(|n| valid_windows_name(n))
         .ok_or_else(|| Error::Usage(format!("{what}: the folder has no name")))?;
-    let target = local_target(local, name)?;
+    let (target, merge) = local_target(local, name)?;
+    if merge {
+        super::merge::check(&target, &tree)?;
+    }
     let mut stage_path = target.as_os_str().to_owned();
     stage_path.push(PARTIAL_SUFFIX);
     let mut stage = Stage {
@@ -361,8 +447,14 @@ pub async fn copy_dir_from_host(
         before += r.bytes;
         warnings.extend(r.warnings);
     }
-    std::fs::rename(&stage.path, &target).map_err(|e| local_error("cannot write", &target, e))?;
-    stage.keep = true;
+    if merge {
+        // Dropped after, the staging folder goes with what is left in it.
+        super::merge::commit(&stage.path, &target, &tree)?;
+    } else {
+        std::fs::rename(&stage.path, &target)
+            .map_err(|e| local_error("cannot write", &target, e))?;
+        stage.keep = true;
+    }
     Ok(CopyReport {
         path: target.display().to_string(),
         bytes: before,
@@ -370,6 +462,7 @@ pub async fn copy_dir_from_host(
         remote_digest: None,
         warnings,
         files: tree.files.len() as u64,
+        merged: merge,
     })
 }
 
@@ -437,5 +530,52 @@ mod tests {
         std::fs::write(dir.join("bad:name"), b"").unwrap();
         assert!(walk_local(&dir, &mut warnings).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_and_loops_and_dangling_links_skipped_with_a_warning() {
+        use std::os::unix::fs::symlink;
+        let base = std::env::temp_dir().join(format!("wsman-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (dir, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("o.txt"), b"12345").unwrap();
+        std::fs::write(dir.join("a/f.txt"), b"abc").unwrap();
+        symlink(outside.join("o.txt"), dir.join("file link")).unwrap();
+        symlink(&outside, dir.join("folder link")).unwrap();
+        symlink(&outside, dir.join("same folder again")).unwrap();
+        symlink(&dir, dir.join("a/loop")).unwrap();
+        symlink(base.join("nowhere"), dir.join("dangling")).unwrap();
+        let mut warnings = Vec::new();
+        let tree = walk_local(&dir, &mut warnings).unwrap();
+        let n = |p: &str| p.split('/').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(tree.dirs, vec![n("a"), n("folder link")]);
+        let mut files = tree.files.clone();
+        files.sort();
+        assert_eq!(
+            files,
+            vec![
+                (n("a/f.txt"), 3),
+                (n("file link"), 5),
+                (n("folder link/o.txt"), 5)
+            ]
+        );
+        warnings.sort();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(
+            warnings[0].contains("/a/loop (a link to a folder this copy already has"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("/dangling (a link to ") && warnings[1].contains("nowhere"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[2].contains("/same folder again (a link to a folder this copy already has"),
+            "{warnings:?}"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
