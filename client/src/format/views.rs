@@ -1,0 +1,157 @@
+//! The table views of PowerShell's built-in format data that objects from
+//! a host commonly need (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
+//! and `DotNetTypes.format.ps1xml`): an object whose type has a view is
+//! shown in it, not in the default table or list. A deserialized object
+//! (`Deserialized.System.IO.FileInfo`, [MS-PSRP] 2.2.5.2.3) takes its
+//! type's view, as it does in PowerShell.
+//!
+//! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
+use psrp::clixml::{PsObject, Value};
+
+use super::number::DateParts;
+use super::to_inline;
+
+/// A column of a view: its label, its width when the view fixes one (else
+/// sized from the rows, as default tables are) and its alignment.
+#[derive(Debug)]
+pub(crate) struct ViewColumn {
+    pub label: &'static str,
+    pub width: Option<usize>,
+    pub right: bool,
+}
+
+/// A table view of PowerShell's format data.
+#[derive(Debug)]
+pub(crate) struct View {
+    /// Objects shown by the same view share one table.
+    pub id: &'static str,
+    pub columns: &'static [ViewColumn],
+}
+
+/// FileSystem.format.ps1xml's `children` view of FileInfo and DirectoryInfo,
+/// grouped by the folder (`    Directory: C:\dir`).
+pub(crate) static FILE_SYSTEM: View = View {
+    id: "FileSystemTypes/children",
+    columns: &[
+        ViewColumn {
+            label: "Mode",
+            width: Some(7),
+            right: false,
+        },
+        ViewColumn {
+            label: "LastWriteTime",
+            width: Some(25),
+            right: true,
+        },
+        ViewColumn {
+            label: "Length",
+            width: Some(14),
+            right: true,
+        },
+        ViewColumn {
+            label: "Name",
+            width: None,
+            right: false,
+        },
+    ],
+};
+
+/// DotNetTypes.format.ps1xml's `Dictionary` view of a DictionaryEntry (a
+/// hashtable's entries, `Get-ChildItem Env:`): Name 30 wide, then Value.
+pub(crate) static DICTIONARY: View = View {
+    id: "Dictionary",
+    columns: &[
+        ViewColumn {
+            label: "Name",
+            width: Some(30),
+            right: false,
+        },
+        ViewColumn {
+            label: "Value",
+            width: None,
+            right: false,
+        },
+    ],
+};
+
+/// The view for `obj`'s type, if it has one here.
+pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
+    let first = obj.type_names.as_ref()?.first()?;
+    let name = first.strip_prefix("Deserialized.").unwrap_or(first);
+    match name {
+        "System.IO.FileInfo" | "System.IO.DirectoryInfo" => Some(&FILE_SYSTEM),
+        "System.Collections.DictionaryEntry" => Some(&DICTIONARY),
+        _ => None,
+    }
+}
+
+/// A property of `obj` by name (adapted first, then extended; names are
+/// case-insensitive in PowerShell).
+pub(crate) fn property<'a>(obj: &'a PsObject, name: &str) -> Option<&'a Value> {
+    obj.adapted
+        .iter()
+        .chain(obj.extended.iter())
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// The cells of `obj`'s row in `view`.
+pub(crate) fn cells(view: &View, obj: &PsObject) -> Vec<String> {
+    if std::ptr::eq(view, &FILE_SYSTEM) {
+        return file_system_cells(obj);
+    }
+    let name = property(obj, "Name").or_else(|| property(obj, "Key"));
+    let value = property(obj, "Value");
+    vec![cell(name), cell(value)]
+}
+
+/// The text a view's column shows of a property (empty for $null).
+fn cell(value: Option<&Value>) -> String {
+    value.map(to_inline).unwrap_or_default()
+}
+
+/// Mode, LastWriteTime (`{0,10}  {1,8}` of the short date and time, as
+/// the view's script writes it), Length (empty for a folder), Name.
+fn file_system_cells(obj: &PsObject) -> Vec<String> {
+    let when = match property(obj, "LastWriteTime") {
+        Some(Value::DateTime(t)) => match DateParts::parse(t) {
+            Some(d) => format!("{:>10}  {:>8}", d.short_date(), d.short_time()),
+            None => t.clone(),
+        },
+        other => cell(other),
+    };
+    vec![
+        cell(property(obj, "Mode")),
+        when,
+        cell(property(obj, "Length")),
+        cell(property(obj, "Name")),
+    ]
+}
+
+/// The group an object of `view` belongs to: a file's folder (the view
+/// groups by PSParentPath without its provider prefix); None for views
+/// that do not group.
+pub(crate) fn group(view: &View, obj: &PsObject) -> Option<String> {
+    if !std::ptr::eq(view, &FILE_SYSTEM) {
+        return None;
+    }
+    let text = |name: &str| match property(obj, name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
+        _ => None,
+    };
+    if let Some(parent) = text("PSParentPath") {
+        let folder = parent.split_once("::").map_or(parent, |(_, path)| path);
+        return Some(folder.to_string());
+    }
+    if let Some(dir) = text("DirectoryName") {
+        return Some(dir.to_string());
+    }
+    let full = text("FullName").or(obj.to_string.as_deref())?;
+    let (folder, _) = full.trim_end_matches('\\').rsplit_once('\\')?;
+    // A drive's root keeps its backslash: `C:\`.
+    Some(if folder.ends_with(':') {
+        format!("{folder}\\")
+    } else {
+        folder.to_string()
+    })
+}
