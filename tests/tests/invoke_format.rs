@@ -157,3 +157,39 @@ fn remote_errors_name_their_host_as_invoke_command_shows_them() {
         "{err}"
     );
 }
+
+#[test]
+fn a_table_row_is_shown_while_the_script_still_runs() {
+    use std::io::BufRead;
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let cli = Cli::for_host_with(&host, "ntlm");
+    // One row, then nothing for 5 s: PowerShell shows the table after
+    // waiting 300 ms for more rows, not when the script ends.
+    let mut child = cli.spawn(&["invoke", "[pscustomobject]@{a=1}; Start-Sleep 5; 'last'"]);
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("stdout is text");
+        let row = line == "1";
+        seen.push(line);
+        if row {
+            break;
+        }
+    }
+    let row_seen = std::time::Instant::now();
+    let rest: Vec<String> = lines.map(|l| l.expect("stdout is text")).collect();
+    let status = child.wait().expect("wsman exits");
+    let before_end = row_seen.elapsed();
+    assert!(status.success());
+    assert_eq!(seen, ["", "a", "-", "1"], "{rest:?}");
+    // Not a speed measurement: the row must not wait for the 5 s sleep
+    // (nor for 'last', which ends the table).
+    assert!(
+        before_end > std::time::Duration::from_secs(2),
+        "the row came {before_end:?} before wsman ended, not before the sleep"
+    );
+    assert_eq!(rest, ["", "", "last"]);
+}
