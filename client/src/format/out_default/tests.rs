@@ -331,3 +331,78 @@ fn a_collection_is_enumerated_into_one_table() {
     }));
     assert_eq!(shown(&[list], 120), "\na\n-\n1\n2\n\n\n");
 }
+
+/// The text of the stdout streams of a recorded WinRS Receive.
+fn recorded_stdout(path: &str) -> String {
+    use base64::Engine;
+    let xml = std::fs::read_to_string(path).expect("the recording is in fixtures/recordings");
+    let mut out = Vec::new();
+    for part in xml.split("<rsp:Stream Name=\"stdout\"").skip(1) {
+        let body = part.split_once('>').map_or("", |(_, b)| b);
+        let b64 = body.split('<').next().unwrap_or("").trim();
+        out.extend(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        );
+    }
+    String::from_utf8(out).unwrap().replace("\r\n", "\n")
+}
+
+#[test]
+fn a_folder_listing_matches_what_windows_printed_for_the_same_items() {
+    // `dir` on Windows 7 (WinRb/WinRM's recording, PowerShell 2.0's
+    // FileSystem view): the group header, the Mode and LastWriteTime
+    // columns and the name are as 5.1 prints them; 5.1 made Length 14 wide
+    // (was 10) and trims the lines' trailing spaces.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/recordings/winrb_winrm/legacy_2013_aef7dec/spec/mock/read_output_streams.xml"
+    );
+    let windows = recorded_stdout(path);
+    let windows: Vec<&str> = windows.lines().collect();
+    let rows: Vec<&str> = windows[7..]
+        .iter()
+        .copied()
+        .filter(|l| !l.is_empty())
+        .collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let mode = row[..5].trim();
+            let (date, time) = row[13..33].trim().split_once("  ").unwrap();
+            let mut d = date.split('/').map(|n| n.parse::<u32>().unwrap());
+            let (month, day, year) = (d.next().unwrap(), d.next().unwrap(), d.next().unwrap());
+            let (clock, half) = time.trim().split_once(' ').unwrap();
+            let (h, m) = clock.split_once(':').unwrap();
+            let h: u32 = h.parse::<u32>().unwrap() % 12 + if half == "PM" { 12 } else { 0 };
+            let when = format!("{year}-{month:02}-{day:02}T{h:02}:{m}:00");
+            object(
+                "System.IO.DirectoryInfo",
+                &[
+                    (
+                        "PSParentPath",
+                        s("Microsoft.PowerShell.Core\\FileSystem::C:\\Users\\vagrant"),
+                    ),
+                    ("Mode", s(mode)),
+                    ("LastWriteTime", Value::DateTime(when)),
+                    ("Length", Value::Null),
+                    ("Name", s(row[45..].trim_end())),
+                ],
+            )
+        })
+        .collect();
+    assert_eq!(items.len(), 8, "{windows:?}");
+    let ours = shown(&items, 80);
+    let ours: Vec<&str> = ours.lines().collect();
+    assert_eq!(ours[..5], windows[..5]);
+    assert_eq!(ours[5][..33], windows[5][..33]);
+    assert_eq!(ours.len(), 7 + rows.len() + 2);
+    for (mine, theirs) in ours[7..].iter().zip(&rows) {
+        assert_eq!(mine[..33], theirs[..33]);
+        assert!(
+            mine.ends_with(&format!("  {}", &theirs[45..].trim_end())),
+            "{mine:?}"
+        );
+    }
+}
