@@ -107,6 +107,21 @@ fn objects_print_as_the_hosts_out_string_lays_them_out() {
         )
     );
 
+    // Measure-Object's result (6 properties: a list), Select-Object's
+    // objects (a table; a folder's empty Length), a cell with a line
+    // break, a collection and an object in cells, booleans and numbers.
+    for script in [
+        "1..4 | Measure-Object -Sum -Average -Maximum -Minimum",
+        r"Get-ChildItem C:\dir | Select-Object Name, Length",
+        "[pscustomobject]@{t=\"a`nb\"; n=1}",
+        "[pscustomobject]@{l=1,2,3,4,5,6; o=[pscustomobject]@{x=1}}",
+        "[pscustomobject]@{b=$true; d=1.5; big=12345678901234567}",
+    ] {
+        same_as_out_string(&cli, &[script]);
+    }
+    let out = same_as_out_string(&cli, &["[pscustomobject]@{l=1,2,3,4,5,6; t=\"a`nb\"}"]);
+    assert_eq!(out.lines().nth(3), Some("{1, 2, 3, 4...} a b"), "{out}");
+
     // A value wider than the width is cut with `...` at 120 columns.
     let wide = format!("[pscustomobject]@{{Id=7; Path='{}'}}", "x".repeat(200));
     let out = same_as_out_string(&cli, &[&wide]);
