@@ -1,24 +1,32 @@
 //! Out-Default's formatting of one output stream, as Windows PowerShell 5.1
 //! shows what `Invoke-Command` returns (with `-HideComputerName`: no
-//! PSComputerName/RunspaceId columns): strings, numbers and other values
-//! one per line; an object whose type has a view in PowerShell's format
-//! data in that view ([`super::views`]); any other object with up to four
-//! properties in a table, with five or more in a list.
+//! PSComputerName/RunspaceId columns). PowerShell's formatter decides so
+//! (`InnerFormatShapeCommand`, `OutOfBandFormatViewManager`):
+//!
+//! * a scalar (string, number, boolean, date, enum; an object without
+//!   properties) is written "out of band": its text, one line per line,
+//!   whatever is being shown around it;
+//! * the first other object decides the shape of the whole stream: its
+//!   type's view in PowerShell's format data ([`super::views`]), else a
+//!   table for up to four properties, a list for five or more;
+//! * a later object goes into that shape when it applies: always for a
+//!   table or list without a view (a table row with the first object's
+//!   columns, blank where it has no such property), for a view when its
+//!   type is the view's; any other is written out of band as a list.
 //!
 //! Streaming, as PowerShell's is: a table's columns are sized from its
 //! first [`TABLE_SAMPLE`] rows (PowerShell waits up to 300 ms for them; the
 //! caller releases rows held longer with [`OutDefault::release`]), later
-//! rows are cut to those widths. Consecutive objects of the same type (or
-//! view) share one table, its columns those of the first object. The
-//! layout is the test host's (`fixtures/testhost/testhost/formatting.py`,
-//! taken from PowerShell's own Format-Table and Format-List tests): the two
-//! print the same objects alike.
+//! rows are cut to those widths; what comes while rows are held waits with
+//! them, so the order is kept. The layout is the test host's
+//! (`fixtures/testhost/testhost/formatting.py`, taken from PowerShell's own
+//! Format-Table and Format-List tests): the two print the same objects alike.
 use std::time::Instant;
 
 use psrp::clixml::{Content, PsObject, Value};
 
 use super::views::{self, View};
-use super::{to_inline, type_name, write_text};
+use super::{to_inline, write_text};
 
 /// Rows a table holds before its column widths are fixed.
 pub const TABLE_SAMPLE: usize = 32;
@@ -36,18 +44,20 @@ struct Cell {
     numeric: bool,
 }
 
-/// A row held until the widths are fixed, with the group it starts.
+/// What waits for a table's widths: a row (with its group), or text
+/// written out of band after it.
 #[derive(Debug, Clone)]
-struct Row {
-    group: Option<String>,
-    cells: Vec<Cell>,
+enum Held {
+    Row {
+        group: Option<String>,
+        cells: Vec<Cell>,
+    },
+    Text(String),
 }
 
 /// The table being written.
 #[derive(Debug, Clone)]
 struct Table {
-    /// Objects with this key continue the table.
-    key: String,
     labels: Vec<String>,
     /// For a default table: the property each column shows.
     names: Vec<String>,
@@ -55,7 +65,7 @@ struct Table {
     /// Column widths, once fixed (the header is then written).
     widths: Option<Vec<usize>>,
     right: Vec<bool>,
-    held: Vec<Row>,
+    held: Vec<Held>,
     held_since: Option<Instant>,
     /// The group of the last row written.
     group: Option<String>,
@@ -73,7 +83,8 @@ enum State {
 /// Out-Default for one output stream: [`add`](Self::add) each object as it
 /// arrives, [`end`](Self::end) when the stream ends. Text goes to `emit`,
 /// one or more lines (`\n` between them, no line end) per call. Memory is
-/// bounded: at most [`TABLE_SAMPLE`] rows are held.
+/// bounded: at most [`TABLE_SAMPLE`] rows (and four times as many entries
+/// with the lines written out of band among them) are held.
 #[derive(Debug, Clone)]
 pub struct OutDefault {
     width: usize,
@@ -93,17 +104,13 @@ impl OutDefault {
     pub fn add(&mut self, value: &Value, emit: &mut dyn FnMut(&str)) {
         match value {
             // The common case first: a string is its own line.
-            Value::String(s) => {
-                self.end_group(emit);
-                emit(s);
-            }
+            Value::String(s) => self.out_of_band(s, emit),
             Value::Object(obj) => self.add_object(obj, true, emit),
-            Value::Null => self.end_group(emit),
+            Value::Null => {}
             other => {
-                self.end_group(emit);
                 let mut text = String::new();
                 write_text(&mut text, other);
-                emit(&text);
+                self.out_of_band(&text, emit);
             }
         }
     }
@@ -145,98 +152,79 @@ impl OutDefault {
                 }
                 return;
             }
-            // A hashtable shows its entries in the Dictionary view.
+            // A hashtable is shown as its entries (DictionaryEntry objects).
             Content::Dictionary(pairs) => {
                 for (k, v) in pairs {
-                    let cells = vec![cell(k), cell(v)];
-                    self.view_row(&views::DICTIONARY, None, cells, emit);
+                    self.add_object(&views::dictionary_entry(k, v), false, emit);
                 }
                 return;
             }
-            Content::None => {}
+            Content::None if !obj.adapted.is_empty() || !obj.extended.is_empty() => {}
+            // Scalars: enums, wrapped primitives, objects without properties.
             _ => {
-                self.end_group(emit);
                 let mut text = String::new();
                 write_text(&mut text, &Value::Object(Box::new(obj.clone())));
-                return emit(&text);
+                return self.out_of_band(&text, emit);
             }
         }
-        if let Some(view) = views::select(obj) {
-            let group = views::group(view, obj);
-            let cells = views::cells(view, obj)
-                .into_iter()
-                .map(|text| Cell {
-                    text: one_line(text),
-                    numeric: false,
-                })
-                .collect();
-            return self.view_row(view, group, cells, emit);
+        let view = views::select(obj);
+        match &self.state {
+            State::Idle => {}
+            State::Lists => return self.list(obj, emit),
+            State::Table(t) => match (t.view, view) {
+                // A table without a view takes any object, in its columns.
+                (None, _) => {
+                    let cells = t
+                        .names
+                        .iter()
+                        .map(|n| views::property(obj, n).map_or_else(empty, cell))
+                        .collect();
+                    return self.row(None, cells, emit);
+                }
+                (Some(current), Some(v)) if std::ptr::eq(current, v) => {
+                    let group = views::group(v, obj);
+                    return self.row(group, view_cells(v, obj), emit);
+                }
+                // Another type than the view's: a list, out of band.
+                (Some(_), _) => {
+                    let mut text = String::from("\n");
+                    list_lines(obj, self.width, &mut text);
+                    text.push('\n');
+                    return self.out_of_band(&text, emit);
+                }
+            },
         }
-        let key = type_name(obj).unwrap_or("");
-        if let State::Table(t) = &self.state {
-            if t.view.is_none() && t.key == key {
-                // Same type: the first object's columns, as PowerShell keeps them.
-                let cells = t
-                    .names
-                    .iter()
-                    .map(|n| views::property(obj, n).map_or_else(empty, cell))
-                    .collect();
-                return self.row(None, cells, emit);
-            }
+        // The first object: its view, else a table or a list by its size.
+        if let Some(v) = view {
+            self.state = State::Table(Box::new(Table::new(
+                v.columns.iter().map(|c| c.label.to_string()).collect(),
+                Vec::new(),
+                Some(v),
+            )));
+            let group = views::group(v, obj);
+            return self.row(group, view_cells(v, obj), emit);
         }
-        let count = obj.adapted.len() + obj.extended.len();
-        if count == 0 {
-            self.end_group(emit);
-            let mut text = String::new();
-            write_text(&mut text, &Value::Object(Box::new(obj.clone())));
-            return emit(&text);
-        }
-        if count >= LIST_MIN_PROPERTIES {
+        if obj.adapted.len() + obj.extended.len() >= LIST_MIN_PROPERTIES {
+            self.state = State::Lists;
+            emit("\n");
             return self.list(obj, emit);
         }
-        self.end_group(emit);
         let props = obj.adapted.iter().chain(obj.extended.iter());
         let names: Vec<String> = props.clone().map(|(n, _)| n.clone()).collect();
         let cells = props.map(|(_, v)| cell(v)).collect();
-        self.state = State::Table(Box::new(Table {
-            key: key.to_string(),
-            labels: names.clone(),
-            names,
-            view: None,
-            widths: None,
-            right: Vec::new(),
-            held: Vec::new(),
-            held_since: None,
-            group: None,
-        }));
+        self.state = State::Table(Box::new(Table::new(names.clone(), names, None)));
         self.row(None, cells, emit);
     }
 
-    /// A row of `view`: continues its table or starts one.
-    fn view_row(
-        &mut self,
-        view: &'static View,
-        group: Option<String>,
-        cells: Vec<Cell>,
-        emit: &mut dyn FnMut(&str),
-    ) {
-        let same =
-            matches!(&self.state, State::Table(t) if t.view.is_some_and(|v| std::ptr::eq(v, view)));
-        if !same {
-            self.end_group(emit);
-            self.state = State::Table(Box::new(Table {
-                key: view.id.to_string(),
-                labels: view.columns.iter().map(|c| c.label.to_string()).collect(),
-                names: Vec::new(),
-                view: Some(view),
-                widths: None,
-                right: Vec::new(),
-                held: Vec::new(),
-                held_since: None,
-                group: None,
-            }));
+    /// A scalar's text (or an out-of-band list): written at once, or after
+    /// the table rows held before it.
+    fn out_of_band(&mut self, text: &str, emit: &mut dyn FnMut(&str)) {
+        if let State::Table(t) = &mut self.state {
+            if t.widths.is_none() {
+                return t.held.push(Held::Text(text.to_string()));
+            }
         }
-        self.row(group, cells, emit);
+        emit(text);
     }
 
     /// Adds a row to the current table: held until the widths are fixed.
@@ -249,65 +237,27 @@ impl OutDefault {
             return t.write_row(group, &cells, emit);
         }
         t.held_since.get_or_insert_with(Instant::now);
-        t.held.push(Row { group, cells });
-        if t.held.len() >= TABLE_SAMPLE {
+        t.held.push(Held::Row { group, cells });
+        let rows = t
+            .held
+            .iter()
+            .filter(|h| matches!(h, Held::Row { .. }))
+            .count();
+        if rows >= TABLE_SAMPLE || t.held.len() >= 4 * TABLE_SAMPLE {
             t.fix(width, emit);
         }
     }
 
-    /// An object as a list: `Name : value` lines, names padded to the
-    /// longest, a long value wrapped under itself; objects a blank line apart.
+    /// An object of a run of lists: its `Name : value` lines, then a blank line.
     fn list(&mut self, obj: &PsObject, emit: &mut dyn FnMut(&str)) {
-        if !matches!(self.state, State::Lists) {
-            self.end_group(emit);
-            self.state = State::Lists;
-            emit("");
-        }
-        emit("");
-        let props: Vec<&(String, Value)> = obj.adapted.iter().chain(obj.extended.iter()).collect();
-        let label = props
-            .iter()
-            .map(|(n, _)| n.chars().count())
-            .max()
-            .unwrap_or(0);
-        let room = self.width.saturating_sub(label + 3).max(1);
-        let mut lines = String::new();
-        for (name, value) in props {
-            let text = to_inline(value);
-            let mut first = true;
-            for part in text.split('\n') {
-                let part = part.strip_suffix('\r').unwrap_or(part);
-                let mut rest = part;
-                loop {
-                    let cut = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
-                    let (head, tail) = rest.split_at(cut);
-                    if !lines.is_empty() {
-                        lines.push('\n');
-                    }
-                    let start = lines.len();
-                    if first {
-                        lines.push_str(name);
-                        pad(&mut lines, label - name.chars().count());
-                        lines.push_str(" : ");
-                    } else {
-                        pad(&mut lines, label + 3);
-                    }
-                    lines.push_str(head);
-                    let kept = lines[start..].trim_end().len();
-                    lines.truncate(start + kept);
-                    first = false;
-                    rest = tail;
-                    if rest.is_empty() {
-                        break;
-                    }
-                }
-            }
-        }
-        emit(&lines);
+        let mut text = String::new();
+        list_lines(obj, self.width, &mut text);
+        text.push('\n');
+        emit(&text);
     }
 
     /// Ends a table (its held rows written, then two blank lines) or a run
-    /// of lists (three blank lines).
+    /// of lists (two more blank lines after its last object's).
     fn end_group(&mut self, emit: &mut dyn FnMut(&str)) {
         match std::mem::take(&mut self.state) {
             State::Idle => {}
@@ -317,12 +267,33 @@ impl OutDefault {
                 }
                 emit("\n");
             }
-            State::Lists => emit("\n\n"),
+            State::Lists => emit("\n"),
         }
     }
 }
 
 impl Table {
+    fn new(labels: Vec<String>, names: Vec<String>, view: Option<&'static View>) -> Table {
+        Table {
+            labels,
+            names,
+            view,
+            widths: None,
+            right: Vec::new(),
+            held: Vec::new(),
+            held_since: None,
+            group: None,
+        }
+    }
+
+    /// The cells of the held rows.
+    fn held_cells(&self) -> impl Iterator<Item = &Vec<Cell>> {
+        self.held.iter().filter_map(|h| match h {
+            Held::Row { cells, .. } => Some(cells),
+            Held::Text(_) => None,
+        })
+    }
+
     /// Fixes the widths from the held rows, writes the header and the rows.
     fn fix(&mut self, width: usize, emit: &mut dyn FnMut(&str)) {
         let columns = self.labels.len();
@@ -331,9 +302,8 @@ impl Table {
         for i in 0..columns {
             let fixed = self.view.and_then(|v| v.columns[i].width);
             let measured = || {
-                self.held
-                    .iter()
-                    .filter_map(|r| r.cells.get(i))
+                self.held_cells()
+                    .filter_map(|r| r.get(i))
                     .map(|c| c.text.chars().count())
                     .fold(self.labels[i].chars().count(), usize::max)
             };
@@ -341,9 +311,8 @@ impl Table {
             right.push(match self.view {
                 Some(v) => v.columns[i].right,
                 None => self
-                    .held
-                    .iter()
-                    .filter_map(|r| r.cells.get(i))
+                    .held_cells()
+                    .filter_map(|r| r.get(i))
                     .find(|c| !c.text.is_empty())
                     .is_some_and(|c| c.numeric),
             });
@@ -372,12 +341,18 @@ impl Table {
         self.held_since = None;
         let held = std::mem::take(&mut self.held);
         let mut header_written = false;
-        for row in &held {
-            if !header_written || row.group != self.group {
-                self.write_header(row.group.clone(), emit);
-                header_written = true;
+        for entry in held {
+            match entry {
+                Held::Row { group, cells } => {
+                    if !header_written || group != self.group {
+                        self.write_header(group, emit);
+                        header_written = true;
+                    }
+                    emit(&self.line(&cells));
+                }
+                // Out-of-band text, in its place among the rows.
+                Held::Text(text) => emit(&text),
             }
-            emit(&self.line(&row.cells));
         }
         if !header_written {
             self.write_header(None, emit);
@@ -441,6 +416,61 @@ impl Table {
         let kept = out.trim_end().len();
         out.truncate(kept);
         out
+    }
+}
+
+/// A view's cells for `obj`, each on one line.
+fn view_cells(view: &View, obj: &PsObject) -> Vec<Cell> {
+    views::cells(view, obj)
+        .into_iter()
+        .map(|text| Cell {
+            text: one_line(text),
+            numeric: false,
+        })
+        .collect()
+}
+
+/// `obj`'s `Name : value` lines (names padded to the longest, a long value
+/// wrapped under itself, as are its own line breaks), appended to `out`.
+fn list_lines(obj: &PsObject, width: usize, out: &mut String) {
+    let props: Vec<&(String, Value)> = obj.adapted.iter().chain(obj.extended.iter()).collect();
+    let label = props
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    let room = width.saturating_sub(label + 3).max(1);
+    let mut first_line = true;
+    for (name, value) in props {
+        let text = to_inline(value);
+        let mut first = true;
+        for part in text.split('\n') {
+            let mut rest = part.strip_suffix('\r').unwrap_or(part);
+            loop {
+                let cut = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
+                let (head, tail) = rest.split_at(cut);
+                if !first_line {
+                    out.push('\n');
+                }
+                first_line = false;
+                let start = out.len();
+                if first {
+                    out.push_str(name);
+                    pad(out, label - name.chars().count());
+                    out.push_str(" : ");
+                } else {
+                    pad(out, label + 3);
+                }
+                out.push_str(head);
+                let kept = out[start..].trim_end().len();
+                out.truncate(start + kept);
+                first = false;
+                rest = tail;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
     }
 }
 

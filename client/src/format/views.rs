@@ -20,18 +20,16 @@ pub(crate) struct ViewColumn {
     pub right: bool,
 }
 
-/// A table view of PowerShell's format data.
+/// A table view of PowerShell's format data (objects shown by the same
+/// view share one table).
 #[derive(Debug)]
 pub(crate) struct View {
-    /// Objects shown by the same view share one table.
-    pub id: &'static str,
     pub columns: &'static [ViewColumn],
 }
 
 /// FileSystem.format.ps1xml's `children` view of FileInfo and DirectoryInfo,
 /// grouped by the folder (`    Directory: C:\dir`).
 pub(crate) static FILE_SYSTEM: View = View {
-    id: "FileSystemTypes/children",
     columns: &[
         ViewColumn {
             label: "Mode",
@@ -59,7 +57,6 @@ pub(crate) static FILE_SYSTEM: View = View {
 /// DotNetTypes.format.ps1xml's `Dictionary` view of a DictionaryEntry (a
 /// hashtable's entries, `Get-ChildItem Env:`): Name 30 wide, then Value.
 pub(crate) static DICTIONARY: View = View {
-    id: "Dictionary",
     columns: &[
         ViewColumn {
             label: "Name",
@@ -82,6 +79,21 @@ pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
         "System.IO.FileInfo" | "System.IO.DirectoryInfo" => Some(&FILE_SYSTEM),
         "System.Collections.DictionaryEntry" => Some(&DICTIONARY),
         _ => None,
+    }
+}
+
+/// A hashtable's entry as the DictionaryEntry Out-Default enumerates it
+/// into: Key and Value (and Name, the alias PowerShell's type data adds).
+pub(crate) fn dictionary_entry(key: &Value, value: &Value) -> PsObject {
+    PsObject {
+        type_names: Some(std::sync::Arc::from(vec![
+            "System.Collections.DictionaryEntry".to_string(),
+            "System.ValueType".to_string(),
+            "System.Object".to_string(),
+        ])),
+        adapted: vec![("Key".into(), key.clone()), ("Value".into(), value.clone())],
+        extended: vec![("Name".into(), key.clone())],
+        ..Default::default()
     }
 }
 

@@ -96,17 +96,71 @@ fn later_objects_of_the_type_keep_the_first_ones_columns() {
 }
 
 #[test]
-fn values_between_objects_end_the_table_and_print_as_lines() {
+fn values_between_objects_are_lines_in_their_place_in_the_table() {
+    // Written out of band: the table goes on after them, without a new header.
     let out = shown(
         &[
+            s("first"),
             object(CUSTOM, &[("a", Value::I32(1))]),
             s("text"),
             Value::F64(0.1 + 0.2),
+            Value::Null,
             Value::Bool(true),
+            object(CUSTOM, &[("a", Value::I32(2))]),
         ],
         120,
     );
-    assert_eq!(out, "\na\n-\n1\n\n\ntext\n0.3\nTrue\n");
+    assert_eq!(out, "first\n\na\n-\n1\ntext\n0.3\nTrue\n2\n\n\n");
+}
+
+#[test]
+fn the_first_object_decides_the_shape_for_the_whole_stream() {
+    let five = |t: &str| {
+        object(
+            t,
+            &[
+                ("a", Value::I32(3)),
+                ("b", Value::I32(4)),
+                ("c", Value::I32(5)),
+                ("d", Value::I32(6)),
+                ("e", Value::I32(7)),
+            ],
+        )
+    };
+    // A table without a view takes objects of any type and size in its
+    // columns (Select-Object's objects after others: blank rows).
+    let out = shown(
+        &[
+            object(CUSTOM, &[("a", Value::I32(1))]),
+            object("Other.Type", &[("b", Value::I32(2))]),
+            five("Third.Type"),
+        ],
+        120,
+    );
+    assert_eq!(out, "\na\n-\n1\n\n3\n\n\n");
+    // A list takes small objects as lists.
+    let out = shown(
+        &[five(CUSTOM), object("Other.Type", &[("x", Value::I32(1))])],
+        120,
+    );
+    assert_eq!(
+        out,
+        "\n\na : 3\nb : 4\nc : 5\nd : 6\ne : 7\n\nx : 1\n\n\n\n"
+    );
+    // A view's table shows another type out of band, as a list.
+    let out = shown(
+        &[
+            item("FileInfo", "a.txt", Some(1), "C:\\d"),
+            object(CUSTOM, &[("x", Value::I32(1))]),
+            item("FileInfo", "b.txt", Some(2), "C:\\d"),
+        ],
+        120,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[7].ends_with(" a.txt"), "{out}");
+    assert_eq!(lines[8..11], ["", "x : 1", ""], "{out}");
+    assert!(lines[11].ends_with(" b.txt"), "{out}");
+    assert_eq!(lines.len(), 14, "{out}");
 }
 
 #[test]
