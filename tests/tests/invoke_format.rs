@@ -208,3 +208,33 @@ fn a_table_row_is_shown_while_the_script_still_runs() {
     );
     assert_eq!(rest, ["last", "", ""]);
 }
+
+#[test]
+fn rows_held_for_their_widths_are_not_lost_when_the_connection_is_cut() {
+    use integration_tests::forwarder::{Fault, Forwarder};
+    // Without robust connections a cut connection ends the command: the
+    // row received just before (held for its table's widths) is printed.
+    let Some(host) = TestHost::start(&["--auth", "ntlm", "--no-robust"]) else {
+        return;
+    };
+    let addr = host
+        .url()
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .expect("the host's address");
+    let fwd = Forwarder::start(addr);
+    let cli = Cli::for_host_with(&host, "ntlm").url(&fwd.url());
+    // Request 5 is the Receive that brings the row (after the shell's
+    // Create and first Receive, the Command, a Receive with the host's
+    // progress record); request 6, the next Receive, is cut when sent, well
+    // within the 300 ms the row waits for others (without the flush when
+    // the printer is dropped, stdout stays empty).
+    fwd.plan(6, Fault::DropRequest);
+    let out = cli.run(&["invoke", "[pscustomobject]@{a=1}; Start-Sleep 3; 'never'"]);
+    assert!(fwd.fired(), "the Receive after the row was not cut");
+    assert!(!out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout, "\na\n-\n1\n\n\n", "{}", stderr(&out));
+}
