@@ -238,3 +238,25 @@ fn rows_held_for_their_widths_are_not_lost_when_the_connection_is_cut() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout, "\na\n-\n1\n\n\n", "{}", stderr(&out));
 }
+
+#[test]
+fn session_invoke_and_receive_lay_out_objects_alike() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let cli = Cli::for_host_with(&host, "ntlm");
+    ok(&cli.run(&["session", "new", "--name", "fmt"]));
+    let script = "[pscustomobject]@{a=1;b='x'}, [pscustomobject]@{a=22;b='yy'}";
+    let table = "\n a b\n - -\n 1 x\n22 yy\n\n\n";
+    assert_eq!(ok(&cli.run(&["session", "invoke", "fmt", script])), table);
+    // Received later: the same formatter, a new table for the new pipeline.
+    ok(&cli.run(&["session", "invoke", "--disconnected", "fmt", script]));
+    assert_eq!(ok(&cli.run(&["session", "receive", "fmt"])), table);
+    let out = cli.run(&["session", "invoke", "fmt", r"Get-ChildItem C:\nope"]);
+    assert!(
+        stderr(&out).contains("\n    + PSComputerName        : 127.0.0.1"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&cli.run(&["session", "remove", "fmt"]));
+}
