@@ -460,3 +460,47 @@ fn a_folder_listing_matches_what_windows_printed_for_the_same_items() {
         );
     }
 }
+
+#[test]
+fn odd_input_never_panics_and_no_line_is_wider_than_the_console() {
+    // Empty names, wide and combining characters, control characters, huge
+    // and tiny widths, a label longer than the console.
+    let texts = [
+        "",
+        "é",
+        "日本語のファイル名",
+        "a\u{301}b",
+        "\t\x1b[31m",
+        &"z".repeat(300),
+    ];
+    for width in [0, 1, 4, 11, 80, 1000] {
+        let mut values = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            values.push(object(CUSTOM, &[("", s(t)), (t, Value::I32(i as i32))]));
+            values.push(s(t));
+            values.push(object(
+                "T",
+                &[
+                    ("a", s(t)),
+                    (t, s(t)),
+                    ("c", Value::Null),
+                    ("d", Value::F64(f64::NAN)),
+                    (&"L".repeat(200), s(t)),
+                ],
+            ));
+            values.push(item("FileInfo", t, Some(i as i64), t));
+        }
+        let out = shown(&values, width);
+        let limit = width.max(10);
+        for line in out
+            .lines()
+            .filter(|l| !texts.iter().any(|t| !t.is_empty() && l == t))
+        {
+            // Table lines and list lines fit (labels longer than the console
+            // excepted, as in PowerShell a label is never cut).
+            if !line.contains(" : ") && !line.starts_with("LLLL") && !line.starts_with(' ') {
+                assert!(line.chars().count() <= limit, "{width}: {line:?}");
+            }
+        }
+    }
+}
