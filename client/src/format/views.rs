@@ -1,5 +1,5 @@
 //! The table views of PowerShell's built-in format data that objects from
-//! a host commonly need (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
+//! a host commonly need (files and folders, dictionary entries, services) (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
 //! and `DotNetTypes.format.ps1xml`): an object whose type has a view is
 //! shown in it, not in the default table or list. A deserialized object
 //! (`Deserialized.System.IO.FileInfo`, [MS-PSRP] 2.2.5.2.3) takes its
@@ -71,6 +71,28 @@ pub(crate) static DICTIONARY: View = View {
     ],
 };
 
+/// DotNetTypes.format.ps1xml's `service` view of a ServiceController
+/// (`Get-Service`): Status 8 wide, Name 18, DisplayName 38.
+pub(crate) static SERVICE: View = View {
+    columns: &[
+        ViewColumn {
+            label: "Status",
+            width: Some(8),
+            right: false,
+        },
+        ViewColumn {
+            label: "Name",
+            width: Some(18),
+            right: false,
+        },
+        ViewColumn {
+            label: "DisplayName",
+            width: Some(38),
+            right: false,
+        },
+    ],
+};
+
 /// The view for `obj`'s type, if it has one here.
 pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
     let first = obj.type_names.as_ref()?.first()?;
@@ -78,6 +100,7 @@ pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
     match name {
         "System.IO.FileInfo" | "System.IO.DirectoryInfo" => Some(&FILE_SYSTEM),
         "System.Collections.DictionaryEntry" => Some(&DICTIONARY),
+        "System.ServiceProcess.ServiceController" => Some(&SERVICE),
         _ => None,
     }
 }
@@ -111,6 +134,10 @@ pub(crate) fn property<'a>(obj: &'a PsObject, name: &str) -> Option<&'a Value> {
 pub(crate) fn cells(view: &View, obj: &PsObject) -> Vec<String> {
     if std::ptr::eq(view, &FILE_SYSTEM) {
         return file_system_cells(obj);
+    }
+    if std::ptr::eq(view, &SERVICE) {
+        let names = ["Status", "Name", "DisplayName"];
+        return names.iter().map(|n| cell(property(obj, n))).collect();
     }
     let name = property(obj, "Name").or_else(|| property(obj, "Key"));
     let value = property(obj, "Value");

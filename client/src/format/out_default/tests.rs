@@ -504,3 +504,37 @@ fn odd_input_never_panics_and_no_line_is_wider_than_the_console() {
         }
     }
 }
+
+#[test]
+fn services_show_in_the_service_view() {
+    // Get-Service WinRM as Windows PowerShell 5.1 shows it: the display
+    // name cut to its 38 columns.
+    let status = Value::Object(Box::new(PsObject {
+        type_names: Some(Arc::from(vec![
+            "System.ServiceProcess.ServiceControllerStatus".to_string(),
+        ])),
+        to_string: Some("Running".into()),
+        content: Content::Primitive(Value::I32(4)),
+        ..Default::default()
+    }));
+    let service = object(
+        "Deserialized.System.ServiceProcess.ServiceController",
+        &[
+            ("Name", s("WinRM")),
+            ("CanStop", Value::Bool(true)),
+            (
+                "DisplayName",
+                s("Windows Remote Management (WS-Management)"),
+            ),
+            ("MachineName", s(".")),
+            ("ServiceName", s("WinRM")),
+            ("Status", status),
+        ],
+    );
+    assert_eq!(
+        shown(&[service], 120),
+        "\nStatus   Name               DisplayName\n\
+         ------   ----               -----------\n\
+         Running  WinRM              Windows Remote Management (WS-Manag...\n\n\n"
+    );
+}
