@@ -1,17 +1,29 @@
-//! How output objects are printed: strings as they are, other objects in a
-//! text form close to what PowerShell's default formatter shows, or as one
-//! JSON object per line with `--json`.
+//! How output objects are printed: strings as they are, other objects as
+//! PowerShell's console shows them ([`OutDefault`]: tables, lists and the
+//! views of PowerShell's format data), numbers and dates in the en-US forms
+//! of Windows PowerShell 5.1 ([`number`]).
 use psrp::clixml::{Content, PsObject, Value};
 use std::fmt::Write;
 
-/// The text PowerShell would print for `value` as a pipeline output.
+pub mod number;
+mod out_default;
+mod views;
+
+pub use out_default::{OutDefault, DEFAULT_WIDTH, LIST_MIN_PROPERTIES, TABLE_SAMPLE};
+
+/// `$FormatEnumerationLimit`: the items of a collection a cell shows.
+pub const ENUMERATION_LIMIT: usize = 4;
+
+/// The text of `value` on its own: a string as it is, a number or date as
+/// the console shows it, an object as one list (see [`OutDefault`] for a
+/// stream of objects as the console lays them out).
 pub fn to_text(value: &Value) -> String {
     let mut out = String::new();
     write_text(&mut out, value);
     out
 }
 
-fn write_text(out: &mut String, value: &Value) {
+pub(crate) fn write_text(out: &mut String, value: &Value) {
     match value {
         Value::Object(obj) => write_object(out, obj),
         other => write_scalar(out, other),
@@ -29,12 +41,30 @@ pub fn to_inline(value: &Value) -> String {
                 match &obj.content {
                     Content::Primitive(v) => write_scalar(&mut out, v),
                     Content::List(items) | Content::Stack(items) | Content::Queue(items) => {
+                        // {1, 2, 3, 4...}: $FormatEnumerationLimit items.
                         out.push('{');
-                        for (i, item) in items.iter().enumerate() {
+                        for (i, item) in items.iter().take(ENUMERATION_LIMIT).enumerate() {
                             if i > 0 {
                                 out.push_str(", ");
                             }
                             out.push_str(&to_inline(item));
+                        }
+                        if items.len() > ENUMERATION_LIMIT {
+                            out.push_str("...");
+                        }
+                        out.push('}');
+                    }
+                    Content::None if !obj.adapted.is_empty() || !obj.extended.is_empty() => {
+                        // A custom object in a cell: @{a=1; b=x}.
+                        out.push_str("@{");
+                        let props = obj.adapted.iter().chain(obj.extended.iter());
+                        for (i, (name, v)) in props.enumerate() {
+                            if i > 0 {
+                                out.push_str("; ");
+                            }
+                            out.push_str(name);
+                            out.push('=');
+                            out.push_str(&to_inline(v));
                         }
                         out.push('}');
                     }
@@ -47,7 +77,7 @@ pub fn to_inline(value: &Value) -> String {
     out
 }
 
-fn type_name(obj: &PsObject) -> Option<&str> {
+pub(crate) fn type_name(obj: &PsObject) -> Option<&str> {
     obj.type_names
         .as_ref()
         .and_then(|t| t.first())
@@ -73,7 +103,11 @@ fn write_scalar(out: &mut String, value: &Value) {
             out.push_str(if *b { "True" } else { "False" });
             Ok(())
         }
-        Value::DateTime(s) | Value::Duration(s) | Value::Decimal(s) => {
+        Value::DateTime(s) => {
+            out.push_str(&number::date_time(s));
+            Ok(())
+        }
+        Value::Duration(s) | Value::Decimal(s) => {
             out.push_str(s);
             Ok(())
         }
@@ -85,8 +119,14 @@ fn write_scalar(out: &mut String, value: &Value) {
         Value::I32(n) => write!(out, "{n}"),
         Value::U64(n) => write!(out, "{n}"),
         Value::I64(n) => write!(out, "{n}"),
-        Value::F32(n) => write_float(out, f64::from(*n)),
-        Value::F64(n) => write_float(out, *n),
+        Value::F32(n) => {
+            out.push_str(&number::single(*n));
+            Ok(())
+        }
+        Value::F64(n) => {
+            out.push_str(&number::double(*n));
+            Ok(())
+        }
         Value::Bytes(b) => {
             // PowerShell prints a byte array one byte per line.
             for (i, byte) in b.iter().enumerate() {
@@ -107,18 +147,6 @@ fn write_scalar(out: &mut String, value: &Value) {
             Ok(())
         }
     };
-}
-
-fn write_float(out: &mut String, n: f64) -> std::fmt::Result {
-    if n.is_nan() {
-        out.push_str("NaN");
-        Ok(())
-    } else if n.is_infinite() {
-        out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
-        Ok(())
-    } else {
-        write!(out, "{n}")
-    }
 }
 
 fn write_object(out: &mut String, obj: &PsObject) {

@@ -103,19 +103,25 @@ fn invoke_filters_the_hosts_files_with_where_object() {
         r"Get-ChildItem C:\ | Where-Object { $_.Length -gt 10 } | % Name",
     ]));
     assert_eq!(out, "notes.txt\n");
-    // The table PowerShell shows for files, formatted on the host.
+    // The view PowerShell shows files in (FileSystem.format.ps1xml),
+    // formatted on the host, then by the client: the same lines.
     let out = ok(&cli.run(&["invoke", r"Get-ChildItem C:\ -File | Out-String"]));
     let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert!(lines.contains(&r"    Directory: C:\"), "{out:?}");
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("Mode   LastWriteTime ") && l.ends_with(" Length Name")),
+        lines.contains(&"Mode                LastWriteTime         Length Name"),
         "{out:?}"
     );
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("-a----") && l.ends_with("     20 notes.txt")),
+            .any(|l| l.starts_with("-a----") && l.ends_with("             20 notes.txt")),
         "{out:?}"
+    );
+    let client = ok(&cli.run(&["invoke", r"Get-ChildItem C:\ -File"]));
+    assert_eq!(
+        client.lines().collect::<Vec<_>>(),
+        lines[..lines.len() - 1],
+        "{client:?}"
     );
 }

@@ -1,9 +1,10 @@
 //! `wsman invoke` and `session invoke` announce the terminal's width in
 //! the pipeline's HostInfo (RawUI BufferSize, [MS-PSRP] 2.2.3.14), as
 //! Invoke-Command in a console does: `| Out-String` and `| Out-Default`
-//! format on the test host at the user's width. With stdout off a
-//! terminal no console is announced and the host formats at PowerShell's
-//! default of 120 columns.
+//! format on the test host at the user's width, and the client lays out
+//! the objects it gets at that width too. With stdout off a terminal no
+//! console is announced and both format at PowerShell's default of 120
+//! columns.
 //!
 //! [MS-PSRP]: https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-psrp/
 use integration_tests::cli::ok;
@@ -73,7 +74,9 @@ fn invoke_formats_at_the_terminal_width_and_at_120_off_a_terminal() {
         return;
     };
     let cli = Cli::for_host_with(&host, "ntlm");
-    for tail in ["Out-String", "Out-Default"] {
+    // Out-String and Out-Default format on the host; Write-Output returns
+    // the object, which the client lays out at the same width.
+    for tail in ["Out-String", "Out-Default", "Write-Output"] {
         let script = wide_object(tail);
         let screen = in_terminal(&cli, &["invoke", &script]);
         assert_cut_at(&screen, COLUMNS, COLUMNS - 10);
@@ -90,10 +93,12 @@ fn session_invoke_formats_at_the_terminal_width() {
     };
     let cli = Cli::for_host_with(&host, "ntlm");
     ok(&cli.run(&["session", "new", "--name", "wide"]));
-    let script = wide_object("Out-String");
-    let screen = in_terminal(&cli, &["session", "invoke", "wide", &script]);
-    assert_cut_at(&screen, COLUMNS, COLUMNS - 10);
-    let piped = ok(&cli.run(&["session", "invoke", "wide", &script]));
-    assert_cut_at(&piped, 120, COLUMNS);
+    for tail in ["Out-String", "Write-Output"] {
+        let script = wide_object(tail);
+        let screen = in_terminal(&cli, &["session", "invoke", "wide", &script]);
+        assert_cut_at(&screen, COLUMNS, COLUMNS - 10);
+        let piped = ok(&cli.run(&["session", "invoke", "wide", &script]));
+        assert_cut_at(&piped, 120, COLUMNS);
+    }
     ok(&cli.run(&["session", "remove", "wide"]));
 }

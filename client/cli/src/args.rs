@@ -221,6 +221,11 @@ pub enum Command {
         command: Vec<String>,
     },
     /// Run a PowerShell script in a temporary session (Invoke-Command -ComputerName).
+    ///
+    /// Output objects are shown as PowerShell's console shows them: strings
+    /// and numbers one per line, objects in tables (up to 4 properties),
+    /// lists (5 or more) or their format view (files, hashtables), at the
+    /// terminal's width (120 columns off a terminal); `--json` for objects.
     #[command(after_help = "Examples:\n  \
         wsman -H server01 invoke 'Get-Service WinRM'\n  \
         wsman -H server01,server02 --throttle 8 invoke '$env:COMPUTERNAME'\n  \

@@ -134,6 +134,10 @@ pub(crate) async fn run_commands_with(
         let event = loop {
             tokio::select! {
                 e = &mut next => break e?,
+                _ = super::render::held_rows_due(printer.held_since()) => {
+                    printer.release_held();
+                    output::flush_out();
+                }
                 code = interrupted(), if !stopping => {
                     stopping = true;
                     err_line(&format!("wsman: {}: stopping the pipeline", Interrupt::name(code)));
@@ -247,6 +251,7 @@ async fn invoke_one(
         ..Default::default()
     };
     let mut session = PsSession::open(info, options, host).await?;
+    printer.computer_name = Some(info.host_name());
     let result = match Interrupt::current().and_then(|i| i.code()) {
         Some(code) => {
             err_line(&format!(

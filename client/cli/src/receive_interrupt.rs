@@ -48,6 +48,10 @@ pub(crate) async fn print_until_interrupted(
         let event = loop {
             tokio::select! {
                 e = &mut next => break e,
+                _ = super::render::held_rows_due(printer.held_since()) => {
+                    printer.release_held();
+                    output::flush_out();
+                }
                 code = signalled(), if stopping.is_none() => {
                     stopping = Some(code);
                     err_line(&format!(

@@ -1,5 +1,7 @@
 //! Printing a pipeline's events as `wsman` does: output objects to stdout
-//! (strings as they are, objects in PowerShell's text form), records to
+//! (strings as they are, objects laid out as PowerShell's console shows
+//! them: tables, lists, format views; [`pssession::format::OutDefault`]),
+//! records to
 //! stderr, PowerShell-style; or, with `--json`, every event as one JSON
 //! object per line on stdout (`shared/docs/cli.md`, "JSON lines").
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +12,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::output::{err_line, out_line};
 use super::sanitize::{for_terminal, stdout_text};
-use crate::format::to_text;
+use crate::format::{OutDefault, DEFAULT_WIDTH};
 use crate::host::{Host, HostStream};
 use crate::session::PipelineEvent;
 
@@ -114,9 +116,46 @@ pub fn progress_json(p: &ProgressRecord) -> Json {
     })
 }
 
+/// The width output objects are laid out at: the terminal's columns when
+/// stdout is one (as the console host's buffer width), else 120, the width
+/// PowerShell's Out-String uses without a console, which is also what the
+/// host formats `| Out-String` at when `wsman` announces no console.
+fn width() -> usize {
+    super::enter_format::stdout_console()
+        .and_then(|c| usize::try_from(c.buffer_size.width).ok())
+        .filter(|w| *w > 0)
+        .unwrap_or(DEFAULT_WIDTH)
+}
+
+/// Waits until rows held since `since` are due (300 ms, PowerShell's wait
+/// for a table's first rows); forever when none are held.
+pub async fn held_rows_due(since: Option<std::time::Instant>) {
+    match since {
+        Some(t) => {
+            let due = t + std::time::Duration::from_millis(300);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl Drop for Printer {
+    /// Table rows still held are written: no output is lost when a
+    /// pipeline ends without its state message (a cut connection).
+    fn drop(&mut self) {
+        self.end_output();
+    }
+}
+
 /// How to print.
 #[derive(Debug, Clone, Default)]
 pub struct Printer {
+    /// Out-Default for the output objects (`None` until the first one:
+    /// its width is the terminal's then).
+    formatter: Option<OutDefault>,
+    /// The host's name, for the `+ PSComputerName` line of error records
+    /// (Invoke-Command's), when known.
+    pub computer_name: Option<String>,
     /// `--json`.
     pub json: bool,
     /// Prefix each line with this host name (fan-out); with `--json`, the
@@ -136,12 +175,11 @@ pub struct Printer {
 impl Printer {
     /// A printer for `args` (`--json`, `--show-verbose`, `--show-debug`).
     pub fn for_args(args: &super::args::ConnectionArgs) -> Self {
-        Printer {
-            json: args.json,
-            show_verbose: args.show_verbose,
-            show_debug: args.show_debug,
-            ..Default::default()
-        }
+        let mut p = Printer::default();
+        p.json = args.json;
+        p.show_verbose = args.show_verbose;
+        p.show_debug = args.show_debug;
+        p
     }
 
     /// Output values and host writes: byte-exact to a pipe, escaped on a
@@ -192,6 +230,39 @@ impl Printer {
         );
     }
 
+    /// Formats one output object; its text goes to stdout.
+    fn output(&mut self, v: &Value) {
+        let mut formatter = self
+            .formatter
+            .take()
+            .unwrap_or_else(|| OutDefault::new(width()));
+        formatter.add(v, &mut |text| self.out(text));
+        self.formatter = Some(formatter);
+    }
+
+    /// Writes what the formatter holds and ends its table or lists (the
+    /// end of a pipeline's output).
+    pub fn end_output(&mut self) {
+        if let Some(mut f) = self.formatter.take() {
+            f.end(&mut |text| self.out(text));
+        }
+    }
+
+    /// Since when table rows have been held for their column widths
+    /// (None when none are): [`release_held`](Self::release_held) them
+    /// 300 ms later, as PowerShell's Out-Default does.
+    pub fn held_since(&self) -> Option<std::time::Instant> {
+        self.formatter.as_ref().and_then(OutDefault::held_since)
+    }
+
+    /// Writes the held table rows (widths fixed from them).
+    pub fn release_held(&mut self) {
+        if let Some(mut f) = self.formatter.take() {
+            f.release(&mut |text| self.out(text));
+            self.formatter = Some(f);
+        }
+    }
+
     fn error_record(&mut self, r: &ErrorRecord) {
         self.had_errors = true;
         if self.json {
@@ -207,6 +278,10 @@ impl Printer {
                 "\n    + FullyQualifiedErrorId : {}",
                 r.fully_qualified_error_id
             ));
+        }
+        if let Some(host) = &self.computer_name {
+            // Invoke-Command's records name their host (Windows PowerShell 5.1).
+            text.push_str(&format!("\n    + PSComputerName        : {host}"));
         }
         self.err(&text);
     }
@@ -238,6 +313,7 @@ impl Printer {
         let PipelineEvent::Finished { state, error } = e else {
             return;
         };
+        self.end_output();
         match state {
             PSInvocationState::Completed => {}
             PSInvocationState::Failed => match error {
@@ -278,7 +354,7 @@ impl Printer {
             return self.event_json(e);
         }
         match e {
-            PipelineEvent::Output(v) => self.out(&to_text(v)),
+            PipelineEvent::Output(v) => self.output(v),
             PipelineEvent::Error(r) => self.error_record(r),
             // Verbose and debug records are hidden unless asked for, as
             // Invoke-Command does without -Verbose / -Debug; a line the

@@ -363,6 +363,7 @@ where
 /// there are several; with `--json`, `host` and `session` fields instead.
 fn printer_for(args: &ConnectionArgs, t: &Target, count: usize) -> Printer {
     let mut p = Printer::for_args(args);
+    p.computer_name = Some(t.info.host_name());
     if count > 1 {
         if args.json {
             p.host_prefix = Some(t.info.computer_name());
