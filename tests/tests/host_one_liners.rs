@@ -50,6 +50,11 @@ fn invoke_prints_what_powershell_prints_for_dotnet_one_liners() {
         ),
         ("'abc'.ToUpper(); 'a,b'.Split(',').Count", "ABC\n2\n"),
         (
+            "'a,b,c'.Split(',')[-1]; [Environment]::OSVersion.Version.Build",
+            "c\n17763\n",
+        ),
+        ("[int]::MaxValue + 1; 5l * 2", "2147483648\n10\n"),
+        (
             "'{0:N2} MB' -f (1.5GB / 1MB); '{0} is {1}' -f 'x', 1",
             "1,536.00 MB\nx is 1\n",
         ),
