@@ -168,3 +168,30 @@ fn invoke_of_what_powershell_refuses_fails_with_its_error() {
         );
     }
 }
+
+#[test]
+fn invoke_shows_psversiontable_and_get_date_as_windows_formats_them() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let cli = Cli::for_host_with(&host, "ntlm");
+    // Formatted on the host (Out-String), so the text is the host's, not
+    // the CLI's table layout.
+    let out = ok(&cli.run(&[
+        "invoke",
+        "$PSVersionTable | Out-String; $PSVersionTable.PSVersion | Out-String; \
+         Get-Date -Date '2021-03-04 05:06:07' | Out-String",
+    ]));
+    let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    for line in [
+        "Name                           Value",
+        "PSVersion                      5.1.17763.1",
+        "PSCompatibleVersions           {1.0, 2.0, 3.0, 4.0...}",
+        "BuildVersion                   10.0.17763.1",
+        "Major  Minor  Build  Revision",
+        "5      1      17763  1",
+        "Thursday, March 4, 2021 5:06:07 AM",
+    ] {
+        assert!(lines.contains(&line), "{line:?} missing from {out:?}");
+    }
+}
