@@ -55,6 +55,14 @@ fn invoke_prints_what_powershell_prints_for_dotnet_one_liners() {
         ),
         ("[int]::MaxValue + 1; 5l * 2", "2147483648\n10\n"),
         (
+            "(New-TimeSpan -Hours 1 -Minutes 30).TotalMinutes;              (Measure-Command { Start-Sleep -Milliseconds 100 }).TotalMilliseconds -ge 100",
+            "90\nTrue\n",
+        ),
+        (
+            "[datetime]::ParseExact('02.01.2020', 'dd.MM.yyyy', $null).ToString('yyyy-MM-dd')",
+            "2020-01-02\n",
+        ),
+        (
             "'{0:N2} MB' -f (1.5GB / 1MB); '{0} is {1}' -f 'x', 1",
             "1,536.00 MB\nx is 1\n",
         ),
