@@ -54,7 +54,7 @@ impl Hop {
     /// `ccache` names one.
     fn invoke(&self, args: &[&str], ccache: Option<&str>) -> Output {
         let url = self.first.url().replace("127.0.0.1", "localhost");
-        self.invoke_at(&url, args, ccache)
+        self.invoke_at(&url, args, ccache, &self.script())
     }
 
     /// [`invoke`](Self::invoke) over HTTPS (Kerberos bound to the TLS channel).
@@ -67,10 +67,10 @@ impl Hop {
         let ca = self.first.get("ca_file").expect("ca_file").to_string();
         let mut all = vec!["--ca-file", &ca];
         all.extend_from_slice(args);
-        self.invoke_at(&url, &all, None)
+        self.invoke_at(&url, &all, None, &self.script())
     }
 
-    fn invoke_at(&self, url: &str, args: &[&str], ccache: Option<&str>) -> Output {
+    fn invoke_at(&self, url: &str, args: &[&str], ccache: Option<&str>, script: &str) -> Output {
         let cache = ccache.map_or_else(
             || format!("MEMORY:second-hop-{}", std::process::id()),
             |c| format!("FILE:{c}"),
@@ -78,7 +78,7 @@ impl Hop {
         Command::new(wsman_bin())
             .args(["-H", url])
             .args(args)
-            .args(["invoke", &self.script()])
+            .args(["invoke", script])
             .env("KRB5_CONFIG", self.first.get("krb5_config").unwrap())
             .env("KRB5CCNAME", cache)
             .env_remove("WSMAN_PASSWORD")
@@ -140,6 +140,18 @@ fn second_hop_with_and_without_delegation() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).trim(), "hop 2");
     assert!(!text(&out.stderr).contains(&pw), "the password was logged");
+
+    // -ArgumentList: the block's param() takes the arguments on the second host
+    let first = hop.first.url().replace("127.0.0.1", "localhost");
+    let second = hop.second.url().replace("127.0.0.1", "localhost");
+    let script = format!(
+        "$n = 'wsman'; Invoke-Command -ConnectionUri {second} -ScriptBlock \
+         {{ param($who, $count) \"$who x $count\"; $args }} -ArgumentList $n, 2, 'spare'"
+    );
+    let args = ["-a", "credssp", "-u", "vagrant", "-p", &pw];
+    let out = hop.invoke_at(&first, &args, None, &script);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "wsman x 2\nspare\n");
 
     // Without delegation the first host has nothing to pass on.
     for args in [
