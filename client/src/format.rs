@@ -8,6 +8,7 @@ use std::fmt::Write;
 pub mod number;
 mod out_default;
 mod views;
+mod wrap;
 
 pub use out_default::{OutDefault, DEFAULT_WIDTH, LIST_MIN_PROPERTIES, TABLE_SAMPLE};
 

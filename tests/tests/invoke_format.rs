@@ -260,3 +260,68 @@ fn session_invoke_and_receive_lay_out_objects_alike() {
     );
     ok(&cli.run(&["session", "remove", "fmt"]));
 }
+
+#[test]
+fn dates_versions_and_long_list_values_show_as_the_hosts_out_string() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let cli = Cli::for_host_with(&host, "ntlm");
+    // Get-Date: DateTime's view by its DisplayHint, framed by blank lines
+    // (a date given without a zone: no conversion to the client's time).
+    let when = "Get-Date -Date '2026-12-07 12:43:49'";
+    let out = same_as_out_string(&cli, when);
+    assert_eq!(out, "\nMonday, December 7, 2026 12:43:49 PM\n\n\n");
+    let out = same_as_out_string(&cli, &format!("{when} -DisplayHint Date"));
+    assert_eq!(out, "\nMonday, December 7, 2026\n\n\n");
+    same_as_out_string(&cli, &format!("{when} -DisplayHint Time"));
+    // A cast has no DisplayHint: the long date and time too.
+    same_as_out_string(&cli, "[datetime]'2020-02-29 23:05:00'");
+
+    // System.Version's view.
+    let out = same_as_out_string(&cli, "$PSVersionTable.PSVersion");
+    assert_eq!(
+        out,
+        "\nMajor  Minor  Build  Revision\n-----  -----  -----  --------\n\
+         5      1      17763  1\n\n\n"
+    );
+
+    // A list value longer than the width is word-wrapped under its column.
+    let words = vec!["word"; 40].join(" ");
+    let long = format!("[pscustomobject]@{{a=1; b=2; c=3; d=4; Text='{words}'}}");
+    let out = same_as_out_string(&cli, &long);
+    let text: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("Text")).collect();
+    assert_eq!(
+        text[0],
+        format!("Text : {}", vec!["word"; 22].join(" ")),
+        "{out}"
+    );
+    assert_eq!(
+        text[1],
+        format!("       {}", vec!["word"; 18].join(" ")),
+        "{out}"
+    );
+}
+
+#[test]
+fn get_history_shows_in_the_history_view() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let cli = Cli::for_host_with(&host, "ntlm");
+    // Lines typed in `enter` (Enter-PSSession) go into the history.
+    let out = cli.run_stdin(&["enter"], "'one'\n1 + 1\nGet-History\nexit\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with("\n  Id CommandLine\n  -- -----------\n   1 'one'\n   2 1 + 1\n\n\n"),
+        "{stdout}"
+    );
+    // `session invoke` is Invoke-Command -Session: its pipelines are not
+    // added to the history (AddToHistory unset), so Get-History is empty.
+    ok(&cli.run(&["session", "new", "--name", "hist"]));
+    ok(&cli.run(&["session", "invoke", "hist", "'one'"]));
+    let out = ok(&cli.run(&["session", "invoke", "hist", "Get-History"]));
+    ok(&cli.run(&["session", "remove", "hist"]));
+    assert_eq!(out, "");
+}

@@ -156,6 +156,59 @@ impl DateParts {
         )
     }
 
+    /// `ToString("D")` in en-US: `Monday, December 7, 2026`.
+    pub fn long_date(&self) -> String {
+        const DAYS: [&str; 7] = [
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+        ];
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        format!(
+            "{}, {} {}, {}",
+            DAYS[self.day_of_week() as usize],
+            MONTHS[(self.month as usize - 1) % 12],
+            self.day,
+            self.year
+        )
+    }
+
+    /// `ToString("T")` in en-US: `h:mm:ss AM`.
+    pub fn long_time(&self) -> String {
+        format!(
+            "{}:{:02}:{:02} {}",
+            self.hour12(),
+            self.minute,
+            self.second,
+            self.am_pm()
+        )
+    }
+
+    /// 0 for Sunday to 6 for Saturday (the proleptic Gregorian calendar,
+    /// as .NET's DateTime).
+    pub fn day_of_week(&self) -> u32 {
+        // Days from 0000-03-01; that day was a Wednesday.
+        let days = days_from_civil(self.year, self.month, self.day);
+        (days + 3).rem_euclid(7) as u32
+    }
+
     fn hour12(&self) -> u32 {
         match self.hour % 12 {
             0 => 12,
@@ -170,6 +223,22 @@ impl DateParts {
             "PM"
         }
     }
+}
+
+/// Days since 0000-03-01 of a Gregorian date (years counted from March,
+/// so the leap day ends a year).
+pub(crate) fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    let (y, m) = if month <= 2 {
+        (i64::from(year) - 1, i64::from(month) + 9)
+    } else {
+        (i64::from(year), i64::from(month) - 3)
+    };
+    // y may be -1 for year 0: floor division keeps the count right.
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let doy = (153 * m + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe
 }
 
 /// A CLIXML DateTime as the console shows it (`12/7/2026 1:05:09 PM`); the
@@ -214,5 +283,21 @@ mod tests {
         assert_eq!(date_time("not a date"), "not a date");
         assert_eq!(date_time("2026-13-07T13:05:09"), "2026-13-07T13:05:09");
         assert_eq!(DateParts::parse("2026-12-07T1"), None);
+    }
+
+    #[test]
+    fn long_dates_name_the_weekday_and_month() {
+        let d = DateParts::parse("2026-12-07T12:43:49").unwrap();
+        assert_eq!(d.long_date(), "Monday, December 7, 2026");
+        assert_eq!(d.long_time(), "12:43:49 PM");
+        let d = DateParts::parse("2000-02-29T00:00:05").unwrap();
+        assert_eq!(d.long_date(), "Tuesday, February 29, 2000");
+        assert_eq!(d.long_time(), "12:00:05 AM");
+        let d = DateParts::parse("1970-01-01T23:59:59").unwrap();
+        assert_eq!(d.long_date(), "Thursday, January 1, 1970");
+        let d = DateParts::parse("0001-01-01T00:00:00").unwrap();
+        assert_eq!(d.long_date(), "Monday, January 1, 1");
+        let d = DateParts::parse("9999-12-31T00:00:00").unwrap();
+        assert_eq!(d.long_date(), "Friday, December 31, 9999");
     }
 }
