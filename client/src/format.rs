@@ -5,6 +5,7 @@
 use psrp::clixml::{Content, PsObject, Value};
 use std::fmt::Write;
 
+pub mod local_time;
 pub mod number;
 mod out_default;
 mod views;

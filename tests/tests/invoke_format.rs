@@ -41,7 +41,8 @@ fn objects_print_as_the_hosts_out_string_lays_them_out() {
         std::path::Path::new(host.get("fs_root").expect("the host names its files")).join("C");
     std::fs::create_dir_all(drive.join("dir").join("sub")).unwrap();
     std::fs::write(drive.join("dir").join("notes.txt"), "twenty bytes of text").unwrap();
-    let cli = Cli::for_host_with(&host, "ntlm");
+    // The client in the host's zone (UTC): the two show the same clock.
+    let cli = Cli::for_host_with(&host, "ntlm").env("TZ", "UTC");
 
     // Up to four properties: one table, numbers to the right.
     let out = same_as_out_string(
@@ -266,7 +267,7 @@ fn dates_versions_and_long_list_values_show_as_the_hosts_out_string() {
     let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
         return;
     };
-    let cli = Cli::for_host_with(&host, "ntlm");
+    let cli = Cli::for_host_with(&host, "ntlm").env("TZ", "UTC");
     // Get-Date: DateTime's view by its DisplayHint, framed by blank lines
     // (a date given without a zone: no conversion to the client's time).
     let when = "Get-Date -Date '2026-12-07 12:43:49'";
@@ -277,6 +278,22 @@ fn dates_versions_and_long_list_values_show_as_the_hosts_out_string() {
     same_as_out_string(&cli, &format!("{when} -DisplayHint Time"));
     // A cast has no DisplayHint: the long date and time too.
     same_as_out_string(&cli, "[datetime]'2020-02-29 23:05:00'");
+
+    // A Local DateTime (written with the host's offset, +00:00) is shown in
+    // the client's local time, as PowerShell reads it back; the host's own
+    // Out-String shows its clock.
+    let local = "Get-Date -Year 2026 -Month 12 -Day 7 -Hour 12 -Minute 43 -Second 49";
+    let india = Cli::for_host_with(&host, "ntlm").env("TZ", "XYZ-5:30");
+    let out = ok(&india.run(&["invoke", local]));
+    assert_eq!(out, "\nMonday, December 7, 2026 6:13:49 PM\n\n\n");
+    let out = ok(&india.run(&["invoke", &format!("{local} | Out-String")]));
+    assert_eq!(
+        out,
+        "\r\nMonday, December 7, 2026 12:43:49 PM\r\n\r\n\r\n\n"
+    );
+    // Without a zone (`-Date` text): the clock as written.
+    let out = ok(&india.run(&["invoke", when]));
+    assert_eq!(out, "\nMonday, December 7, 2026 12:43:49 PM\n\n\n");
 
     // System.Version's view.
     let out = same_as_out_string(&cli, "$PSVersionTable.PSVersion");
