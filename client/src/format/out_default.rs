@@ -5,7 +5,8 @@
 //!
 //! * a scalar (string, number, boolean, date, enum; an object without
 //!   properties) is written "out of band": its text, one line per line,
-//!   whatever is being shown around it;
+//!   whatever is being shown around it; a date is DateTime's view (its long
+//!   form, framed by blank lines), a `<Version>` System.Version's table;
 //! * the first other object decides the shape of the whole stream: its
 //!   type's view in PowerShell's format data ([`super::views`]), else a
 //!   table for up to four properties, a list for five or more;
