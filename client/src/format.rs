@@ -1,13 +1,16 @@
 //! How output objects are printed: strings as they are, other objects as
 //! PowerShell's console shows them ([`OutDefault`]: tables, lists and the
 //! views of PowerShell's format data), numbers and dates in the en-US forms
-//! of Windows PowerShell 5.1 ([`number`]).
+//! of Windows PowerShell 5.1 ([`number`]), a deserialized Local date in the
+//! client's time zone ([`local_time`]).
 use psrp::clixml::{Content, PsObject, Value};
 use std::fmt::Write;
 
+pub mod local_time;
 pub mod number;
 mod out_default;
 mod views;
+mod wrap;
 
 pub use out_default::{OutDefault, DEFAULT_WIDTH, LIST_MIN_PROPERTIES, TABLE_SAMPLE};
 

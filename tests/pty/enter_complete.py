@@ -55,8 +55,8 @@ send("\x03")
 expect(PROMPT)
 print("ok: a path on the host's disk completes")
 send("Get-History\r")
-expect(r"Id CommandLine\r?\n-- -----------\r?\n 1 Write-Output 'completed and run'\r?\n"
-       r" 2 \$zebra = 42\r?\n 3 Write-Output \$zebra\r?\n 4 'still here'\r?\n")
+expect(r"  Id CommandLine\r?\n  -- -----------\r?\n   1 Write-Output 'completed and run'\r?\n"
+       r"   2 \$zebra = 42\r?\n   3 Write-Output \$zebra\r?\n   4 'still here'\r?\n")
 rest = expect(PROMPT)
 if re.search(rb"\n *\d+ ", rest):
     fail(f"Get-History lists more than the lines typed: {rest!r}")

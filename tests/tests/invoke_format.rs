@@ -41,7 +41,8 @@ fn objects_print_as_the_hosts_out_string_lays_them_out() {
         std::path::Path::new(host.get("fs_root").expect("the host names its files")).join("C");
     std::fs::create_dir_all(drive.join("dir").join("sub")).unwrap();
     std::fs::write(drive.join("dir").join("notes.txt"), "twenty bytes of text").unwrap();
-    let cli = Cli::for_host_with(&host, "ntlm");
+    // The client in the host's zone (UTC): the two show the same clock.
+    let cli = Cli::for_host_with(&host, "ntlm").env("TZ", "UTC");
 
     // Up to four properties: one table, numbers to the right.
     let out = same_as_out_string(
@@ -259,4 +260,85 @@ fn session_invoke_and_receive_lay_out_objects_alike() {
         stderr(&out)
     );
     ok(&cli.run(&["session", "remove", "fmt"]));
+}
+
+#[test]
+fn dates_versions_and_long_list_values_show_as_the_hosts_out_string() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let cli = Cli::for_host_with(&host, "ntlm").env("TZ", "UTC");
+    // Get-Date: DateTime's view by its DisplayHint, framed by blank lines
+    // (a date given without a zone: no conversion to the client's time).
+    let when = "Get-Date -Date '2026-12-07 12:43:49'";
+    let out = same_as_out_string(&cli, when);
+    assert_eq!(out, "\nMonday, December 7, 2026 12:43:49 PM\n\n\n");
+    let out = same_as_out_string(&cli, &format!("{when} -DisplayHint Date"));
+    assert_eq!(out, "\nMonday, December 7, 2026\n\n\n");
+    same_as_out_string(&cli, &format!("{when} -DisplayHint Time"));
+    // A cast has no DisplayHint: the long date and time too.
+    same_as_out_string(&cli, "[datetime]'2020-02-29 23:05:00'");
+
+    // A Local DateTime (written with the host's offset, +00:00) is shown in
+    // the client's local time, as PowerShell reads it back; the host's own
+    // Out-String shows its clock.
+    let local = "Get-Date -Year 2026 -Month 12 -Day 7 -Hour 12 -Minute 43 -Second 49";
+    let india = Cli::for_host_with(&host, "ntlm").env("TZ", "XYZ-5:30");
+    let out = ok(&india.run(&["invoke", local]));
+    assert_eq!(out, "\nMonday, December 7, 2026 6:13:49 PM\n\n\n");
+    let out = ok(&india.run(&["invoke", &format!("{local} | Out-String")]));
+    assert_eq!(
+        out,
+        "\r\nMonday, December 7, 2026 12:43:49 PM\r\n\r\n\r\n\n"
+    );
+    // Without a zone (`-Date` text): the clock as written.
+    let out = ok(&india.run(&["invoke", when]));
+    assert_eq!(out, "\nMonday, December 7, 2026 12:43:49 PM\n\n\n");
+
+    // System.Version's view.
+    let out = same_as_out_string(&cli, "$PSVersionTable.PSVersion");
+    assert_eq!(
+        out,
+        "\nMajor  Minor  Build  Revision\n-----  -----  -----  --------\n\
+         5      1      17763  1\n\n\n"
+    );
+
+    // A list value longer than the width is word-wrapped under its column.
+    let words = vec!["word"; 40].join(" ");
+    let long = format!("[pscustomobject]@{{a=1; b=2; c=3; d=4; Text='{words}'}}");
+    let out = same_as_out_string(&cli, &long);
+    let text: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("Text")).collect();
+    assert_eq!(
+        text[0],
+        format!("Text : {}", vec!["word"; 22].join(" ")),
+        "{out}"
+    );
+    assert_eq!(
+        text[1],
+        format!("       {}", vec!["word"; 18].join(" ")),
+        "{out}"
+    );
+}
+
+#[test]
+fn get_history_shows_in_the_history_view() {
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let cli = Cli::for_host_with(&host, "ntlm");
+    // Lines typed in `enter` (Enter-PSSession) go into the history.
+    let out = cli.run_stdin(&["enter"], "'one'\n1 + 1\nGet-History\nexit\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.ends_with("\n  Id CommandLine\n  -- -----------\n   1 'one'\n   2 1 + 1\n\n\n"),
+        "{stdout}"
+    );
+    // `session invoke` is Invoke-Command -Session: its pipelines are not
+    // added to the history (AddToHistory unset), so Get-History is empty.
+    ok(&cli.run(&["session", "new", "--name", "hist"]));
+    ok(&cli.run(&["session", "invoke", "hist", "'one'"]));
+    let out = ok(&cli.run(&["session", "invoke", "hist", "Get-History"]));
+    ok(&cli.run(&["session", "remove", "hist"]));
+    assert_eq!(out, "");
 }

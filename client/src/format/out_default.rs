@@ -5,7 +5,8 @@
 //!
 //! * a scalar (string, number, boolean, date, enum; an object without
 //!   properties) is written "out of band": its text, one line per line,
-//!   whatever is being shown around it;
+//!   whatever is being shown around it; a date is DateTime's view (its long
+//!   form, framed by blank lines), a `<Version>` System.Version's table;
 //! * the first other object decides the shape of the whole stream: its
 //!   type's view in PowerShell's format data ([`super::views`]), else a
 //!   table for up to four properties, a list for five or more;
@@ -25,8 +26,9 @@ use std::time::Instant;
 
 use psrp::clixml::{Content, PsObject, Value};
 
+use super::number::DateParts;
 use super::views::{self, View};
-use super::{to_inline, write_text};
+use super::{to_inline, wrap, write_text};
 
 /// Rows a table holds before its column widths are fixed.
 pub const TABLE_SAMPLE: usize = 32;
@@ -107,6 +109,8 @@ impl OutDefault {
             Value::String(s) => self.out_of_band(s, emit),
             Value::Object(obj) => self.add_object(obj, true, emit),
             Value::Null => {}
+            Value::DateTime(t) => self.date_time(t, None, emit),
+            Value::Version(v) => self.add_object(&views::version(v), false, emit),
             other => {
                 let mut text = String::new();
                 write_text(&mut text, other);
@@ -160,6 +164,14 @@ impl OutDefault {
                 return;
             }
             Content::None if !obj.adapted.is_empty() || !obj.extended.is_empty() => {}
+            // A date with its DisplayHint note (Get-Date's), a version.
+            Content::Primitive(Value::DateTime(t)) => {
+                let hint = views::property(obj, "DisplayHint").map(to_inline);
+                return self.date_time(t, hint.as_deref(), emit);
+            }
+            Content::Primitive(Value::Version(v)) => {
+                return self.add_object(&views::version(v), false, emit)
+            }
             // Scalars: enums, wrapped primitives, objects without properties.
             _ => {
                 let mut text = String::new();
@@ -214,6 +226,22 @@ impl OutDefault {
         let cells = props.map(|(_, v)| cell(v)).collect();
         self.state = State::Table(Box::new(Table::new(names.clone(), names, None)));
         self.row(None, cells, emit);
+    }
+
+    /// A DateTime: DotNetTypes.format.ps1xml's `DateTime` view, written
+    /// out of band framed by blank lines (one before, two after): the
+    /// long date and long time, or the one its DisplayHint (`Date`, `Time`,
+    /// `DateTime`, or their numbers 0, 1, 2) asks for.
+    fn date_time(&mut self, text: &str, hint: Option<&str>, emit: &mut dyn FnMut(&str)) {
+        let Some(d) = DateParts::parse(text) else {
+            return self.out_of_band(text, emit);
+        };
+        let shown = match hint {
+            Some("Date" | "0") => d.long_date(),
+            Some("Time" | "1") => d.long_time(),
+            _ => format!("{} {}", d.long_date(), d.long_time()),
+        };
+        self.out_of_band(&format!("\n{shown}\n\n"), emit);
     }
 
     /// A scalar's text (or an out-of-band list): written at once, or after
@@ -431,7 +459,8 @@ fn view_cells(view: &View, obj: &PsObject) -> Vec<Cell> {
 }
 
 /// `obj`'s `Name : value` lines (names padded to the longest, a long value
-/// wrapped under itself, as are its own line breaks), appended to `out`.
+/// word-wrapped under itself ([`wrap::words`]), as are its own line
+/// breaks), appended to `out`.
 fn list_lines(obj: &PsObject, width: usize, out: &mut String) {
     let props: Vec<&(String, Value)> = obj.adapted.iter().chain(obj.extended.iter()).collect();
     let label = props
@@ -445,10 +474,8 @@ fn list_lines(obj: &PsObject, width: usize, out: &mut String) {
         let text = to_inline(value);
         let mut first = true;
         for part in text.split('\n') {
-            let mut rest = part.strip_suffix('\r').unwrap_or(part);
-            loop {
-                let cut = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
-                let (head, tail) = rest.split_at(cut);
+            let part = part.strip_suffix('\r').unwrap_or(part);
+            for head in wrap::words(part, room) {
                 if !first_line {
                     out.push('\n');
                 }
@@ -465,10 +492,6 @@ fn list_lines(obj: &PsObject, width: usize, out: &mut String) {
                 let kept = out[start..].trim_end().len();
                 out.truncate(start + kept);
                 first = false;
-                rest = tail;
-                if rest.is_empty() {
-                    break;
-                }
             }
         }
     }

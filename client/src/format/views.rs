@@ -1,5 +1,6 @@
 //! The table views of PowerShell's built-in format data that objects from
-//! a host commonly need (files and folders, dictionary entries, services) (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
+//! a host commonly need (files and folders, dictionary entries, services,
+//! versions, history) (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
 //! and `DotNetTypes.format.ps1xml`): an object whose type has a view is
 //! shown in it, not in the default table or list. A deserialized object
 //! (`Deserialized.System.IO.FileInfo`, [MS-PSRP] 2.2.5.2.3) takes its
@@ -93,6 +94,50 @@ pub(crate) static SERVICE: View = View {
     ],
 };
 
+/// DotNetTypes.format.ps1xml's `System.Version` view
+/// (`$PSVersionTable.PSVersion`): Major, Minor, Build 6 wide, Revision 8.
+pub(crate) static VERSION: View = View {
+    columns: &[
+        ViewColumn {
+            label: "Major",
+            width: Some(6),
+            right: false,
+        },
+        ViewColumn {
+            label: "Minor",
+            width: Some(6),
+            right: false,
+        },
+        ViewColumn {
+            label: "Build",
+            width: Some(6),
+            right: false,
+        },
+        ViewColumn {
+            label: "Revision",
+            width: Some(8),
+            right: false,
+        },
+    ],
+};
+
+/// PowerShellCore.format.ps1xml's `history` view of a HistoryInfo
+/// (`Get-History`): Id 4 wide on the right, then CommandLine.
+pub(crate) static HISTORY: View = View {
+    columns: &[
+        ViewColumn {
+            label: "Id",
+            width: Some(4),
+            right: true,
+        },
+        ViewColumn {
+            label: "CommandLine",
+            width: None,
+            right: false,
+        },
+    ],
+};
+
 /// The view for `obj`'s type, if it has one here.
 pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
     let first = obj.type_names.as_ref()?.first()?;
@@ -101,6 +146,8 @@ pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
         "System.IO.FileInfo" | "System.IO.DirectoryInfo" => Some(&FILE_SYSTEM),
         "System.Collections.DictionaryEntry" => Some(&DICTIONARY),
         "System.ServiceProcess.ServiceController" => Some(&SERVICE),
+        "System.Version" => Some(&VERSION),
+        "Microsoft.PowerShell.Commands.HistoryInfo" => Some(&HISTORY),
         _ => None,
     }
 }
@@ -116,6 +163,26 @@ pub(crate) fn dictionary_entry(key: &Value, value: &Value) -> PsObject {
         ])),
         adapted: vec![("Key".into(), key.clone()), ("Value".into(), value.clone())],
         extended: vec![("Name".into(), key.clone())],
+        ..Default::default()
+    }
+}
+
+/// A `<Version>` (`5.1.17763.1`) as the System.Version object its view
+/// shows: Major, Minor, Build, Revision, a missing part -1.
+pub(crate) fn version(text: &str) -> PsObject {
+    let mut parts = text.trim().split('.');
+    let mut next = || Value::I32(parts.next().and_then(|p| p.parse().ok()).unwrap_or(-1));
+    let adapted = ["Major", "Minor", "Build", "Revision"]
+        .into_iter()
+        .map(|n| (n.to_string(), next()))
+        .collect();
+    PsObject {
+        type_names: Some(std::sync::Arc::from(vec![
+            "System.Version".to_string(),
+            "System.Object".to_string(),
+        ])),
+        adapted,
+        to_string: Some(text.to_string()),
         ..Default::default()
     }
 }
@@ -138,6 +205,10 @@ pub(crate) fn cells(view: &View, obj: &PsObject) -> Vec<String> {
     if std::ptr::eq(view, &SERVICE) {
         let names = ["Status", "Name", "DisplayName"];
         return names.iter().map(|n| cell(property(obj, n))).collect();
+    }
+    if std::ptr::eq(view, &VERSION) || std::ptr::eq(view, &HISTORY) {
+        let labels = view.columns.iter().map(|c| property(obj, c.label));
+        return labels.map(cell).collect();
     }
     let name = property(obj, "Name").or_else(|| property(obj, "Key"));
     let value = property(obj, "Value");

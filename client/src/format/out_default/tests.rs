@@ -68,7 +68,7 @@ fn objects_of_five_properties_are_lists_a_blank_line_apart() {
                 ("Path", Value::Null),
                 (
                     "StartTime",
-                    Value::DateTime("2026-12-07T13:05:09.1234567+01:00".into()),
+                    Value::DateTime("2026-12-07T13:05:09.1234567".into()),
                 ),
             ],
         )
@@ -298,7 +298,7 @@ fn item(kind: &str, name: &str, length: Option<i64>, parent: &str) -> Value {
             ("Length", length.map_or(Value::Null, Value::I64)),
             (
                 "LastWriteTime",
-                Value::DateTime("2020-01-15T22:03:00.5+00:00".into()),
+                Value::DateTime("2020-01-15T22:03:00.5".into()),
             ),
             ("Attributes", s("Archive")),
         ],
@@ -536,5 +536,125 @@ fn services_show_in_the_service_view() {
         "\nStatus   Name               DisplayName\n\
          ------   ----               -----------\n\
          Running  WinRM              Windows Remote Management (WS-Manag...\n\n\n"
+    );
+}
+
+/// Get-Date's DateTime: the `<DT>` with its DisplayHint note.
+fn date(text: &str, hint: Option<(&str, i32)>) -> Value {
+    let Some((name, n)) = hint else {
+        return Value::DateTime(text.into());
+    };
+    let hint = Value::Object(Box::new(PsObject {
+        type_names: Some(Arc::from(vec![
+            "Microsoft.PowerShell.Commands.DisplayHintType".to_string(),
+        ])),
+        to_string: Some(name.into()),
+        content: Content::Primitive(Value::I32(n)),
+        ..Default::default()
+    }));
+    Value::Object(Box::new(PsObject {
+        type_names: Some(Arc::from(vec!["System.DateTime".to_string()])),
+        to_string: Some("12/7/2026 12:43:49 PM".into()),
+        content: Content::Primitive(Value::DateTime(text.into())),
+        extended: vec![("DisplayHint".into(), hint)],
+        ..Default::default()
+    }))
+}
+
+#[test]
+fn a_date_shows_in_the_date_time_view_by_its_display_hint() {
+    let when = "2026-12-07T12:43:49.1234567";
+    let long = "Monday, December 7, 2026 12:43:49 PM";
+    // Framed by blank lines: one before, two after.
+    assert_eq!(shown(&[date(when, None)], 120), format!("\n{long}\n\n\n"));
+    assert_eq!(
+        shown(&[date(when, Some(("DateTime", 2)))], 120),
+        format!("\n{long}\n\n\n")
+    );
+    assert_eq!(
+        shown(&[date(when, Some(("Date", 0)))], 120),
+        "\nMonday, December 7, 2026\n\n\n"
+    );
+    assert_eq!(
+        shown(&[date(when, Some(("Time", 1)))], 120),
+        "\n12:43:49 PM\n\n\n"
+    );
+    // In its place among a table's rows, as any value out of band.
+    let row = object(CUSTOM, &[("a", Value::I32(1))]);
+    assert_eq!(
+        shown(&[row.clone(), date(when, None), row], 120),
+        format!("\na\n-\n1\n\n{long}\n\n\n1\n\n\n")
+    );
+    // Not a dateTime: the text as it came.
+    assert_eq!(shown(&[date("soon", None)], 120), "soon\n");
+}
+
+#[test]
+fn a_version_shows_in_the_version_view() {
+    // $PSVersionTable.PSVersion as Windows PowerShell 5.1 shows it.
+    let v = Value::Version("5.1.17763.1".into());
+    assert_eq!(
+        shown(&[v], 120),
+        "\nMajor  Minor  Build  Revision\n-----  -----  -----  --------\n\
+         5      1      17763  1\n\n\n"
+    );
+    // Missing parts are -1, as System.Version's properties say; versions
+    // share one table.
+    let out = shown(
+        &[
+            Value::Version("2.0".into()),
+            Value::Version("10.0.1".into()),
+        ],
+        120,
+    );
+    assert_eq!(
+        out.lines().skip(3).collect::<Vec<_>>(),
+        ["2      0      -1     -1", "10     0      1      -1", "", ""]
+    );
+}
+
+#[test]
+fn history_shows_in_the_history_view() {
+    let entry = |id: i64, line: &str| {
+        object(
+            "Deserialized.Microsoft.PowerShell.Commands.HistoryInfo",
+            &[
+                ("Id", Value::I64(id)),
+                ("CommandLine", s(line)),
+                ("ExecutionStatus", s("Completed")),
+                (
+                    "StartExecutionTime",
+                    Value::DateTime("2026-12-07T12:00:00".into()),
+                ),
+                (
+                    "EndExecutionTime",
+                    Value::DateTime("2026-12-07T12:00:01".into()),
+                ),
+            ],
+        )
+    };
+    assert_eq!(
+        shown(&[entry(1, "Get-Date"), entry(12, "'a' * 3")], 120),
+        "\n  Id CommandLine\n  -- -----------\n   1 Get-Date\n  12 'a' * 3\n\n\n"
+    );
+}
+
+#[test]
+fn a_long_list_value_is_word_wrapped_under_its_column() {
+    let five: Vec<(&str, Value)> = vec![
+        ("Note", s("the quick brown fox jumps over the lazy dog")),
+        ("Path", s(&format!("C:\\{}", "x".repeat(30)))),
+        ("c", Value::I32(3)),
+        ("d", Value::I32(4)),
+        ("e", Value::I32(5)),
+    ];
+    let out = shown(&[object(CUSTOM, &five)], 20);
+    // 13 columns after `Note : `: broken between words; a word longer
+    // than that is cut.
+    assert_eq!(
+        out,
+        "\n\nNote : the quick\n       brown fox\n       jumps over\n       the lazy dog\n\
+         Path : C:\\xxxxxxxxxx\n       xxxxxxxxxxxxx\n       xxxxxxx\n\
+         c    : 3\nd    : 4\ne    : 5\n\n\n\n"
     );
 }
