@@ -1,5 +1,5 @@
 //! The table views of PowerShell's built-in format data that objects from
-//! a host commonly need (files and folders, dictionary entries, services) (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
+//! a host commonly need (files and folders, dictionary entries, services, processes) (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
 //! and `DotNetTypes.format.ps1xml`): an object whose type has a view is
 //! shown in it, not in the default table or list. A deserialized object
 //! (`Deserialized.System.IO.FileInfo`, [MS-PSRP] 2.2.5.2.3) takes its
@@ -10,6 +10,8 @@ use psrp::clixml::{PsObject, Value};
 
 use super::number::DateParts;
 use super::to_inline;
+
+mod process;
 
 /// A column of a view: its label, its width when the view fixes one (else
 /// sized from the rows, as default tables are) and its alignment.
@@ -101,6 +103,7 @@ pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
         "System.IO.FileInfo" | "System.IO.DirectoryInfo" => Some(&FILE_SYSTEM),
         "System.Collections.DictionaryEntry" => Some(&DICTIONARY),
         "System.ServiceProcess.ServiceController" => Some(&SERVICE),
+        "System.Diagnostics.Process" => Some(&process::PROCESS),
         _ => None,
     }
 }
@@ -134,6 +137,9 @@ pub(crate) fn property<'a>(obj: &'a PsObject, name: &str) -> Option<&'a Value> {
 pub(crate) fn cells(view: &View, obj: &PsObject) -> Vec<String> {
     if std::ptr::eq(view, &FILE_SYSTEM) {
         return file_system_cells(obj);
+    }
+    if std::ptr::eq(view, &process::PROCESS) {
+        return process::cells(obj);
     }
     if std::ptr::eq(view, &SERVICE) {
         let names = ["Status", "Name", "DisplayName"];
