@@ -153,11 +153,30 @@ fn invoke_prints_what_out_string_prints_on_the_host() {
     let Some((_host, cli)) = host() else {
         return;
     };
-    for script in ["Get-Service", "Get-Process", "Get-Service W*"] {
+    // Each `invoke` opens its own session, in a wsmprovhost of its own (a
+    // new process id): whole Get-Process lists are compared in one session.
+    for script in [
+        "Get-Service",
+        "Get-Service W*",
+        "Get-Process -Name svchost, System, Idle, lsass",
+    ] {
         let ours = ok(&cli.run(&["invoke", script]));
         let theirs = ok(&cli.run(&["invoke", &format!("{script} | Out-String")]));
         assert_eq!(body(&ours), body(&theirs), "{script}");
     }
+    ok(&cli.run(&["session", "new", "--name", "views"]));
+    for script in ["Get-Process", "Get-Process | Sort-Object CPU -Descending"] {
+        let ours = ok(&cli.run(&["session", "invoke", "views", script]));
+        let theirs = ok(&cli.run(&[
+            "session",
+            "invoke",
+            "views",
+            &format!("{script} | Out-String"),
+        ]));
+        assert!(body(&ours).len() > 40, "{ours}");
+        assert_eq!(body(&ours), body(&theirs), "{script}");
+    }
+    ok(&cli.run(&["session", "remove", "views"]));
 }
 
 #[test]
