@@ -159,6 +159,8 @@ fn invoke_prints_what_out_string_prints_on_the_host() {
         "Get-Service",
         "Get-Service W*",
         "Get-Process -Name svchost, System, Idle, lsass",
+        // Enums in a default table: their names, aligned left.
+        "Get-Service WinRM, BITS | Select-Object Name, Status, StartType",
     ] {
         let ours = ok(&cli.run(&["invoke", script]));
         let theirs = ok(&cli.run(&["invoke", &format!("{script} | Out-String")]));
