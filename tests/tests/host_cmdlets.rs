@@ -61,7 +61,7 @@ fn readme_get_service_winrm_prints_the_service_view() {
         [
             SERVICE_HEADER,
             "------   ----               -----------",
-            "Running  WinRM              WinRM service",
+            "Running  WinRM              Windows Remote Management (WS-Manag...",
         ],
         "{out}"
     );
