@@ -283,3 +283,61 @@ fn missing_names_are_windows_errors() {
     );
     assert_eq!(lines[0]["category"], "ObjectNotFound");
 }
+
+/// The README's library lines: `s.invoke("$x; Get-Process")` streams the
+/// value then the processes; `s.run_many(&["Get-Service", "Get-Process"])`
+/// runs both at once, each its own objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_library_lines_get_services_and_processes() {
+    use integration_tests::connection;
+    use pssession::host::NullHost;
+    use pssession::session::{PipelineEvent, PsSession, SessionOptions};
+    use wsman::auth::Mechanism;
+
+    let Some(host) = TestHost::start(&["--auth", "ntlm"]) else {
+        return;
+    };
+    let opts = SessionOptions {
+        max_runspaces: Some(2),
+        ..Default::default()
+    };
+    let info = connection(&host, Mechanism::Ntlm);
+    let mut s = PsSession::open(&info, opts, Box::new(NullHost))
+        .await
+        .unwrap();
+    let type_of = |v: &psrp::clixml::Value| match v {
+        psrp::clixml::Value::Object(o) => o
+            .type_names
+            .as_ref()
+            .and_then(|t| t.first().cloned())
+            .unwrap_or_default(),
+        other => pssession::format::to_text(other),
+    };
+    s.run("$x = 42").await.unwrap();
+    let mut p = s.invoke("$x; Get-Process").await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(event) = p.next().await.unwrap() {
+        if let PipelineEvent::Output(v) = event {
+            seen.push(type_of(&v));
+        }
+    }
+    assert_eq!(seen[0], "42");
+    assert!(seen.len() > 40, "{seen:?}");
+    assert!(seen[1..].iter().all(|t| t == "System.Diagnostics.Process"));
+
+    let results = s.run_many(&["Get-Service", "Get-Process"]).await.unwrap();
+    assert_eq!(results.len(), 2);
+    let (_, services) = &results[0];
+    let (_, processes) = &results[1];
+    assert!(!services.had_errors() && !processes.had_errors());
+    assert_eq!(services.output.len(), 60);
+    assert!(services
+        .output
+        .iter()
+        .all(|v| type_of(v) == "System.ServiceProcess.ServiceController"));
+    assert!(processes
+        .output
+        .iter()
+        .all(|v| type_of(v) == "System.Diagnostics.Process"));
+    s.close().await.unwrap();
+}
