@@ -255,6 +255,67 @@ fn cim_and_wmi_read_the_same_catalogue() {
     assert_eq!(lines[0]["__CLASS"], "Win32_Service");
 }
 
+/// CIM instances print in DotNetTypes.format.ps1xml's views (tables), WMI
+/// objects in their types.ps1xml DefaultDisplayPropertySet (a list of six),
+/// as Windows PowerShell 5.1 prints them; and as the host's Out-String does.
+#[test]
+fn cim_and_wmi_objects_print_in_their_windows_views() {
+    let Some((_host, cli)) = host() else {
+        return;
+    };
+    let out = ok(&cli.run(&["invoke", "Get-CimInstance Win32_OperatingSystem"]));
+    assert_eq!(
+        body(&out),
+        [
+            "SystemDirectory     Organization BuildNumber RegisteredUser SerialNumber            Version",
+            "---------------     ------------ ----------- -------------- ------------            -------",
+            "C:\\Windows\\system32              17763       Windows User   00429-70000-00000-AA000 10.0.17763",
+        ],
+        "{out}"
+    );
+    let out = ok(&cli.run(&["invoke", "Get-CimInstance Win32_Service"]));
+    let lines = body(&out);
+    assert_eq!(lines.len(), 62, "{out}");
+    assert_eq!(
+        lines[..5],
+        [
+            "ProcessId Name             StartMode State   Status ExitCode",
+            "--------- ----             --------- -----   ------ --------",
+            "400       AppIDSvc         Auto      Running OK     0",
+            "404       Appinfo          Manual    Running OK     0",
+            // Name is 16 wide; the view aligns no column right.
+            "0         AudioEndpoint... Auto      Stopped OK     1077",
+        ],
+        "{out}"
+    );
+    let out = ok(&cli.run(&[
+        "invoke",
+        "Get-WmiObject Win32_Service -Filter \"Name='WinRM'\"",
+    ]));
+    let lines = body(&out);
+    assert_eq!(lines.len(), 6, "{out}");
+    assert_eq!(lines[0], "ExitCode  : 0", "{out}");
+    assert_eq!(lines[1], "Name      : WinRM", "{out}");
+    assert!(lines[2].starts_with("ProcessId : "), "{out}");
+    assert_eq!(
+        lines[3..],
+        ["StartMode : Auto", "State     : Running", "Status    : OK"],
+        "{out}"
+    );
+    for script in [
+        "Get-CimInstance Win32_OperatingSystem",
+        "Get-CimInstance Win32_Service",
+        "Get-CimInstance Win32_Service -Filter \"State = 'Stopped'\"",
+        "Get-WmiObject Win32_OperatingSystem",
+        "Get-WmiObject Win32_Service -Filter \"StartMode = 'Manual'\"",
+    ] {
+        let ours = ok(&cli.run(&["invoke", script]));
+        let theirs = ok(&cli.run(&["invoke", &format!("{script} | Out-String")]));
+        assert!(body(&ours).len() >= 3, "{ours}");
+        assert_eq!(body(&ours), body(&theirs), "{script}");
+    }
+}
+
 #[test]
 fn missing_names_are_windows_errors() {
     let Some((_host, cli)) = host() else {

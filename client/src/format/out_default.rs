@@ -179,6 +179,9 @@ impl OutDefault {
                 return self.out_of_band(&text, emit);
             }
         }
+        // A WMI object shows its type's DefaultDisplayPropertySet only.
+        let shown = views::displayed(obj);
+        let obj = shown.as_ref().unwrap_or(obj);
         let view = views::select(obj);
         match &self.state {
             State::Idle => {}

@@ -1,6 +1,6 @@
 //! The table views of PowerShell's built-in format data that objects from
 //! a host commonly need (files and folders, dictionary entries, services,
-//! processes, versions, history) (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
+//! processes, versions, history, WMI classes: views/cim.rs) (Windows PowerShell 5.1's `FileSystem.format.ps1xml`
 //! and `DotNetTypes.format.ps1xml`): an object whose type has a view is
 //! shown in it, not in the default table or list. A deserialized object
 //! (`Deserialized.System.IO.FileInfo`, [MS-PSRP] 2.2.5.2.3) takes its
@@ -12,7 +12,10 @@ use psrp::clixml::{PsObject, Value};
 use super::number::DateParts;
 use super::to_inline;
 
+mod cim;
 mod process;
+
+pub(crate) use cim::displayed;
 
 /// A column of a view: its label, its width when the view fixes one (else
 /// sized from the rows, as default tables are) and its alignment.
@@ -151,7 +154,7 @@ pub(crate) fn select(obj: &PsObject) -> Option<&'static View> {
         "System.Version" => Some(&VERSION),
         "Microsoft.PowerShell.Commands.HistoryInfo" => Some(&HISTORY),
         "System.Diagnostics.Process" => Some(&process::PROCESS),
-        _ => None,
+        _ => cim::select(name),
     }
 }
 
@@ -207,6 +210,9 @@ pub(crate) fn cells(view: &View, obj: &PsObject) -> Vec<String> {
     }
     if std::ptr::eq(view, &process::PROCESS) {
         return process::cells(obj);
+    }
+    if cim::is_cim(view) {
+        return cim::cells(view, obj);
     }
     if std::ptr::eq(view, &SERVICE) {
         let names = ["Status", "Name", "DisplayName"];
