@@ -19,6 +19,7 @@ use wsman::soap::{inspect, json, response as rs};
 fuzz_target!(|data: &[u8]| {
     let _ = rs::parse_envelope(data);
     let _ = rs::parse_ack(data);
+    let _ = rs::parse_header(data);
     let _ = rs::parse_fault(data);
     let _ = rs::parse_identify(data);
     if let Ok(g) = rs::parse_get(data) {

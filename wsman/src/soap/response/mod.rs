@@ -268,8 +268,37 @@ pub fn parse_ack(input: &[u8]) -> Result<EnvelopeInfo> {
 
 /// The addressing and robust-connection headers of any response (an
 /// answer or a fault), without reading its body.
+///
+/// Only the envelope up to its Body's start tag is read (and checked as
+/// UTF-8), so a Receive's answer of a megabyte is not gone through once
+/// more for its header; should that part not parse on its own (a header
+/// element named `Body`, a comment holding one), the whole is read.
 pub fn parse_header(input: &[u8]) -> Result<EnvelopeInfo> {
+    if let Some(end) = body_start_end(input) {
+        if let Ok(body) = open(&input[..end]) {
+            return Ok(body.info);
+        }
+    }
     Ok(open(input)?.info)
+}
+
+/// Where the first start tag named `Body` (with or without a prefix) ends.
+fn body_start_end(input: &[u8]) -> Option<usize> {
+    memchr::memmem::find_iter(input, b"Body").find_map(|at| {
+        let next = *input.get(at + 4)?;
+        if !(next == b'>' || next == b'/' || next.is_ascii_whitespace()) {
+            return None;
+        }
+        let before = &input[..at];
+        let lt = memchr::memrchr(b'<', before)?;
+        let prefix = &before[lt + 1..];
+        let named = prefix.is_empty()
+            || (prefix.ends_with(b":")
+                && prefix[..prefix.len() - 1]
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')));
+        named.then(|| memchr::memchr(b'>', &input[at..]).map(|gt| at + gt + 1))?
+    })
 }
 
 #[cfg(test)]
@@ -334,6 +363,26 @@ k=</rsp:Stream><rsp:Stream Name="a&amp;b">aGk=</rsp:Stream><rsp:Stream Name="std
         assert!(parse_header(answer("<p:SequenceId>x</p:SequenceId>").as_bytes()).is_err());
         let i = parse_header(&env("<rsp:ReceiveResponse/>")).unwrap();
         assert_eq!((i.operation_id, i.sequence_id), (None, None));
+    }
+
+    /// The header is read without the body: bytes there that are not UTF-8
+    /// do not stop it (the body's own parse refuses them); a header element
+    /// named Body sends it back to reading the whole envelope.
+    #[test]
+    fn the_header_is_read_without_the_body() {
+        let head = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"><s:Header><p:OperationID>uuid:AB</p:OperationID><p:SequenceId>3</p:SequenceId></s:Header><s:Body>"#;
+        let mut answer = head.as_bytes().to_vec();
+        answer.extend_from_slice(b"<x>\xff\xfe</x></s:Body></s:Envelope>");
+        let i = parse_header(&answer).unwrap();
+        assert_eq!(
+            (i.operation_id.as_deref(), i.sequence_id),
+            (Some("uuid:AB"), Some(3))
+        );
+        assert!(parse_receive(&answer).is_err(), "the body is still checked");
+        let odd = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"><s:Header><p:Body>x</p:Body><p:SequenceId>4</p:SequenceId></s:Header><s:Body/></s:Envelope>"#;
+        assert_eq!(parse_header(odd.as_bytes()).unwrap().sequence_id, Some(4));
+        assert_eq!(body_start_end(b"<a><Bodyx/><s:Body >"), Some(20));
+        assert_eq!(body_start_end(b"<a>no body</a>"), None);
     }
 
     #[test]
