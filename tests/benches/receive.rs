@@ -79,6 +79,14 @@ fn negotiated() -> u32 {
 }
 
 /// Decodes every message of a Receive's streams; returns how many.
+/// A fresh client context per iteration (the RC4 state moves on with each
+/// unseal), made outside the timed part.
+fn fresh_contexts(iters: u64) -> Vec<NtlmContext> {
+    (0..iters)
+        .map(|_| NtlmContext::established(Session::client(&KEY, negotiated()), "HTTP/bench"))
+        .collect()
+}
+
 fn decode(r: &response::Received, reassembler: &mut Reassembler) -> usize {
     let mut n = 0;
     for s in &r.streams {
@@ -127,13 +135,7 @@ fn bench(c: &mut Criterion) {
         format!("one_receive ({objects} objects, {} bytes)", sealed.len()),
         |b| {
             b.iter_custom(|iters| {
-                // a fresh context per iteration (the RC4 state moves on),
-                // made outside the timed part
-                let mut contexts: Vec<NtlmContext> = (0..iters)
-                    .map(|_| {
-                        NtlmContext::established(Session::client(&KEY, negotiated()), "HTTP/bench")
-                    })
-                    .collect();
+                let mut contexts = fresh_contexts(iters);
                 let mut next = contexts.iter_mut();
                 thread_cpu(iters, || {
                     let ctx = next.next().unwrap();
@@ -150,11 +152,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(sealed.len() as u64));
     g.bench_function(format!("unseal_only ({} bytes)", sealed.len()), |b| {
         b.iter_custom(|iters| {
-            let mut contexts: Vec<NtlmContext> = (0..iters)
-                .map(|_| {
-                    NtlmContext::established(Session::client(&KEY, negotiated()), "HTTP/bench")
-                })
-                .collect();
+            let mut contexts = fresh_contexts(iters);
             let mut next = contexts.iter_mut();
             thread_cpu(iters, || {
                 let ctx = next.next().unwrap();

@@ -375,6 +375,36 @@ fn kill_host_when(h: &Host, what: &str, started: impl FnMut() -> bool) {
     signal(h.host.info["pid"].as_u64().unwrap() as u32, "-KILL");
 }
 
+/// `wsman ARGS` (a copy from the host) with the host killed once
+/// `started` holds: wsman keeps waiting for the host to come back, and
+/// Ctrl+C twice ends it with exit code 130. Its output, for the caller to
+/// check what was left.
+fn from_killed_host_then_ctrl_c(
+    h: &Host,
+    args: &[&str],
+    what: &str,
+    started: impl FnMut() -> bool,
+) -> Output {
+    let mut child = h
+        .wsman(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    kill_host_when(h, what, started);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "wsman waits for the host to come back"
+    );
+    signal(child.id(), "-INT");
+    std::thread::sleep(Duration::from_millis(500));
+    signal(child.id(), "-INT");
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    out
+}
+
 /// A copy to the host fails once the host is gone (nothing sent is ever
 /// resent); one from the host keeps trying to reach it for the session's
 /// reconnect window (4 minutes, as PowerShell's robust connections), and
@@ -415,25 +445,12 @@ fn the_host_killed_mid_copy_leaves_nothing_here() {
     let mut local_partial = dest.clone().into_os_string();
     local_partial.push(".wsman-partial");
     let local_partial = PathBuf::from(local_partial);
-    let mut child = h
-        .wsman(&["copy", r"host:C:\data\big.bin", dest.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    kill_host_when(&h, "the copy from the host started", || {
-        local_partial.metadata().is_ok_and(|m| m.len() > 0)
-    });
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "wsman waits for the host to come back"
+    from_killed_host_then_ctrl_c(
+        &h,
+        &["copy", r"host:C:\data\big.bin", dest.to_str().unwrap()],
+        "the copy from the host started",
+        || local_partial.metadata().is_ok_and(|m| m.len() > 0),
     );
-    signal(child.id(), "-INT");
-    std::thread::sleep(Duration::from_millis(500));
-    signal(child.id(), "-INT");
-    let out = finish(child);
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(
         !dest.exists() && !local_partial.exists(),
         "{:?}",
@@ -686,25 +703,12 @@ fn the_host_killed_mid_merge_leaves_the_folder_as_it_was() {
     std::fs::write(into.join("m/sub/small.txt"), b"old here").unwrap();
     let before = tree(&into);
     let staged = into.join("m.wsman-partial/sub/zz big.bin.wsman-partial");
-    let mut child = h
-        .wsman(&["copy", "-r", r"host:C:\data\m", into.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    kill_host_when(&h, "the merge from the host started", || {
-        staged.metadata().is_ok_and(|m| m.len() > 0)
-    });
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "wsman waits for the host"
+    let out = from_killed_host_then_ctrl_c(
+        &h,
+        &["copy", "-r", r"host:C:\data\m", into.to_str().unwrap()],
+        "the merge from the host started",
+        || staged.metadata().is_ok_and(|m| m.len() > 0),
     );
-    signal(child.id(), "-INT");
-    std::thread::sleep(Duration::from_millis(500));
-    signal(child.id(), "-INT");
-    let out = finish(child);
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert_eq!(tree(&into), before, "{}", text(&out.stderr));
 }
 
